@@ -1,0 +1,78 @@
+#include "graph/op_registry.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
+namespace graft {
+
+int OpSchema::min_inputs() const {
+  int n = 0;
+  for (const std::string& in : inputs) {
+    if (!in.empty() && in.back() == '?') break;
+    ++n;
+  }
+  return n;
+}
+
+bool OpSchema::is_hidden_output(int i) const {
+  return i < static_cast<int>(outputs.size()) && !outputs[i].empty() && outputs[i].back() == '~';
+}
+
+absl::string_view OpSchema::output_name(int i) const {
+  absl::string_view n = outputs[i];
+  if (!n.empty() && (n.back() == '~' || n.back() == '?')) n.remove_suffix(1);
+  return n;
+}
+
+const KernelFactory* OpSchema::FindKernel(DType dtype, KernelKind kind) const {
+  if (kind == KernelKind::kFast) {
+    auto it = fast_kernels.find(dtype);
+    if (it != fast_kernels.end()) return &it->second;
+  }
+  auto it = reference_kernels.find(dtype);
+  if (it != reference_kernels.end()) return &it->second;
+  return nullptr;
+}
+
+OpRegistry& OpRegistry::Global() {
+  static OpRegistry* registry = new OpRegistry();
+  return *registry;
+}
+
+absl::Status OpRegistry::Register(OpSchema schema) {
+  if (schema.name.empty()) return absl::InvalidArgumentError("an op needs a name");
+  if (!schema.shape) {
+    return absl::InvalidArgumentError(absl::StrCat("op ", schema.name, " has no shape function"));
+  }
+  if (ops_.count(schema.name)) {
+    return absl::AlreadyExistsError(absl::StrCat("op ", schema.name, " is registered twice"));
+  }
+  std::string name = schema.name;
+  ops_.emplace(std::move(name), std::make_unique<OpSchema>(std::move(schema)));
+  return absl::OkStatus();
+}
+
+const OpSchema* OpRegistry::Find(absl::string_view name) const {
+  auto it = ops_.find(name);
+  return it == ops_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> OpRegistry::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : ops_) names.push_back(name);
+  return names;
+}
+
+namespace internal {
+OpRegistrar::OpRegistrar(OpSchema schema) {
+  absl::Status s = OpRegistry::Global().Register(std::move(schema));
+  if (!s.ok()) {
+    std::fprintf(stderr, "graft: %s\n", std::string(s.message()).c_str());
+    std::abort();
+  }
+}
+}  // namespace internal
+
+}  // namespace graft

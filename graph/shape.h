@@ -1,0 +1,60 @@
+// graft — tensor shapes.
+#ifndef GRAFT_GRAPH_SHAPE_H_
+#define GRAFT_GRAPH_SHAPE_H_
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "graph/dtype.h"
+
+namespace graft {
+
+// A tensor shape. A dimension of kUnknownDim (-1) is not known yet: the batch dimension of a
+// model's symbolic graph is unknown until data arrives (Keras prints it as `None`).
+class Shape {
+ public:
+  static constexpr int64_t kUnknownDim = -1;
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
+  explicit Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+
+  int rank() const { return static_cast<int>(dims_.size()); }
+  // Dimension i; negative i counts from the end (-1 is the last dimension).
+  int64_t dim(int i) const { return dims_[i < 0 ? i + rank() : i]; }
+  void set_dim(int i, int64_t d) { dims_[i < 0 ? i + rank() : i] = d; }
+  const std::vector<int64_t>& dims() const { return dims_; }
+
+  // True when every dimension is known.
+  bool IsFullyDefined() const;
+  // The product of the dimensions (1 for a scalar); -1 when any dimension is unknown.
+  int64_t num_elements() const;
+  // The shape with the first dimension replaced by `batch`.
+  Shape WithBatch(int64_t batch) const;
+
+  // Keras style: "(None, 96, 32)"; a scalar is "()", a rank-1 shape "(5,)".
+  std::string ToString() const;
+
+  friend bool operator==(const Shape& a, const Shape& b) { return a.dims_ == b.dims_; }
+  friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+ private:
+  std::vector<int64_t> dims_;
+};
+
+// The static type of a graph value: element type and shape.
+struct TensorType {
+  DType dtype = DType::kF32;
+  Shape shape;
+
+  std::string ToString() const;  // "float32(None, 96, 32)"
+  friend bool operator==(const TensorType& a, const TensorType& b) {
+    return a.dtype == b.dtype && a.shape == b.shape;
+  }
+};
+
+}  // namespace graft
+
+#endif  // GRAFT_GRAPH_SHAPE_H_

@@ -1,0 +1,96 @@
+#include "graph/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace graft {
+
+Tensor::Storage::Storage(size_t n) : bytes(n) {
+  // aligned_alloc needs a size that is a multiple of the alignment.
+  size_t rounded = (n + 63) / 64 * 64;
+  if (rounded == 0) rounded = 64;
+  data = std::aligned_alloc(64, rounded);
+  if (data == nullptr) throw std::bad_alloc();
+  std::memset(data, 0, rounded);
+}
+
+Tensor::Storage::~Storage() { std::free(data); }
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  assert(shape_.IsFullyDefined());
+  storage_ = std::make_shared<Storage>(nbytes());
+}
+
+double Tensor::AsDouble(int64_t i) const {
+  switch (dtype_) {
+    case DType::kF32: return data<float>()[i];
+    case DType::kF64: return data<double>()[i];
+    case DType::kI32: return data<int32_t>()[i];
+    case DType::kI64: return static_cast<double>(data<int64_t>()[i]);
+  }
+  return 0;
+}
+
+Tensor Tensor::Clone() const {
+  if (empty()) return Tensor();
+  Tensor t(dtype_, shape_);
+  std::memcpy(t.raw_data(), raw_data(), nbytes());
+  return t;
+}
+
+namespace {
+template <typename To>
+void CastInto(const Tensor& src, To* dst) {
+  for (int64_t i = 0; i < src.num_elements(); ++i) dst[i] = static_cast<To>(src.AsDouble(i));
+}
+}  // namespace
+
+Tensor Tensor::CastTo(DType dtype) const {
+  if (dtype == dtype_) return Clone();
+  Tensor t(dtype, shape_);
+  switch (dtype) {
+    case DType::kF32: CastInto(*this, t.data<float>()); break;
+    case DType::kF64: CastInto(*this, t.data<double>()); break;
+    case DType::kI32: CastInto(*this, t.data<int32_t>()); break;
+    case DType::kI64: CastInto(*this, t.data<int64_t>()); break;
+  }
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::Reshaped(Shape shape) const {
+  if (shape.num_elements() != num_elements()) {
+    return absl::InvalidArgumentError("cannot reshape a tensor of shape " + shape_.ToString() +
+                                      " to " + shape.ToString() + ": element counts differ");
+  }
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::SliceRows(int64_t begin, int64_t end) const {
+  std::vector<int64_t> idx;
+  for (int64_t i = begin; i < end; ++i) idx.push_back(i);
+  return GatherRows(idx);
+}
+
+Tensor Tensor::GatherRows(const std::vector<int64_t>& indices) const {
+  std::vector<int64_t> dims = shape_.dims();
+  const int64_t rows = dims.empty() ? 1 : dims[0];
+  const size_t row_bytes = rows == 0 ? 0 : nbytes() / rows;
+  dims[0] = static_cast<int64_t>(indices.size());
+  Tensor t(dtype_, Shape(dims));
+  auto* dst = static_cast<char*>(t.raw_data());
+  const auto* src = static_cast<const char*>(raw_data());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    std::memcpy(dst + i * row_bytes, src + indices[i] * row_bytes, row_bytes);
+  }
+  return t;
+}
+
+void Tensor::CopyFrom(const Tensor& src) {
+  assert(src.dtype_ == dtype_ && src.num_elements() == num_elements());
+  if (src.raw_data() != raw_data()) std::memcpy(raw_data(), src.raw_data(), nbytes());
+}
+
+}  // namespace graft

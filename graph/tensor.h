@@ -1,0 +1,110 @@
+// graft — Tensor: an owning, 64-byte aligned, dense row-major array.
+#ifndef GRAFT_GRAPH_TENSOR_H_
+#define GRAFT_GRAPH_TENSOR_H_
+
+#include <cassert>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/dtype.h"
+#include "graph/shape.h"
+
+namespace graft {
+
+// A dense, row-major (C order) array of one DType. Activations are channels-last (NWC, NHWC),
+// as in Keras.
+//
+// Copies share storage, like a PyTorch tensor or a NumPy view: `Tensor b = a;` then writing
+// through `b` changes `a`. `Clone()` makes an independent copy. Storage is 64-byte aligned and
+// zero-initialised.
+class Tensor {
+ public:
+  // An empty tensor (no storage, dtype f32, shape ()). `empty()` is true.
+  Tensor() = default;
+  // A zero-filled tensor. The shape must be fully defined.
+  Tensor(DType dtype, Shape shape);
+
+  // A tensor holding a copy of `values`; `values.size()` must equal the shape's element count.
+  template <typename T>
+  static Tensor FromVector(Shape shape, const std::vector<T>& values);
+  // A rank-0 tensor.
+  template <typename T>
+  static Tensor Scalar(T value) {
+    return FromVector<T>(Shape{}, {value});
+  }
+
+  bool empty() const { return storage_ == nullptr; }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  TensorType type() const { return {dtype_, shape_}; }
+  int64_t num_elements() const { return shape_.num_elements(); }
+  size_t nbytes() const { return static_cast<size_t>(num_elements()) * SizeOf(dtype_); }
+
+  template <typename T>
+  T* data() {
+    assert(DTypeOf<T>() == dtype_);
+    return static_cast<T*>(raw_data());
+  }
+  template <typename T>
+  const T* data() const {
+    assert(DTypeOf<T>() == dtype_);
+    return static_cast<const T*>(raw_data());
+  }
+  void* raw_data() { return storage_ ? storage_->data : nullptr; }
+  const void* raw_data() const { return storage_ ? storage_->data : nullptr; }
+
+  // Element i (flat, row-major) converted to double; for tests and printing.
+  double AsDouble(int64_t i) const;
+  // All elements as a vector of T, converting from the stored type.
+  template <typename T>
+  std::vector<T> ToVector() const {
+    std::vector<T> v(num_elements());
+    for (int64_t i = 0; i < num_elements(); ++i) v[i] = static_cast<T>(AsDouble(i));
+    return v;
+  }
+
+  // An independent deep copy.
+  Tensor Clone() const;
+  // A copy converted to another floating or integer type.
+  Tensor CastTo(DType dtype) const;
+  // The same storage seen with another shape of equal element count.
+  absl::StatusOr<Tensor> Reshaped(Shape shape) const;
+  // Rows [begin, end) along the first dimension, copied.
+  Tensor SliceRows(int64_t begin, int64_t end) const;
+  // Rows `indices` along the first dimension, copied in that order.
+  Tensor GatherRows(const std::vector<int64_t>& indices) const;
+  // Copies src's elements into this tensor (same dtype and element count).
+  void CopyFrom(const Tensor& src);
+
+  // True when both tensors use the same storage.
+  bool SharesStorageWith(const Tensor& other) const { return storage_ == other.storage_; }
+
+ private:
+  struct Storage {
+    explicit Storage(size_t bytes);
+    ~Storage();
+    Storage(const Storage&) = delete;
+    Storage& operator=(const Storage&) = delete;
+    void* data = nullptr;
+    size_t bytes = 0;
+  };
+
+  DType dtype_ = DType::kF32;
+  Shape shape_;
+  std::shared_ptr<Storage> storage_;
+};
+
+template <typename T>
+Tensor Tensor::FromVector(Shape shape, const std::vector<T>& values) {
+  Tensor t(DTypeOf<T>(), std::move(shape));
+  assert(static_cast<int64_t>(values.size()) == t.num_elements());
+  std::copy(values.begin(), values.end(), t.data<T>());
+  return t;
+}
+
+}  // namespace graft
+
+#endif  // GRAFT_GRAPH_TENSOR_H_

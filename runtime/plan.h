@@ -1,0 +1,82 @@
+// graft — plans: a compiled, runnable slice of a graph for concrete input shapes.
+//
+// Compiling a plan prunes the graph to what the fetches and targets need, infers every shape
+// with the batch size now known, allocates every intermediate tensor once, creates one kernel
+// per node (oneDNN primitives are created here, once) and orders nodes that update a variable
+// in place after every reader of that variable. Running it binds the feeds (no copy) and
+// executes the steps with the chosen executor.
+#ifndef GRAFT_RUNTIME_PLAN_H_
+#define GRAFT_RUNTIME_PLAN_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "graph/op_registry.h"
+#include "runtime/kernel.h"
+
+namespace graft {
+
+enum class ExecutorKind {
+  kSequential,  // nodes in topological order on the calling thread
+  kTbb,         // dependency-counted: independent non-oneDNN nodes run as TBB tasks
+};
+
+struct PlanOptions {
+  KernelKind kernels = KernelKind::kFast;
+  ExecutorKind executor = ExecutorKind::kSequential;
+};
+
+struct PlanSpec {
+  std::vector<Value> feeds;    // placeholders, fed in this order
+  std::vector<Value> fetches;  // values returned by Run, in this order
+  std::vector<int> targets;    // nodes run for their side effects (optimizer updates)
+};
+
+// One node of a plan, ready to run.
+struct PlanStep {
+  const Node* node = nullptr;
+  std::unique_ptr<Kernel> kernel;
+  KernelRunContext ctx;
+  std::vector<int> successors;  // step indices that wait for this one
+  int num_predecessors = 0;
+};
+
+class Plan {
+ public:
+  // `feed_types` gives the concrete type of each feed (same order as spec.feeds).
+  static absl::StatusOr<std::unique_ptr<Plan>> Compile(const Graph& graph, PlanSpec spec,
+                                                       std::vector<TensorType> feed_types,
+                                                       PlanOptions options = {});
+
+  // Runs one step. `feeds` must match the compiled feed types exactly; fetched values are
+  // copies, safe to keep after the next run.
+  absl::Status Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
+
+  const std::vector<PlanStep>& steps() const { return steps_; }
+  // Bytes of intermediate tensors this plan allocated (variables and feeds excluded).
+  int64_t allocated_bytes() const { return allocated_bytes_; }
+  // The concrete type of a value in this plan.
+  const TensorType& type(Value v) const;
+  // One line per step: name, op, kernel kind, output types.
+  std::string Report() const;
+
+ private:
+  Plan() = default;
+
+  const Graph* graph_ = nullptr;
+  PlanSpec spec_;
+  PlanOptions options_;
+  std::vector<TensorType> feed_types_;
+  // values_[node][output]: the tensor each value lives in during a run.
+  std::vector<std::vector<Tensor>> values_;
+  std::vector<std::vector<TensorType>> types_;
+  std::vector<PlanStep> steps_;
+  int64_t allocated_bytes_ = 0;
+};
+
+}  // namespace graft
+
+#endif  // GRAFT_RUNTIME_PLAN_H_

@@ -1,0 +1,40 @@
+// graft — helpers for graft's tests: run one op, load golden data, compare tensors.
+#ifndef GRAFT_TESTS_TESTING_H_
+#define GRAFT_TESTS_TESTING_H_
+
+#include <any>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/op_registry.h"
+#include "graph/tensor.h"
+#include "gtest/gtest.h"
+
+namespace graft::testing {
+
+// Runs a single op on the given inputs through a compiled plan, with the fast or reference
+// kernels, and returns all its outputs (hidden ones included).
+absl::StatusOr<std::vector<Tensor>> RunOp(const std::string& op, std::any attrs,
+                                          const std::vector<Tensor>& inputs,
+                                          KernelKind kind = KernelKind::kFast);
+
+// The visible output types the op's shape function infers for inputs of these types.
+absl::StatusOr<std::vector<TensorType>> InferOp(const std::string& op, std::any attrs,
+                                                const std::vector<TensorType>& inputs);
+
+// Uniform random values in [lo, hi), reproducible from the seed.
+Tensor Random(Shape shape, uint64_t seed, double lo = -1.0, double hi = 1.0,
+              DType dtype = DType::kF32);
+
+// Loads tests/golden/<name>.npy (made by tools/golden/*.py); fails the test if missing.
+Tensor Golden(const std::string& name);
+
+// |a - b| <= atol + rtol * |b| elementwise, with equal shapes. Reports the worst entry.
+::testing::AssertionResult AllClose(const Tensor& a, const Tensor& b, double rtol = 1e-4,
+                                    double atol = 1e-5);
+
+}  // namespace graft::testing
+
+#endif  // GRAFT_TESTS_TESTING_H_
