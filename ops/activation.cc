@@ -300,13 +300,18 @@ bool IsKnownActivation(absl::string_view name) {
   return false;
 }
 
+absl::Status ValidateActivation(absl::string_view name) {
+  if (IsKnownActivation(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown activation \"", name, "\"; graft knows: linear, relu, sigmoid, softmax"));
+}
+
 absl::StatusOr<Value> Activation(Graph& g, Value x, absl::string_view name) {
-  if (name.empty() || name == "linear") return x;
+  if (absl::Status s = ValidateActivation(name); !s.ok()) return s;
   for (const auto& a : kActivations) {
     if (name == a[0]) return g.Add(a[1], {x});
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown activation \"", name, "\"; graft knows: linear, relu, sigmoid, softmax"));
+  return x;  // linear
 }
 
 }  // namespace graft::ops

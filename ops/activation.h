@@ -13,6 +13,8 @@ namespace graft::ops {
 absl::StatusOr<Value> Activation(Graph& g, Value x, absl::string_view name);
 // True when graft knows the activation name.
 bool IsKnownActivation(absl::string_view name);
+// OK for a known name, else InvalidArgument listing the known ones.
+absl::Status ValidateActivation(absl::string_view name);
 
 }  // namespace graft::ops
 

@@ -1,6 +1,8 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <functional>
+#include <queue>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/executor.h"
@@ -100,6 +102,12 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
   }
 
+  // A feed that no fetch or target needs still gets a slot for Run to bind (a trainer feeds the
+  // same placeholders to every plan, e.g. the iteration count that SGD's update ignores).
+  for (const Value& f : spec.feeds) {
+    if (plan->values_[f.node].empty()) plan->values_[f.node] = {Tensor()};
+  }
+
   // 4. Steps and kernels.
   std::vector<int> step_of(n, -1);
   for (int id = 0; id < n; ++id) {
@@ -155,6 +163,41 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
         }
       }
     }
+  }
+
+  // 6. Order the steps so that every edge points forward, for the sequential executor: node ids
+  //    order the data edges, but an update added before a reader of its variable must move
+  //    after that reader. Kahn's algorithm taking the lowest ready index keeps node order
+  //    wherever the edges allow it.
+  {
+    const int m = static_cast<int>(plan->steps_.size());
+    std::vector<int> pending(m), order;
+    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+    for (int i = 0; i < m; ++i) {
+      pending[i] = plan->steps_[i].num_predecessors;
+      if (pending[i] == 0) ready.push(i);
+    }
+    while (!ready.empty()) {
+      const int i = ready.top();
+      ready.pop();
+      order.push_back(i);
+      for (int j : plan->steps_[i].successors) {
+        if (--pending[j] == 0) ready.push(j);
+      }
+    }
+    if (static_cast<int>(order.size()) != m) {
+      return absl::InvalidArgumentError(
+          "plan: a node that reads a variable depends on the in-place update of that variable");
+    }
+    std::vector<int> new_index(m);
+    for (int k = 0; k < m; ++k) new_index[order[k]] = k;
+    std::vector<PlanStep> sorted;
+    sorted.reserve(m);
+    for (int k = 0; k < m; ++k) {
+      sorted.push_back(std::move(plan->steps_[order[k]]));
+      for (int& succ : sorted.back().successors) succ = new_index[succ];
+    }
+    plan->steps_ = std::move(sorted);
   }
   plan->spec_ = std::move(spec);
   return plan;

@@ -55,7 +55,7 @@ Tensor Random(Shape shape, uint64_t seed, double lo, double hi, DType dtype) {
 Tensor Golden(const std::string& name) {
   std::string path = absl::StrCat("tests/golden/", name, ".npy");
   absl::StatusOr<Tensor> t = io::LoadNpy(path);
-  EXPECT_TRUE(t.ok()) << t.status() << " (run tools/golden/make_golden.py to regenerate)";
+  EXPECT_TRUE(t.ok()) << t.status() << " (regenerate with /usr/bin/python3 tools/golden/<op>.py)";
   return t.ok() ? *t : Tensor();
 }
 

@@ -69,6 +69,7 @@ void LayoutBridge::FromChosen(Tensor& user) {
   if (!needs_reorder_) return;
   dnnl::memory u = Wrap(user_, user);
   from_chosen_.execute(Stream(), buffer_, u);
+  Stream().wait();
 }
 
 void Execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {

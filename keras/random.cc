@@ -1,0 +1,41 @@
+#include "keras/random.h"
+
+#include <mutex>
+#include <random>
+
+namespace graft::keras {
+namespace {
+
+std::mutex mu;
+std::mt19937_64& Engine() {
+  static std::mt19937_64 engine(std::random_device{}());
+  return engine;
+}
+
+}  // namespace
+
+void SetRandomSeed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu);
+  Engine().seed(seed);
+}
+
+namespace internal {
+
+double NextUniform() {
+  std::lock_guard<std::mutex> lock(mu);
+  return static_cast<double>(Engine()() >> 11) * 0x1.0p-53;
+}
+
+std::vector<int64_t> Permutation(int64_t n) {
+  std::vector<int64_t> p(n);
+  for (int64_t i = 0; i < n; ++i) p[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) {
+    int64_t j = static_cast<int64_t>(NextUniform() * static_cast<double>(i + 1));
+    if (j > i) j = i;
+    std::swap(p[i], p[j]);
+  }
+  return p;
+}
+
+}  // namespace internal
+}  // namespace graft::keras

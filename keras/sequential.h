@@ -1,0 +1,137 @@
+// graft — the Keras Sequential model: Compile / Fit / Evaluate / Predict / Summary.
+//
+//   graft::keras::Sequential model({
+//       layers::Conv1D(32, 5, {.activation = "relu", .input_shape = {100, 3}}),
+//       layers::MaxPooling1D(2),
+//       layers::Flatten(),
+//       layers::Dense(1, {.activation = "sigmoid"}),
+//   });
+//   absl::Status s = model.Compile({.optimizer = "adam", .loss = "binary_crossentropy",
+//                                   .metrics = {"accuracy"}});
+//   absl::StatusOr<History> h = model.Fit(x, y, {.epochs = 10, .validation_split = 0.2});
+//
+// Compile builds the whole training graph (forward, loss, metrics, gradients, optimizer
+// updates) from symbolic shapes with an unknown batch dimension, so every shape error surfaces
+// there, before any data. Fit, Evaluate and Predict run compiled plans, cached per batch size.
+#ifndef GRAFT_KERAS_SEQUENTIAL_H_
+#define GRAFT_KERAS_SEQUENTIAL_H_
+
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "keras/layers.h"
+#include "optim/optimizer.h"
+#include "runtime/plan.h"
+
+namespace graft::keras {
+
+struct CompileOptions {
+  // A Keras name ("adam", "sgd", with Keras defaults) or an optimizer object
+  // (graft::optim::MakeAdam({.learning_rate = 1e-2})). Keras's default is "rmsprop".
+  std::variant<std::string, std::shared_ptr<optim::Optimizer>> optimizer = std::string("rmsprop");
+  // "binary_crossentropy", "sparse_categorical_crossentropy".
+  std::string loss;
+  // "accuracy" / "acc" (resolved as Keras does: binary when the output has one unit, sparse
+  // categorical with the sparse loss).
+  std::vector<std::string> metrics;
+};
+
+struct FitOptions {
+  int64_t batch_size = 32;
+  int epochs = 1;
+  // -1 "auto": a progress bar on a terminal, one line per epoch otherwise; 0 silent; 1; 2.
+  int verbose = -1;
+  // The last fraction of the samples (taken before shuffling) is held out for validation.
+  double validation_split = 0.0;
+  // Overrides validation_split when set: (x_val, y_val).
+  std::optional<std::pair<Tensor, Tensor>> validation_data;
+  bool shuffle = true;
+  std::ostream* output = nullptr;  // progress goes here; nullptr = std::cout
+};
+
+struct EvaluateOptions {
+  int64_t batch_size = 32;
+  int verbose = 0;
+  std::ostream* output = nullptr;
+};
+
+struct PredictOptions {
+  int64_t batch_size = 32;
+};
+
+// What Fit returns: per-epoch values of every log ("loss", "accuracy", "val_loss", ...).
+struct History {
+  std::vector<int> epoch;
+  std::map<std::string, std::vector<double>> history;
+  std::vector<double> epoch_seconds;  // wall time of each epoch (graft addition)
+};
+
+class Sequential {
+ public:
+  explicit Sequential(std::vector<Layer> layers = {}, std::string name = "");
+  ~Sequential();
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+
+  void Add(Layer layer);
+  const std::vector<Layer>& layers() const { return layers_; }
+  const std::string& name() const { return name_; }
+
+  // Creates every weight and checks every shape, from the first layer's input_shape. Called by
+  // Compile and Summary; errors name the layer: "conv1d (Conv1D, layer 0): ...".
+  absl::Status Build();
+  absl::Status Compile(const CompileOptions& options);
+
+  absl::StatusOr<History> Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // [loss, metric...] in metrics_names() order.
+  absl::StatusOr<std::vector<double>> Evaluate(const Tensor& x, const Tensor& y,
+                                               const EvaluateOptions& options = {});
+  absl::StatusOr<Tensor> Predict(const Tensor& x, const PredictOptions& options = {});
+
+  // Prints the Keras 3 summary table (needs no data).
+  void Summary(std::ostream& out = std::cout);
+  absl::StatusOr<std::string> SummaryText();
+
+  std::vector<std::string> metrics_names() const;
+  int64_t CountParams() const;
+  // Copies of every weight, layer by layer (kernel, bias, ...).
+  std::vector<Tensor> GetWeights() const;
+  absl::Status SetWeights(const std::vector<Tensor>& weights);
+
+  // How plans run: in order on one thread (default) or with the TBB executor.
+  void SetExecutor(ExecutorKind kind);
+  // The compiled training graph as Graphviz DOT (after Compile).
+  absl::StatusOr<std::string> ToDot() const;
+  // The train-step plan for a batch size: its steps, kernels and allocated bytes.
+  absl::StatusOr<std::string> PlanReport(int64_t batch_size);
+
+ private:
+  struct Compiled;
+  absl::StatusOr<Tensor> PrepareX(const Tensor& x, const char* where) const;
+  absl::StatusOr<Tensor> PrepareY(const Tensor& y, const char* where) const;
+  absl::StatusOr<Plan*> GetPlan(int kind, int64_t batch);
+  // Runs `x`,`y` in batches through the evaluation plan: weighted means of loss and metrics.
+  absl::StatusOr<std::vector<double>> EvaluatePrepared(const Tensor& x, const Tensor& y,
+                                                       int64_t batch_size);
+
+  std::string name_;
+  std::vector<Layer> layers_;
+  std::vector<std::string> output_shapes_;  // per layer, from Build
+  bool built_ = false;
+  std::unique_ptr<Compiled> compiled_;
+  ExecutorKind executor_ = ExecutorKind::kSequential;
+};
+
+}  // namespace graft::keras
+
+#endif  // GRAFT_KERAS_SEQUENTIAL_H_

@@ -1,0 +1,38 @@
+// graft — metric ops: Keras's accuracies as graph builders.
+//
+// A metric op gives a scalar of y_pred's dtype for one batch (the fraction correct); averaging
+// over an epoch is the caller's (Keras's stateful Mean weighs batches by their size). Metric
+// ops have no gradient rule: they are never on the path from a loss to a parameter.
+// y_true must have y_pred's dtype (float32, or float64 in float64 plans).
+#ifndef GRAFT_OPS_METRIC_H_
+#define GRAFT_OPS_METRIC_H_
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+
+namespace graft::ops {
+
+// Attributes of "graft.BinaryAccuracy".
+struct BinaryAccuracyAttrs {
+  // y_pred counts as 1 where y_pred > threshold (strict), compared in y_pred's dtype, as Keras
+  // casts the threshold to it.
+  double threshold = 0.5;
+};
+
+// Keras BinaryAccuracy on one batch ("graft.BinaryAccuracy", inputs (y_true, y_pred)):
+//   mean over all elements of [ (y_pred > threshold) == (y_true > 0.5) ].
+// y_true has y_pred's shape (N, ...); as Keras's squeeze_or_expand_to_same_rank, one of them may
+// carry an extra trailing axis of size 1 (y_true (N,) with y_pred (N, 1)).
+absl::StatusOr<Value> BinaryAccuracy(Graph& g, Value y_true, Value y_pred,
+                                     double threshold = 0.5);
+
+// Keras SparseCategoricalAccuracy on one batch ("graft.SparseCategoricalAccuracy", no attrs):
+//   mean over the batch of [ argmax(y_pred row) == label ], the first maximum winning ties.
+// y_pred (N, K) scores; y_true (N,) or (N, 1) holding class indices as floats. A label that is
+// not an integer in [0, K) makes the plan's Run fail with InvalidArgument naming the row and
+// the label.
+absl::StatusOr<Value> SparseCategoricalAccuracy(Graph& g, Value y_true, Value y_pred);
+
+}  // namespace graft::ops
+
+#endif  // GRAFT_OPS_METRIC_H_

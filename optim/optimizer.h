@@ -1,0 +1,129 @@
+// graft — optimizers: each appends one fused, in-place update node per parameter to a graph.
+//
+// A train-step plan runs the update nodes as targets after the forward and backward nodes (the
+// plan orders every reader of a variable before the node that updates it in place). The
+// learning rate and the iteration count are scalar float32 placeholders fed every step, so a
+// learning-rate schedule never recompiles a plan. The update rules are Keras 3's
+// (shared reference/keras-semantics.md, section 1.8):
+//
+//   Adam (t = iteration + 1):  m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2)
+//                              alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+//                              p -= alpha * m / (sqrt(v) + epsilon)        ("epsilon hat")
+//   SGD:                       momentum 0: p -= lr * g
+//                              else:       velocity = momentum * velocity - lr * g
+//                                          p += velocity                  (plain momentum)
+//                                          p += momentum * velocity - lr * g   (nesterov)
+//
+// Usage:
+//   auto adam = optim::MakeAdam({.learning_rate = 1e-3});
+//   Value lr = g.Placeholder({DType::kF32, {}}, "learning_rate");
+//   Value it = g.Placeholder({DType::kF32, {}}, "iteration");
+//   absl::StatusOr<std::vector<int>> updates = adam->AppendUpdates(g, params, grads, lr, it);
+//   // compile a plan with .targets = *updates, feed lr = adam->learning_rate() and
+//   // it = the number of steps already taken.
+#ifndef GRAFT_OPTIM_OPTIMIZER_H_
+#define GRAFT_OPTIM_OPTIMIZER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "graph/graph.h"
+
+namespace graft::optim {
+
+// An optimizer: hyperparameters plus the slot variables it created in a graph.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+
+  // The Keras name: "adam", "sgd".
+  virtual std::string name() const = 0;
+
+  // The learning rate the trainer feeds to the `learning_rate` placeholder each step.
+  double learning_rate() const { return learning_rate_; }
+  void set_learning_rate(double lr) { learning_rate_ = lr; }
+
+  // Appends one fused in-place update node per parameter to `graph`, creating its slot
+  // variables (zero-initialised, non-trainable graph variables: Adam's m and v, SGD's velocity
+  // when momentum != 0), and returns the update node ids (a plan runs them as targets).
+  // `params` must be variables; `grads[i]` must have the type of `params[i]`. `learning_rate`
+  // and `iteration` are scalar floating placeholders the trainer feeds every step: iteration is
+  // the number of updates applied before this one (Keras `optimizer.iterations`, 0 on the first
+  // step). Each call creates new slots; slots() accumulates them. Fails with InvalidArgument
+  // naming the parameter when an argument is wrong; on failure the graph may hold some of the
+  // nodes already appended.
+  virtual absl::StatusOr<std::vector<int>> AppendUpdates(Graph& graph,
+                                                         const std::vector<Value>& params,
+                                                         const std::vector<Value>& grads,
+                                                         Value learning_rate, Value iteration) = 0;
+
+  // Slot variables created so far (for Summary's optimizer-parameter count and for tests), in
+  // creation order: per parameter, Adam's (m, v); SGD's velocity.
+  const std::vector<Value>& slots() const { return slots_; }
+
+ protected:
+  explicit Optimizer(double lr) : learning_rate_(lr) {}
+
+  // Checks the arguments shared by every AppendUpdates (counts, variables, types, scalars).
+  absl::Status CheckUpdateArguments(const Graph& graph, const std::vector<Value>& params,
+                                    const std::vector<Value>& grads, Value learning_rate,
+                                    Value iteration) const;
+  // A zero-initialised, non-trainable variable shaped like `param`, named
+  // "<optimizer>/<param name with '/' replaced by '_'>_<suffix>" (Keras's slot names); recorded
+  // in slots_.
+  Value AddSlot(Graph& graph, Value param, absl::string_view suffix);
+  // "<optimizer>/<param name with '/' replaced by '_'>_update": the update node's name.
+  std::string UpdateName(const Graph& graph, Value param) const;
+
+  double learning_rate_;
+  std::vector<Value> slots_;
+};
+
+// Keras defaults (keras.optimizers.Adam).
+struct AdamOptions {
+  double learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
+// Keras defaults (keras.optimizers.SGD). momentum must lie in [0, 1].
+struct SgdOptions {
+  double learning_rate = 0.01;
+  double momentum = 0.0;
+  bool nesterov = false;
+};
+
+std::unique_ptr<Optimizer> MakeAdam(const AdamOptions& options = {});
+std::unique_ptr<Optimizer> MakeSgd(const SgdOptions& options = {});
+
+// The optimizer Keras means by `name` ("adam", "sgd"; case-insensitive), with Keras's defaults.
+// An unknown name fails with InvalidArgument listing the known names.
+absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerByName(absl::string_view name);
+
+// ---- the update ops (for graph code that builds update nodes itself) -----------------------
+
+// "graft.AdamUpdate": inputs (param, grad, m, v, lr, iteration); updates param, m and v in
+// place (Mutates {0, 2, 3}); no outputs. param, grad, m, v: one floating type; lr, iteration:
+// floating scalars. beta_1 and beta_2 must lie in [0, 1), epsilon must be >= 0.
+struct AdamUpdateAttrs {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
+
+// "graft.SgdUpdate": inputs (param, grad, lr, velocity?); updates param and velocity in place
+// (Mutates {0, 3}); no outputs. The velocity is the optional last input: present (same type as
+// param) it selects the momentum rule, absent the plain rule p -= lr * g, which requires
+// momentum == 0. momentum must lie in [0, 1].
+struct SgdUpdateAttrs {
+  double momentum = 0.0;
+  bool nesterov = false;
+};
+
+}  // namespace graft::optim
+
+#endif  // GRAFT_OPTIM_OPTIMIZER_H_

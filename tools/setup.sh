@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what graft needs on Debian 12, and nothing twice. Quiet when all is there.
+#
+#   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
+#                               GoogleTest, Google Benchmark, a C++ compiler)
+#   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
+#                               data/dna/*.npy by tools/dna_to_npy.sh
+#   tools/setup.sh --golden     also python3-torch, to regenerate tests/golden with tools/golden/*.py
+#   tools/setup.sh --bench      also libtorch-dev, for the side-by-side benchmarks
+set -euo pipefail
+
+packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
+          libbenchmark-dev)
+want_dna=0
+for arg in "$@"; do
+  case "$arg" in
+    --dna) packages+=(r-cran-mlbench); want_dna=1 ;;
+    --golden) packages+=(python3-torch python3-numpy) ;;
+    --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch) ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: apt-get not found. graft targets Debian 12; install by hand: ${missing[*]}" >&2
+    exit 1
+  fi
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo_cmd=(sudo)
+    else
+      echo "setup.sh: need root to install: ${missing[*]} (run as root or install sudo)" >&2
+      exit 1
+    fi
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq >/dev/null
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ((want_dna)); then
+  cd "$(dirname "$0")/.."
+  [ -f data/dna/x_test.npy ] || tools/dna_to_npy.sh data/dna
+fi
