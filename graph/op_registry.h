@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -123,8 +124,17 @@ class OpDef {
 
   OpDef& Shape(std::function<absl::StatusOr<std::vector<TensorType>>(const ShapeContext&,
                                                                      const Attrs&)> fn) {
-    schema_.shape = [fn = std::move(fn)](const ShapeContext& c, const std::any& a) {
-      return fn(c, *std::any_cast<Attrs>(&a));
+    // The attribute type is checked here, once, when a node is added: every later typed access
+    // (kernels, gradient rules) sees attributes that passed this check.
+    schema_.shape = [fn = std::move(fn)](const ShapeContext& c, const std::any& a)
+        -> absl::StatusOr<std::vector<TensorType>> {
+      const Attrs* attrs = std::any_cast<Attrs>(&a);
+      if (attrs == nullptr) {
+        return absl::InvalidArgumentError(
+            std::string(c.node_name) + " (" + std::string(c.op_name) +
+            "): wrong attribute type; this op takes " + typeid(Attrs).name() + " attributes");
+      }
+      return fn(c, *attrs);
     };
     return *this;
   }

@@ -143,25 +143,38 @@ absl::StatusOr<std::vector<TensorType>> InferBackwardWeights(const ShapeContext&
 // descriptors carry any transpose. Skips everything when the product is empty.
 class MatMul {
  public:
-  absl::Status Init(const dnnl::memory::desc& src, const dnnl::memory::desc& weights,
-                    const dnnl::memory::desc* bias, const dnnl::memory::desc& dst) {
-    src_ = src;
-    weights_ = weights;
-    dst_ = dst;
-    has_bias_ = bias != nullptr;
-    if (has_bias_) bias_ = *bias;
-    empty_ = dst.get_size() == 0 || src.get_size() == 0;
-    if (empty_) return absl::OkStatus();
+  // A plain matrix operand: its logical dims and how they lie in memory (`ab` row-major, `ba`
+  // the transpose of a row-major buffer).
+  struct Operand {
+    on::dims dims;
+    on::tag layout = on::tag::ab;
+  };
+  // The bias, when asked for, is a (1, N) row added to every row of dst.
+  absl::Status Init(const Operand& src, const Operand& weights, const Operand& dst, bool bias) {
+    has_bias_ = bias;
     return on::Call([&] {
+      src_ = on::Desc(src.dims, src.layout);
+      weights_ = on::Desc(weights.dims, weights.layout);
+      dst_ = on::Desc(dst.dims, dst.layout);
+      if (has_bias_) bias_ = on::Desc({1, dst.dims[1]}, on::tag::ab);
+      empty_ = dst_.get_size() == 0 || src_.get_size() == 0;
+      if (empty_) return;
       auto d = has_bias_ ? dnnl::matmul::desc(src_, weights_, bias_, dst_)
                          : dnnl::matmul::desc(src_, weights_, dst_);
       prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(d, on::Engine()));
     });
   }
-  // Runs the primitive; when empty, zero-fills dst (an empty sum).
+  // Runs the primitive. When the product is empty, dst is the empty sum: zeros, plus the bias
+  // in every row (a Dense layer with zero in-features).
   absl::Status Run(const Tensor& src, const Tensor& weights, const Tensor* bias, Tensor& dst) {
     if (empty_) {
       if (dst.nbytes() > 0) std::memset(dst.raw_data(), 0, dst.nbytes());
+      if (has_bias_ && dst.num_elements() > 0) {
+        const int64_t n = bias->num_elements();
+        for (int64_t r = 0; r < dst.num_elements() / n; ++r) {
+          std::memcpy(dst.data<float>() + r * n, bias->raw_data(), n * sizeof(float));
+        }
+      }
       return absl::OkStatus();
     }
     return on::Call([&] {
@@ -187,10 +200,7 @@ class OneDnnDense : public on::OneDnnKernel {
     const Shape& x = c.input_types[0].shape;
     const int64_t m = Rows(x), k = x.dim(-1), n = c.input_types[1].shape.dim(1);
     has_bias_ = c.input_types.size() == 3;
-    dnnl::memory::desc b;
-    if (has_bias_) b = on::Desc({1, n}, on::tag::ab);
-    return matmul_.Init(on::Desc({m, k}, on::tag::ab), on::Desc({k, n}, on::tag::ab),
-                        has_bias_ ? &b : nullptr, on::Desc({m, n}, on::tag::ab));
+    return matmul_.Init({{m, k}}, {{k, n}}, {{m, n}}, has_bias_);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return matmul_.Run(ctx.input(0), ctx.input(1), has_bias_ ? &ctx.input(2) : nullptr,
@@ -209,8 +219,7 @@ class OneDnnDenseBackwardData : public on::OneDnnKernel {
   absl::Status Init(const KernelInitContext& c) override {
     const Shape& w = c.input_types[1].shape;
     const int64_t m = Rows(c.input_types[0].shape), k = w.dim(0), n = w.dim(1);
-    return matmul_.Init(on::Desc({m, n}, on::tag::ab), on::Desc({n, k}, on::tag::ba), nullptr,
-                        on::Desc({m, k}, on::tag::ab));
+    return matmul_.Init({{m, n}}, {{n, k}, on::tag::ba}, {{m, k}}, false);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return matmul_.Run(ctx.input(0), ctx.input(1), nullptr, ctx.output(0));
@@ -246,8 +255,7 @@ class OneDnnDenseBackwardWeights : public on::OneDnnKernel {
     m_ = Rows(x);
     n_ = c.input_types[1].shape.dim(-1);
     const int64_t k = x.dim(-1);
-    return matmul_.Init(on::Desc({k, m_}, on::tag::ba), on::Desc({m_, n_}, on::tag::ab), nullptr,
-                        on::Desc({k, n_}, on::tag::ab));
+    return matmul_.Init({{k, m_}, on::tag::ba}, {{m_, n_}}, {{k, n_}}, false);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     if (absl::Status s = matmul_.Run(ctx.input(0), ctx.input(1), nullptr, ctx.output(0)); !s.ok()) {

@@ -35,8 +35,7 @@ namespace {
 bool Compatible(const Shape& a, const Shape& b) {
   if (a.rank() != b.rank()) return false;
   for (int i = 0; i < a.rank(); ++i) {
-    if (a.dim(i) != b.dim(i) && a.dim(i) != Shape::kUnknownDim &&
-        b.dim(i) != Shape::kUnknownDim) {
+    if (a.dim(i) != b.dim(i) && a.dim(i) != Shape::kUnknownDim && b.dim(i) != Shape::kUnknownDim) {
       return false;
     }
   }
@@ -54,9 +53,9 @@ absl::Status CheckDTypes(const ShapeContext& c, int t, int p) {
   if (absl::Status s = ExpectFloat(c, t); !s.ok()) return s;
   if (absl::Status s = ExpectFloat(c, p); !s.ok()) return s;
   if (c.inputs[t].dtype != c.inputs[p].dtype) {
-    return ShapeError(c, absl::StrCat("y_true (", DTypeName(c.inputs[t].dtype),
-                                      ") must have y_pred's dtype (",
-                                      DTypeName(c.inputs[p].dtype), ")"));
+    return ShapeError(
+        c, absl::StrCat("y_true (", DTypeName(c.inputs[t].dtype), ") must have y_pred's dtype (",
+                        DTypeName(c.inputs[p].dtype), ")"));
   }
   return absl::OkStatus();
 }
@@ -87,15 +86,15 @@ absl::Status CheckSparseShapes(const ShapeContext& c, int t, int p) {
   const Shape& ts = c.inputs[t].shape;
   const Shape& ps = c.inputs[p].shape;
   if (ps.rank() != 2) {
-    return ShapeError(c, absl::StrCat("y_pred must have shape (batch, classes), got ",
-                                      ps.ToString()));
+    return ShapeError(c,
+                      absl::StrCat("y_pred must have shape (batch, classes), got ", ps.ToString()));
   }
   if (!(ts.rank() == 1 || (ts.rank() == 2 && ts.dim(1) == 1))) {
-    return ShapeError(
-        c, absl::StrCat("y_true must hold one class index per sample, shape (batch,) or "
-                        "(batch, 1), got ",
-                        ts.ToString(), " for y_pred ", ps.ToString(),
-                        "; convert one-hot labels to class indices (their argmax)"));
+    return ShapeError(c,
+                      absl::StrCat("y_true must hold one class index per sample, shape (batch,) or "
+                                   "(batch, 1), got ",
+                                   ts.ToString(), " for y_pred ", ps.ToString(),
+                                   "; convert one-hot labels to class indices (their argmax)"));
   }
   if (ts.dim(0) != Shape::kUnknownDim && ps.dim(0) != Shape::kUnknownDim &&
       ts.dim(0) != ps.dim(0)) {
@@ -321,16 +320,20 @@ class RowLossGradKernel : public Kernel {
 
 template <typename Fn>
 struct ElementwiseLoss {
-  template <typename T> using Reference = ElementwiseLossKernel<Fn, T, false>;
+  template <typename T>
+  using Reference = ElementwiseLossKernel<Fn, T, false>;
   using FastF32 = ElementwiseLossKernel<Fn, float, true>;
-  template <typename T> using GradReference = ElementwiseLossGradKernel<Fn, T, false>;
+  template <typename T>
+  using GradReference = ElementwiseLossGradKernel<Fn, T, false>;
   using GradFastF32 = ElementwiseLossGradKernel<Fn, float, true>;
 };
 template <typename Fn>
 struct RowLoss {
-  template <typename T> using Reference = RowLossKernel<Fn, T, false>;
+  template <typename T>
+  using Reference = RowLossKernel<Fn, T, false>;
   using FastF32 = RowLossKernel<Fn, float, true>;
-  template <typename T> using GradReference = RowLossGradKernel<Fn, T, false>;
+  template <typename T>
+  using GradReference = RowLossGradKernel<Fn, T, false>;
   using GradFastF32 = RowLossGradKernel<Fn, float, true>;
 };
 
@@ -381,16 +384,16 @@ using ScceFromLogits = RowLoss<ScceLogits>;
 GRAFT_REGISTER_OP(LossOp<Bce>(
     "BinaryCrossentropy", CheckBinaryShapes,
     "mean(-(t log p' + (1-t) log(1-p'))), p' = clip(p, float32(1e-7), float32(1-1e-7))"));
-GRAFT_REGISTER_OP(LossGradOp<Bce>(
-    "BinaryCrossentropy", CheckBinaryShapes,
-    "dp = dloss * (-t/p + (1-t)/(1-p)) / count; 0 where p was clipped"));
+GRAFT_REGISTER_OP(
+    LossGradOp<Bce>("BinaryCrossentropy", CheckBinaryShapes,
+                    "dp = dloss * (-t/p + (1-t)/(1-p)) / count; 0 where p was clipped"));
 GRAFT_REGISTER_OP(LossOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryShapes,
                                         "mean(max(z, 0) - z t + log1p(exp(-|z|)))"));
 GRAFT_REGISTER_OP(LossGradOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryShapes,
                                             "dz = dloss * (sigmoid(z) - t) / count"));
-GRAFT_REGISTER_OP(LossOp<Scce>(
-    "SparseCategoricalCrossentropy", CheckSparseShapes,
-    "mean_n -log(clip(p_n / sum(p_n), float32(1e-7), float32(1-1e-7))[y_n])"));
+GRAFT_REGISTER_OP(
+    LossOp<Scce>("SparseCategoricalCrossentropy", CheckSparseShapes,
+                 "mean_n -log(clip(p_n / sum(p_n), float32(1e-7), float32(1-1e-7))[y_n])"));
 GRAFT_REGISTER_OP(LossGradOp<Scce>(
     "SparseCategoricalCrossentropy", CheckSparseShapes,
     "dp_nj = dloss * (1/sum(p_n) - [j == y_n]/p_n,y_n) / N; 0 for row n if it was clipped"));

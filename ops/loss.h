@@ -50,8 +50,7 @@ absl::StatusOr<Value> SparseCategoricalCrossentropy(Graph& g, Value y_true, Valu
 // Sparse categorical crossentropy from logits z (N, K):
 //   l = logsumexp(z) - z[label],  mean over the batch;  d/dz = (softmax(z) - onehot(label)) / N.
 // Shapes and label checks as SparseCategoricalCrossentropy.
-absl::StatusOr<Value> SparseCategoricalCrossentropyFromLogits(Graph& g, Value y_true,
-                                                              Value logits);
+absl::StatusOr<Value> SparseCategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits);
 
 }  // namespace graft::ops
 

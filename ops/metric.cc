@@ -20,8 +20,7 @@ namespace {
 bool Compatible(const Shape& a, const Shape& b) {
   if (a.rank() != b.rank()) return false;
   for (int i = 0; i < a.rank(); ++i) {
-    if (a.dim(i) != b.dim(i) && a.dim(i) != Shape::kUnknownDim &&
-        b.dim(i) != Shape::kUnknownDim) {
+    if (a.dim(i) != b.dim(i) && a.dim(i) != Shape::kUnknownDim && b.dim(i) != Shape::kUnknownDim) {
       return false;
     }
   }
@@ -38,9 +37,9 @@ absl::Status CheckDTypes(const ShapeContext& c) {
   if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   if (absl::Status s = ExpectFloat(c, 1); !s.ok()) return s;
   if (c.inputs[0].dtype != c.inputs[1].dtype) {
-    return ShapeError(c, absl::StrCat("y_true (", DTypeName(c.inputs[0].dtype),
-                                      ") must have y_pred's dtype (",
-                                      DTypeName(c.inputs[1].dtype), ")"));
+    return ShapeError(
+        c, absl::StrCat("y_true (", DTypeName(c.inputs[0].dtype), ") must have y_pred's dtype (",
+                        DTypeName(c.inputs[1].dtype), ")"));
   }
   return absl::OkStatus();
 }
@@ -68,15 +67,15 @@ absl::StatusOr<std::vector<TensorType>> InferSparse(const ShapeContext& c) {
   const Shape& ts = c.inputs[0].shape;
   const Shape& ps = c.inputs[1].shape;
   if (ps.rank() != 2) {
-    return ShapeError(c, absl::StrCat("y_pred must have shape (batch, classes), got ",
-                                      ps.ToString()));
+    return ShapeError(c,
+                      absl::StrCat("y_pred must have shape (batch, classes), got ", ps.ToString()));
   }
   if (!(ts.rank() == 1 || (ts.rank() == 2 && ts.dim(1) == 1))) {
-    return ShapeError(
-        c, absl::StrCat("y_true must hold one class index per sample, shape (batch,) or "
-                        "(batch, 1), got ",
-                        ts.ToString(), " for y_pred ", ps.ToString(),
-                        "; convert one-hot labels to class indices (their argmax)"));
+    return ShapeError(c,
+                      absl::StrCat("y_true must hold one class index per sample, shape (batch,) or "
+                                   "(batch, 1), got ",
+                                   ts.ToString(), " for y_pred ", ps.ToString(),
+                                   "; convert one-hot labels to class indices (their argmax)"));
   }
   if (ts.dim(0) != Shape::kUnknownDim && ps.dim(0) != Shape::kUnknownDim &&
       ts.dim(0) != ps.dim(0)) {

@@ -23,8 +23,7 @@ struct BinaryAccuracyAttrs {
 //   mean over all elements of [ (y_pred > threshold) == (y_true > 0.5) ].
 // y_true has y_pred's shape (N, ...); as Keras's squeeze_or_expand_to_same_rank, one of them may
 // carry an extra trailing axis of size 1 (y_true (N,) with y_pred (N, 1)).
-absl::StatusOr<Value> BinaryAccuracy(Graph& g, Value y_true, Value y_pred,
-                                     double threshold = 0.5);
+absl::StatusOr<Value> BinaryAccuracy(Graph& g, Value y_true, Value y_pred, double threshold = 0.5);
 
 // Keras SparseCategoricalAccuracy on one batch ("graft.SparseCategoricalAccuracy", no attrs):
 //   mean over the batch of [ argmax(y_pred row) == label ], the first maximum winning ties.

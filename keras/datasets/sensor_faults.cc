@@ -141,14 +141,14 @@ void Generate(uint64_t stream_seed, int64_t n, const Geometry& g, Tensor& x, Ten
     }
     Fault fault = Fault::kNone;
     int64_t channel = -1, t0 = 0, burst_len = 0;
-    double jump = 0, burst_freq = 0, burst_phase = 0, burst_amp = 0, speedup = 1;
+    double jump = 0, burst_freq = 0, burst_phase = 0, burst_amp = 0, shifted_freq = 0;
     if (label[i] == 1) {
       channel = rng.Index(channels);
       t0 = t0_lo + rng.Index(t0_hi - t0_lo);
       fault = static_cast<Fault>(1 + rng.Index(3));
       switch (fault) {
         case Fault::kJump:
-          jump = (rng.Index(2) == 0 ? -1.0 : 1.0) * rng.Uniform(1.5, 3.0);
+          jump = (rng.Index(2) == 0 ? -1.0 : 1.0) * rng.Uniform(2.0, 4.0);
           break;
         case Fault::kBurst:
           burst_len = 8 + rng.Index(9);
@@ -157,7 +157,7 @@ void Generate(uint64_t stream_seed, int64_t n, const Geometry& g, Tensor& x, Ten
           burst_amp = rng.Uniform(1.5, 3.0);
           break;
         case Fault::kFrequencyShift:
-          speedup = rng.Uniform(5.0, 8.0);
+          shifted_freq = rng.Uniform(0.1, 0.25);
           break;
         case Fault::kNone:
           break;
@@ -169,7 +169,7 @@ void Generate(uint64_t stream_seed, int64_t n, const Geometry& g, Tensor& x, Ten
         double cycles = phase[c] + freq[c] * t;
         if (faulty && fault == Fault::kFrequencyShift) {
           // Phase-continuous: the faster oscillation starts where the old one was at t0.
-          cycles = phase[c] + freq[c] * t0 + freq[c] * speedup * (t - t0);
+          cycles = phase[c] + freq[c] * t0 + shifted_freq * (t - t0);
         }
         double v = amp[c] * SinTurns(cycles) + offset[c] +
                    slope[c] * (static_cast<double>(t) / steps);

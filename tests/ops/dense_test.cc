@@ -231,6 +231,18 @@ TEST(DenseKernels, EmptyBatch) {
   }
 }
 
+// Zero in-features: y is the bias in every row.
+TEST(DenseKernels, ZeroInFeatures) {
+  Tensor x(DType::kF32, {2, 0}), w(DType::kF32, {0, 3});
+  Tensor b = Tensor::FromVector<float>({3}, {1, 2, 3});
+  Tensor want = Tensor::FromVector<float>({2, 3}, {1, 2, 3, 1, 2, 3});
+  for (KernelKind k : {KernelKind::kFast, KernelKind::kReference}) {
+    auto y = RunOp("graft.Dense", NoAttrs{}, {x, w, b}, k);
+    ASSERT_TRUE(y.ok()) << y.status();
+    EXPECT_TRUE(AllClose((*y)[0], want, 0, 0));
+  }
+}
+
 // ---- gradients ------------------------------------------------------------------------------
 
 TEST(DenseGradients, Rank2WithBias) {

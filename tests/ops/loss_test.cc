@@ -37,8 +37,7 @@ const char* const kSparseLosses[] = {"graft.SparseCategoricalCrossentropy",
   if (std::string(status.message()).find(part) != std::string::npos) {
     return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << "\"" << status.message() << "\" lacks \"" << part
-                                       << "\"";
+  return ::testing::AssertionFailure() << "\"" << status.message() << "\" lacks \"" << part << "\"";
 }
 
 Tensor F32(Shape shape, std::vector<float> values) {
@@ -50,8 +49,8 @@ struct LossRun {
   Tensor loss;
   Tensor grad;
 };
-LossRun RunLoss(const std::string& op, const Tensor& y_true, const Tensor& y_pred,
-                KernelKind kind, double dloss = 1.0) {
+LossRun RunLoss(const std::string& op, const Tensor& y_true, const Tensor& y_pred, KernelKind kind,
+                double dloss = 1.0) {
   LossRun r;
   auto fwd = RunOp(op, NoAttrs{}, {y_true, y_pred}, kind);
   EXPECT_TRUE(fwd.ok()) << op << ": " << fwd.status();
@@ -113,8 +112,7 @@ TEST(LossShapes, Binary) {
       {{kNone, 1}, {kNone}, nullptr},
       {{kNone, 3}, {5, 3}, nullptr},  // unknown batch on one side
       {{5, 3}, {kNone, 3}, nullptr},
-      {{kNone, 2}, {kNone, 1},
-       "y_true (None, 2) and y_pred (None, 1) must have the same shape"},
+      {{kNone, 2}, {kNone, 1}, "y_true (None, 2) and y_pred (None, 1) must have the same shape"},
       {{4, 1}, {5, 1}, "y_true (4, 1) and y_pred (5, 1) must have the same shape"},
       {{kNone, 3}, {kNone, 3, 1}, nullptr},
       {{kNone, 3}, {kNone, 3, 2}, "y_true (None, 3) and y_pred (None, 3, 2) must have"},
@@ -150,7 +148,8 @@ TEST(LossShapes, Sparse) {
       {{4}, {5, 3}, "y_true (4,) and y_pred (5, 3) must have the same batch size"},
       {{kNone}, {kNone, 3, 4}, "y_pred must have shape (batch, classes), got (None, 3, 4)"},
       {{kNone}, {kNone}, "y_pred must have shape (batch, classes), got (None,)"},
-      {{kNone, 5}, {kNone, 5},
+      {{kNone, 5},
+       {kNone, 5},
        "y_true must hold one class index per sample, shape (batch,) or (batch, 1), got "
        "(None, 5) for y_pred (None, 5); convert one-hot labels to class indices"},
       {{kNone, 1, 1}, {kNone, 5}, "y_true must hold one class index per sample"},
@@ -217,7 +216,8 @@ TEST(LossBuilders, AddOneScalarNode) {
   }
   auto bad = ops::SparseCategoricalCrossentropy(g, probs, probs);
   ASSERT_FALSE(bad.ok());
-  EXPECT_TRUE(HasText(bad.status(), "(graft.SparseCategoricalCrossentropy): y_true must hold one class"));
+  EXPECT_TRUE(
+      HasText(bad.status(), "(graft.SparseCategoricalCrossentropy): y_true must hold one class"));
 }
 
 // ---- PyTorch golden data (tools/golden/loss.py) ---------------------------------------------
@@ -337,8 +337,8 @@ TEST(LossFastVsReference, BitwiseEqualOnLargeInputs) {
 TEST(LossGradCheck, BinaryCrossentropy) {
   Tensor t = Random({4, 3}, 21, 0, 1);  // soft labels
   Tensor p = Random({4, 3}, 22, 0.05, 0.95);
-  auto report = autodiff::CheckGradients("graft.BinaryCrossentropy", NoAttrs{}, {t, p},
-                                         {.wrt = {1}});
+  auto report =
+      autodiff::CheckGradients("graft.BinaryCrossentropy", NoAttrs{}, {t, p}, {.wrt = {1}});
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok) << report->ToString();
   EXPECT_EQ(report->entries_checked, 12);
@@ -347,8 +347,8 @@ TEST(LossGradCheck, BinaryCrossentropy) {
 TEST(LossGradCheck, BinaryCrossentropyFromLogits) {
   Tensor t = Random({3, 2, 2}, 23, 0, 1);
   Tensor z = Random({3, 2, 2}, 24, -4, 4);
-  auto report = autodiff::CheckGradients("graft.BinaryCrossentropyFromLogits", NoAttrs{},
-                                         {t, z}, {.wrt = {1}});
+  auto report = autodiff::CheckGradients("graft.BinaryCrossentropyFromLogits", NoAttrs{}, {t, z},
+                                         {.wrt = {1}});
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok) << report->ToString();
   EXPECT_EQ(report->entries_checked, 12);
@@ -367,8 +367,8 @@ TEST(LossGradCheck, SparseCategoricalCrossentropy) {
 TEST(LossGradCheck, SparseCategoricalCrossentropyFromLogits) {
   Tensor labels = F32({5, 1}, {2, 0, 1, 2, 2});
   Tensor z = Random({5, 3}, 26, -3, 3);
-  auto report = autodiff::CheckGradients("graft.SparseCategoricalCrossentropyFromLogits",
-                                         NoAttrs{}, {labels, z}, {.wrt = {1}});
+  auto report = autodiff::CheckGradients("graft.SparseCategoricalCrossentropyFromLogits", NoAttrs{},
+                                         {labels, z}, {.wrt = {1}});
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok) << report->ToString();
   EXPECT_EQ(report->entries_checked, 15);
@@ -379,8 +379,9 @@ TEST(LossGradCheck, SparseCategoricalCrossentropyFromLogits) {
 TEST(LossLabels, OutOfRangeIsAnErrorNamingRowAndLabel) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const std::vector<std::pair<float, std::string>> bad = {
-      {5, "label 5 in row 2 of y_true is not a class index: y_pred has 5 classes, so labels "
-          "must be integers in [0, 5)"},
+      {5,
+       "label 5 in row 2 of y_true is not a class index: y_pred has 5 classes, so labels "
+       "must be integers in [0, 5)"},
       {-1, "label -1 in row 2"},
       {1.5, "label 1.5 in row 2"},
       {100, "label 100 in row 2"},
@@ -409,8 +410,8 @@ TEST(LossLabels, ValidEdgeLabels) {
   // Labels 0 and K-1 are fine; -0.0 is 0.
   Tensor labels = F32({3}, {0, 2, -0.0f});
   Tensor z = F32({3, 3}, {1, 2, 3, 1, 2, 3, 0, 0, 0});
-  LossRun r = RunLoss("graft.SparseCategoricalCrossentropyFromLogits", labels, z,
-                      KernelKind::kReference);
+  LossRun r =
+      RunLoss("graft.SparseCategoricalCrossentropyFromLogits", labels, z, KernelKind::kReference);
   const double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
   const double expected = ((lse - 1) + (lse - 3) + std::log(3.0)) / 3;
   EXPECT_NEAR(r.loss.AsDouble(0), expected, 1e-6);
@@ -492,8 +493,8 @@ TEST(LossInGraph, UnknownBatchCompilesForEachBatchSize) {
   auto loss = ops::BinaryCrossentropy(g, t, p);
   ASSERT_TRUE(loss.ok()) << loss.status();
   for (int64_t n : {1, 3, 32}) {
-    auto plan = Plan::Compile(g, {.feeds = {t, p}, .fetches = {*loss}},
-                              {{kF32, {n, 1}}, {kF32, {n, 1}}});
+    auto plan =
+        Plan::Compile(g, {.feeds = {t, p}, .fetches = {*loss}}, {{kF32, {n, 1}}, {kF32, {n, 1}}});
     ASSERT_TRUE(plan.ok()) << plan.status();
     Tensor tt(kF32, {n, 1});
     Tensor pp(kF32, {n, 1});
@@ -503,8 +504,8 @@ TEST(LossInGraph, UnknownBatchCompilesForEachBatchSize) {
     EXPECT_NEAR(out[0].AsDouble(0), -std::log(0.75), 1e-6);
   }
   // A plan whose feeds disagree on the batch fails at compile time, naming the node.
-  auto bad = Plan::Compile(g, {.feeds = {t, p}, .fetches = {*loss}},
-                           {{kF32, {4, 1}}, {kF32, {5, 1}}});
+  auto bad =
+      Plan::Compile(g, {.feeds = {t, p}, .fetches = {*loss}}, {{kF32, {4, 1}}, {kF32, {5, 1}}});
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(HasText(bad.status(), "y_true (4, 1) and y_pred (5, 1) must have the same shape"));
 }
