@@ -18,7 +18,8 @@ set -euo pipefail
 out_dir="${1:-data/dna}"
 
 if ! command -v Rscript >/dev/null 2>&1; then
-  echo "error: Rscript not found; install R (Debian: apt-get install r-base-core r-cran-mlbench)" >&2
+  echo "error: Rscript not found; install R" \
+       "(Debian: apt-get install r-base-core r-cran-mlbench)" >&2
   exit 1
 fi
 if ! Rscript -e 'quit(status = if (requireNamespace("mlbench", quietly = TRUE)) 0 else 1)' \

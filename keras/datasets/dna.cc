@@ -38,31 +38,30 @@ absl::StatusOr<Tensor> LoadFile(const std::string& dir, const char* name) {
 }
 
 // Checks one (x, y) pair: x float32 (N, 60, 3), y int64 (N,) with labels in [0, 3).
-absl::Status Check(const std::string& dir, const char* x_name, const Tensor& x,
-                   const char* y_name, const Tensor& y) {
+absl::Status Check(const std::string& dir, const char* x_name, const Tensor& x, const char* y_name,
+                   const Tensor& y) {
   const std::string x_path = absl::StrCat(dir, "/", x_name, ".npy");
   const std::string y_path = absl::StrCat(dir, "/", y_name, ".npy");
   if (x.dtype() != DType::kF32 || x.shape().rank() != 3 || x.shape().dim(1) != kDnaSteps ||
       x.shape().dim(2) != kDnaChannels) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("LoadDna: ", x_path, " holds ", Describe(x), "; expected float32(N, ",
-                     kDnaSteps, ", ", kDnaChannels, "); ", HowToCreate(dir)));
+    return absl::InvalidArgumentError(absl::StrCat("LoadDna: ", x_path, " holds ", Describe(x),
+                                                   "; expected float32(N, ", kDnaSteps, ", ",
+                                                   kDnaChannels, "); ", HowToCreate(dir)));
   }
   if (y.dtype() != DType::kI64 || y.shape().rank() != 1) {
     return absl::InvalidArgumentError(absl::StrCat("LoadDna: ", y_path, " holds ", Describe(y),
                                                    "; expected int64(N,); ", HowToCreate(dir)));
   }
   if (y.shape().dim(0) != x.shape().dim(0)) {
-    return absl::InvalidArgumentError(absl::StrCat("LoadDna: ", x_path, " has ",
-                                                   x.shape().dim(0), " rows but ", y_path,
-                                                   " has ", y.shape().dim(0)));
+    return absl::InvalidArgumentError(absl::StrCat("LoadDna: ", x_path, " has ", x.shape().dim(0),
+                                                   " rows but ", y_path, " has ",
+                                                   y.shape().dim(0)));
   }
   const int64_t* labels = y.data<int64_t>();
   for (int64_t i = 0; i < y.num_elements(); ++i) {
     if (labels[i] < 0 || labels[i] >= kDnaClasses) {
       return absl::InvalidArgumentError(absl::StrCat("LoadDna: ", y_path, ": label ", labels[i],
-                                                     " at row ", i,
-                                                     " is not a class index in [0, ",
+                                                     " at row ", i, " is not a class index in [0, ",
                                                      kDnaClasses, ")"));
     }
   }
@@ -76,8 +75,8 @@ absl::StatusOr<Split> LoadDna(const std::string& dir_in) {
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat("LoadDna: directory ", dir,
-                                            " does not exist; ", HowToCreate(dir)));
+    return absl::NotFoundError(
+        absl::StrCat("LoadDna: directory ", dir, " does not exist; ", HowToCreate(dir)));
   }
   Split s;
   const std::pair<const char*, Tensor*> files[] = {{"x_train", &s.x_train},

@@ -45,9 +45,10 @@ int main(int argc, char** argv) {
   options.noise = absl::GetFlag(FLAGS_noise);
   options.seed = absl::GetFlag(FLAGS_seed);
   const graft::keras::datasets::Split s = graft::keras::datasets::SensorFaults(options);
-  const std::pair<const char*, const graft::Tensor*> files[] = {
-      {"x_train", &s.x_train}, {"y_train", &s.y_train}, {"x_test", &s.x_test},
-      {"y_test", &s.y_test}};
+  const std::pair<const char*, const graft::Tensor*> files[] = {{"x_train", &s.x_train},
+                                                                {"y_train", &s.y_train},
+                                                                {"x_test", &s.x_test},
+                                                                {"y_test", &s.y_test}};
   for (const auto& [name, tensor] : files) {
     const std::string path = absl::StrCat(dir, "/", name, ".npy");
     if (absl::Status st = graft::io::SaveNpy(path, *tensor); !st.ok()) {

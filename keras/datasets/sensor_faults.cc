@@ -44,14 +44,18 @@ double CosSmall(double t) {
 
 // sin(2 pi x) with x in turns (cycles): reduce to the nearest quarter turn, then a series.
 double SinTurns(double x) {
-  const double r = x - std::floor(x);              // [0, 1)
-  const double q = std::floor(4.0 * r + 0.5);      // nearest quarter, 0..4
-  const double t = (r - 0.25 * q) * kTwoPi;        // [-pi/4, pi/4]
+  const double r = x - std::floor(x);          // [0, 1)
+  const double q = std::floor(4.0 * r + 0.5);  // nearest quarter, 0..4
+  const double t = (r - 0.25 * q) * kTwoPi;    // [-pi/4, pi/4]
   switch (static_cast<int>(q) & 3) {
-    case 0: return SinSmall(t);
-    case 1: return CosSmall(t);
-    case 2: return -SinSmall(t);
-    default: return -CosSmall(t);
+    case 0:
+      return SinSmall(t);
+    case 1:
+      return CosSmall(t);
+    case 2:
+      return -SinSmall(t);
+    default:
+      return -CosSmall(t);
   }
 }
 
@@ -171,8 +175,8 @@ void Generate(uint64_t stream_seed, int64_t n, const Geometry& g, Tensor& x, Ten
           // Phase-continuous: the faster oscillation starts where the old one was at t0.
           cycles = phase[c] + freq[c] * t0 + shifted_freq * (t - t0);
         }
-        double v = amp[c] * SinTurns(cycles) + offset[c] +
-                   slope[c] * (static_cast<double>(t) / steps);
+        double v =
+            amp[c] * SinTurns(cycles) + offset[c] + slope[c] * (static_cast<double>(t) / steps);
         if (faulty && fault == Fault::kJump) v += jump;
         if (faulty && fault == Fault::kBurst && t < t0 + burst_len) {
           v += burst_amp * SinTurns(burst_phase + burst_freq * (t - t0));

@@ -18,8 +18,8 @@ struct Split {
 struct SensorFaultsOptions {
   int64_t num_train = 2000;
   int64_t num_test = 1000;
-  int64_t steps = 100;    // time steps per recording
-  int64_t channels = 3;   // sensors per recording
+  int64_t steps = 100;   // time steps per recording
+  int64_t channels = 3;  // sensors per recording
   // Standard deviation of the Gaussian measurement noise. The default is calibrated (see
   // tools/calibrate_sensor_faults.py) so that the seed model (Conv1D(32, 5, relu) ->
   // MaxPooling1D(2) -> Flatten -> Dense(1, sigmoid), Adam, batch 32) reaches about 97% test

@@ -23,7 +23,7 @@ Sequential SeedModel(int64_t steps = 100, int64_t channels = 3) {
 
 const datasets::Split& Data() {
   static const datasets::Split* data =
-      new datasets::Split(datasets::SensorFaults({.num_train = 1200, .num_test = 400, .seed = 7}));
+      new datasets::Split(datasets::SensorFaults({.seed = 7}));
   return *data;
 }
 
@@ -51,32 +51,34 @@ TEST(SeedModel, LearnsTheSensorFaultTask) {
   std::ostringstream log;
   absl::StatusOr<History> h =
       model.Fit(Data().x_train, Data().y_train,
-                {.epochs = 8, .verbose = 2, .validation_split = 0.2, .output = &log});
+                {.epochs = 10, .verbose = 2, .validation_split = 0.2, .output = &log});
   ASSERT_TRUE(h.ok()) << h.status();
   // The loss goes down and the one-line-per-epoch log has every epoch.
   EXPECT_LT(h->history.at("loss").back(), h->history.at("loss").front());
-  EXPECT_EQ(h->history.at("val_accuracy").size(), 8u);
-  EXPECT_NE(log.str().find("Epoch 8/8\n30/30 - "), std::string::npos) << log.str();
+  EXPECT_EQ(h->history.at("val_accuracy").size(), 10u);
+  EXPECT_NE(log.str().find("Epoch 10/10\n50/50 - "), std::string::npos) << log.str();
   EXPECT_NE(log.str().find(" - val_loss: "), std::string::npos);
 
   absl::StatusOr<std::vector<double>> test = model.Evaluate(Data().x_test, Data().y_test);
   ASSERT_TRUE(test.ok()) << test.status();
   ASSERT_EQ(test->size(), 2u);
-  std::printf("seed model test accuracy after 8 epochs on 960 samples: %.4f\n", (*test)[1]);
-  EXPECT_GT((*test)[1], 0.85);
+  // graft measured 94.6-97.8% over seeds 1-8 (median 96.2%), PyTorch 95.7-98.3% on the same
+  // data; the bar leaves room for run-to-run spread.
+  std::printf("seed model test accuracy after 10 epochs on 1600 samples: %.4f\n", (*test)[1]);
+  EXPECT_GT((*test)[1], 0.90);
 
   // Predict agrees with Evaluate's accuracy.
   absl::StatusOr<Tensor> p = model.Predict(Data().x_test);
   ASSERT_TRUE(p.ok()) << p.status();
-  ASSERT_EQ(p->shape(), Shape({400, 1}));
+  ASSERT_EQ(p->shape(), Shape({1000, 1}));
   int correct = 0;
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     const float prob = p->data<float>()[i];
     ASSERT_GT(prob, 0.0f);
     ASSERT_LT(prob, 1.0f);
     correct += (prob > 0.5f) == (Data().y_test.data<float>()[i] > 0.5f);
   }
-  EXPECT_NEAR(correct / 400.0, (*test)[1], 1e-6);
+  EXPECT_NEAR(correct / 1000.0, (*test)[1], 1e-6);
 }
 
 TEST(SeedModel, SameSeedGivesBitwiseIdenticalWeights) {
