@@ -1,4 +1,6 @@
 #include "autodiff/grad_check.h"
+#include "autodiff/gradients.h"
+#include "runtime/plan.h"
 #include "gtest/gtest.h"
 #include "ops/activation.h"
 #include "tests/testing.h"
@@ -48,6 +50,30 @@ TEST(ActivationBackward, OneDnnMatchesReference) {
     ASSERT_TRUE(fast.ok()) << fast.status();
     ASSERT_TRUE(ref.ok()) << ref.status();
     EXPECT_TRUE(AllClose((*fast)[0], (*ref)[0], 1e-5, 1e-6)) << op;
+  }
+}
+
+// Forward and gradient (through autodiff, fast kernels) against PyTorch.
+TEST(ActivationGolden, MatchesPyTorch) {
+  Tensor x = testing::Golden("activation_x"), dy = testing::Golden("activation_dy");
+  for (const char* name : {"relu", "sigmoid", "softmax"}) {
+    Graph g;
+    Value xv = g.Placeholder(x.type(), "x");
+    Value dyv = g.Placeholder(dy.type(), "dy");
+    absl::StatusOr<Value> y = ops::Activation(g, xv, name);
+    ASSERT_TRUE(y.ok()) << y.status();
+    Value loss = *g.Add("graft.ReduceSum", {*g.Add("graft.Mul", {*y, dyv})});
+    auto grads = autodiff::Gradients(g, loss, {xv});
+    ASSERT_TRUE(grads.ok()) << grads.status();
+    auto plan = Plan::Compile(g, {.feeds = {xv, dyv}, .fetches = {*y, (*grads)[0]}},
+                              {x.type(), dy.type()});
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    std::vector<Tensor> out;
+    ASSERT_TRUE((*plan)->Run({x, dy}, &out).ok());
+    EXPECT_TRUE(AllClose(out[0], testing::Golden(absl::StrCat("activation_", name, "_y"))))
+        << name;
+    EXPECT_TRUE(AllClose(out[1], testing::Golden(absl::StrCat("activation_", name, "_dx"))))
+        << name;
   }
 }
 
