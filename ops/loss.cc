@@ -25,84 +25,12 @@
 
 #include "absl/strings/str_format.h"
 #include "ops/common.h"
+#include "ops/targets.h"
 
 namespace graft::ops {
 namespace {
 
 // ---- shape functions ------------------------------------------------------------------------
-
-// Equal ranks and equal dimensions where both are known (-1 matches anything).
-bool Compatible(const Shape& a, const Shape& b) {
-  if (a.rank() != b.rank()) return false;
-  for (int i = 0; i < a.rank(); ++i) {
-    if (a.dim(i) != b.dim(i) && a.dim(i) != Shape::kUnknownDim && b.dim(i) != Shape::kUnknownDim) {
-      return false;
-    }
-  }
-  return true;
-}
-
-Shape DropLastAxis(const Shape& s) {
-  std::vector<int64_t> dims = s.dims();
-  dims.pop_back();
-  return Shape(std::move(dims));
-}
-
-// y_true and y_pred at inputs t and p: floating, one dtype.
-absl::Status CheckDTypes(const ShapeContext& c, int t, int p) {
-  if (absl::Status s = ExpectFloat(c, t); !s.ok()) return s;
-  if (absl::Status s = ExpectFloat(c, p); !s.ok()) return s;
-  if (c.inputs[t].dtype != c.inputs[p].dtype) {
-    return ShapeError(
-        c, absl::StrCat("y_true (", DTypeName(c.inputs[t].dtype), ") must have y_pred's dtype (",
-                        DTypeName(c.inputs[p].dtype), ")"));
-  }
-  return absl::OkStatus();
-}
-
-// Binary losses: equal shapes, batch first. As Keras's squeeze_or_expand_to_same_rank, an extra
-// trailing axis of size 1 on either side is dropped first (y_true (N,) with y_pred (N, 1)).
-absl::Status CheckBinaryShapes(const ShapeContext& c, int t, int p) {
-  if (absl::Status s = CheckDTypes(c, t, p); !s.ok()) return s;
-  const Shape& ts = c.inputs[t].shape;
-  const Shape& ps = c.inputs[p].shape;
-  if (ps.rank() < 1 || ts.rank() < 1) {
-    return ShapeError(c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
-                                      " must have a batch axis first"));
-  }
-  Shape a = ts, b = ps;
-  if (a.rank() == b.rank() + 1 && a.dim(-1) == 1) a = DropLastAxis(a);
-  if (b.rank() == a.rank() + 1 && b.dim(-1) == 1) b = DropLastAxis(b);
-  if (!Compatible(a, b)) {
-    return ShapeError(c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
-                                      " must have the same shape"));
-  }
-  return absl::OkStatus();
-}
-
-// Sparse categorical losses: y_pred (N, K), y_true (N,) or (N, 1), equal N when both known.
-absl::Status CheckSparseShapes(const ShapeContext& c, int t, int p) {
-  if (absl::Status s = CheckDTypes(c, t, p); !s.ok()) return s;
-  const Shape& ts = c.inputs[t].shape;
-  const Shape& ps = c.inputs[p].shape;
-  if (ps.rank() != 2) {
-    return ShapeError(c,
-                      absl::StrCat("y_pred must have shape (batch, classes), got ", ps.ToString()));
-  }
-  if (!(ts.rank() == 1 || (ts.rank() == 2 && ts.dim(1) == 1))) {
-    return ShapeError(c,
-                      absl::StrCat("y_true must hold one class index per sample, shape (batch,) or "
-                                   "(batch, 1), got ",
-                                   ts.ToString(), " for y_pred ", ps.ToString(),
-                                   "; convert one-hot labels to class indices (their argmax)"));
-  }
-  if (ts.dim(0) != Shape::kUnknownDim && ps.dim(0) != Shape::kUnknownDim &&
-      ts.dim(0) != ps.dim(0)) {
-    return ShapeError(c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
-                                      " must have the same batch size"));
-  }
-  return absl::OkStatus();
-}
 
 using ShapeCheck = absl::Status (*)(const ShapeContext&, int, int);
 
@@ -215,26 +143,6 @@ double BlockedSum(bool parallel, int64_t n, const F& f) {
   return total;
 }
 
-absl::Status CountMismatch(const Tensor& y_true, const Tensor& y_pred) {
-  return absl::InvalidArgumentError(absl::StrCat("y_true ", y_true.shape().ToString(),
-                                                 " and y_pred ", y_pred.shape().ToString(),
-                                                 " must have the same number of elements"));
-}
-
-// Labels are class indices stored as floats: each must be an integer in [0, k).
-template <typename T>
-absl::Status CheckLabels(const T* labels, int64_t n, int64_t k) {
-  for (int64_t r = 0; r < n; ++r) {
-    const double v = labels[r];
-    if (v >= 0 && v < static_cast<double>(k) && v == std::floor(v)) continue;
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "label %.9g in row %d of y_true is not a class index: y_pred has %d classes, so labels "
-        "must be integers in [0, %d)",
-        v, r, k, k));
-  }
-  return absl::OkStatus();
-}
-
 // (y_true, y_pred) -> mean_i Fn::Loss(t_i, x_i).
 template <typename Fn, typename T, bool kParallel>
 class ElementwiseLossKernel : public Kernel {
@@ -243,7 +151,7 @@ class ElementwiseLossKernel : public Kernel {
     const Tensor& y_true = ctx.input(0);
     const Tensor& y_pred = ctx.input(1);
     const int64_t n = y_pred.num_elements();
-    if (y_true.num_elements() != n) return CountMismatch(y_true, y_pred);
+    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
     const T* t = y_true.data<T>();
     const T* x = y_pred.data<T>();
     const double sum = BlockedSum(kParallel, n, [&](int64_t i) { return Fn::Loss(t[i], x[i]); });
@@ -260,7 +168,7 @@ class ElementwiseLossGradKernel : public Kernel {
     const Tensor& y_true = ctx.input(1);
     const Tensor& y_pred = ctx.input(2);
     const int64_t n = y_pred.num_elements();
-    if (y_true.num_elements() != n) return CountMismatch(y_true, y_pred);
+    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
     const double scale = static_cast<double>(ctx.input(0).data<T>()[0]) / static_cast<double>(n);
     const T* t = y_true.data<T>();
     const T* x = y_pred.data<T>();
@@ -280,7 +188,7 @@ class RowLossKernel : public Kernel {
     const Tensor& y_true = ctx.input(0);
     const Tensor& y_pred = ctx.input(1);
     const int64_t n = y_pred.shape().dim(0), k = y_pred.shape().dim(1);
-    if (y_true.num_elements() != n) return CountMismatch(y_true, y_pred);
+    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
     const T* labels = y_true.data<T>();
     if (absl::Status s = CheckLabels(labels, n, k); !s.ok()) return s;
     const T* x = y_pred.data<T>();
@@ -300,7 +208,7 @@ class RowLossGradKernel : public Kernel {
     const Tensor& y_true = ctx.input(1);
     const Tensor& y_pred = ctx.input(2);
     const int64_t n = y_pred.shape().dim(0), k = y_pred.shape().dim(1);
-    if (y_true.num_elements() != n) return CountMismatch(y_true, y_pred);
+    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
     const T* labels = y_true.data<T>();
     if (absl::Status s = CheckLabels(labels, n, k); !s.ok()) return s;
     const double scale = static_cast<double>(ctx.input(0).data<T>()[0]) / static_cast<double>(n);
@@ -382,25 +290,25 @@ using Scce = RowLoss<ScceProbs>;
 using ScceFromLogits = RowLoss<ScceLogits>;
 
 GRAFT_REGISTER_OP(LossOp<Bce>(
-    "BinaryCrossentropy", CheckBinaryShapes,
+    "BinaryCrossentropy", CheckBinaryTargets,
     "mean(-(t log p' + (1-t) log(1-p'))), p' = clip(p, float32(1e-7), float32(1-1e-7))"));
 GRAFT_REGISTER_OP(
-    LossGradOp<Bce>("BinaryCrossentropy", CheckBinaryShapes,
+    LossGradOp<Bce>("BinaryCrossentropy", CheckBinaryTargets,
                     "dp = dloss * (-t/p + (1-t)/(1-p)) / count; 0 where p was clipped"));
-GRAFT_REGISTER_OP(LossOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryShapes,
+GRAFT_REGISTER_OP(LossOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryTargets,
                                         "mean(max(z, 0) - z t + log1p(exp(-|z|)))"));
-GRAFT_REGISTER_OP(LossGradOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryShapes,
+GRAFT_REGISTER_OP(LossGradOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryTargets,
                                             "dz = dloss * (sigmoid(z) - t) / count"));
 GRAFT_REGISTER_OP(
-    LossOp<Scce>("SparseCategoricalCrossentropy", CheckSparseShapes,
+    LossOp<Scce>("SparseCategoricalCrossentropy", CheckSparseTargets,
                  "mean_n -log(clip(p_n / sum(p_n), float32(1e-7), float32(1-1e-7))[y_n])"));
 GRAFT_REGISTER_OP(LossGradOp<Scce>(
-    "SparseCategoricalCrossentropy", CheckSparseShapes,
+    "SparseCategoricalCrossentropy", CheckSparseTargets,
     "dp_nj = dloss * (1/sum(p_n) - [j == y_n]/p_n,y_n) / N; 0 for row n if it was clipped"));
 GRAFT_REGISTER_OP(LossOp<ScceFromLogits>("SparseCategoricalCrossentropyFromLogits",
-                                         CheckSparseShapes, "mean_n logsumexp(z_n) - z_n,y_n"));
+                                         CheckSparseTargets, "mean_n logsumexp(z_n) - z_n,y_n"));
 GRAFT_REGISTER_OP(LossGradOp<ScceFromLogits>("SparseCategoricalCrossentropyFromLogits",
-                                             CheckSparseShapes,
+                                             CheckSparseTargets,
                                              "dz_n = dloss * (softmax(z_n) - onehot(y_n)) / N"));
 
 }  // namespace

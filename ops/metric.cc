@@ -11,87 +11,24 @@
 
 #include "absl/strings/str_format.h"
 #include "ops/common.h"
+#include "ops/targets.h"
 
 namespace graft::ops {
 namespace {
 
-// ---- shape functions (the same rules as the losses in ops/loss.cc) --------------------------
-
-bool Compatible(const Shape& a, const Shape& b) {
-  if (a.rank() != b.rank()) return false;
-  for (int i = 0; i < a.rank(); ++i) {
-    if (a.dim(i) != b.dim(i) && a.dim(i) != Shape::kUnknownDim && b.dim(i) != Shape::kUnknownDim) {
-      return false;
-    }
-  }
-  return true;
-}
-
-Shape DropLastAxis(const Shape& s) {
-  std::vector<int64_t> dims = s.dims();
-  dims.pop_back();
-  return Shape(std::move(dims));
-}
-
-absl::Status CheckDTypes(const ShapeContext& c) {
-  if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
-  if (absl::Status s = ExpectFloat(c, 1); !s.ok()) return s;
-  if (c.inputs[0].dtype != c.inputs[1].dtype) {
-    return ShapeError(
-        c, absl::StrCat("y_true (", DTypeName(c.inputs[0].dtype), ") must have y_pred's dtype (",
-                        DTypeName(c.inputs[1].dtype), ")"));
-  }
-  return absl::OkStatus();
-}
+// ---- shape functions ------------------------------------------------------------------------
 
 absl::StatusOr<std::vector<TensorType>> InferBinary(const ShapeContext& c) {
-  if (absl::Status s = CheckDTypes(c); !s.ok()) return s;
-  const Shape& ts = c.inputs[0].shape;
-  const Shape& ps = c.inputs[1].shape;
-  if (ps.rank() < 1 || ts.rank() < 1) {
-    return ShapeError(c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
-                                      " must have a batch axis first"));
-  }
-  Shape a = ts, b = ps;
-  if (a.rank() == b.rank() + 1 && a.dim(-1) == 1) a = DropLastAxis(a);
-  if (b.rank() == a.rank() + 1 && b.dim(-1) == 1) b = DropLastAxis(b);
-  if (!Compatible(a, b)) {
-    return ShapeError(c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
-                                      " must have the same shape"));
-  }
+  if (absl::Status s = CheckBinaryTargets(c, 0, 1); !s.ok()) return s;
   return std::vector<TensorType>{{c.inputs[1].dtype, Shape{}}};
 }
 
 absl::StatusOr<std::vector<TensorType>> InferSparse(const ShapeContext& c) {
-  if (absl::Status s = CheckDTypes(c); !s.ok()) return s;
-  const Shape& ts = c.inputs[0].shape;
-  const Shape& ps = c.inputs[1].shape;
-  if (ps.rank() != 2) {
-    return ShapeError(c,
-                      absl::StrCat("y_pred must have shape (batch, classes), got ", ps.ToString()));
-  }
-  if (!(ts.rank() == 1 || (ts.rank() == 2 && ts.dim(1) == 1))) {
-    return ShapeError(c,
-                      absl::StrCat("y_true must hold one class index per sample, shape (batch,) or "
-                                   "(batch, 1), got ",
-                                   ts.ToString(), " for y_pred ", ps.ToString(),
-                                   "; convert one-hot labels to class indices (their argmax)"));
-  }
-  if (ts.dim(0) != Shape::kUnknownDim && ps.dim(0) != Shape::kUnknownDim &&
-      ts.dim(0) != ps.dim(0)) {
-    return ShapeError(c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
-                                      " must have the same batch size"));
-  }
+  if (absl::Status s = CheckSparseTargets(c, 0, 1); !s.ok()) return s;
   return std::vector<TensorType>{{c.inputs[1].dtype, Shape{}}};
 }
 
 // ---- kernels --------------------------------------------------------------------------------
-
-absl::Status CountMismatch(const Tensor& y_true, const Tensor& y_pred) {
-  return absl::InvalidArgumentError(absl::StrCat("y_true ", y_true.shape().ToString(),
-                                                 " and y_pred ", y_pred.shape().ToString(),
-                                                 " must have the same number of elements"));
-}
 
 template <typename T>
 class BinaryAccuracyKernel : public Kernel {
@@ -104,7 +41,7 @@ class BinaryAccuracyKernel : public Kernel {
     const Tensor& y_true = ctx.input(0);
     const Tensor& y_pred = ctx.input(1);
     const int64_t n = y_pred.num_elements();
-    if (y_true.num_elements() != n) return CountMismatch(y_true, y_pred);
+    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
     const T* t = y_true.data<T>();
     const T* p = y_pred.data<T>();
     int64_t correct = 0;
@@ -125,24 +62,18 @@ class SparseCategoricalAccuracyKernel : public Kernel {
     const Tensor& y_true = ctx.input(0);
     const Tensor& y_pred = ctx.input(1);
     const int64_t n = y_pred.shape().dim(0), k = y_pred.shape().dim(1);
-    if (y_true.num_elements() != n) return CountMismatch(y_true, y_pred);
+    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
     const T* labels = y_true.data<T>();
     const T* p = y_pred.data<T>();
+    if (absl::Status s = CheckLabels(labels, n, k); !s.ok()) return s;
     int64_t correct = 0;
     for (int64_t r = 0; r < n; ++r) {
-      const double v = labels[r];
-      if (!(v >= 0 && v < static_cast<double>(k) && v == std::floor(v))) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "label %.9g in row %d of y_true is not a class index: y_pred has %d classes, so "
-            "labels must be integers in [0, %d)",
-            v, r, k, k));
-      }
       const T* row = p + r * k;
       int64_t best = 0;
       for (int64_t j = 1; j < k; ++j) {
         if (row[j] > row[best]) best = j;
       }
-      correct += best == static_cast<int64_t>(v);
+      correct += best == static_cast<int64_t>(labels[r]);
     }
     ctx.output(0).data<T>()[0] =
         static_cast<T>(n > 0 ? static_cast<double>(correct) / static_cast<double>(n) : 0.0);
