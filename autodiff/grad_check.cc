@@ -12,9 +12,8 @@
 namespace graft::autodiff {
 
 std::string GradCheckReport::ToString() const {
-  return absl::StrCat(ok ? "ok" : "MISMATCH", ": ", entries_checked,
-                      " entries, max abs error ", max_abs_error,
-                      worst.empty() ? "" : absl::StrCat(", worst ", worst));
+  return absl::StrCat(ok ? "ok" : "MISMATCH", ": ", entries_checked, " entries, max abs error ",
+                      max_abs_error, worst.empty() ? "" : absl::StrCat(", worst ", worst));
 }
 
 absl::StatusOr<GradCheckReport> CheckGradients(const std::string& op_name, std::any attrs,
@@ -108,8 +107,8 @@ absl::StatusOr<GradCheckReport> CheckGradients(const std::string& op_name, std::
       ++report.entries_checked;
       if (err > report.max_abs_error) {
         report.max_abs_error = err;
-        report.worst = absl::StrCat("input ", wrt_idx[w], " [", k, "]: analytic ", a,
-                                    ", numeric ", numeric);
+        report.worst =
+            absl::StrCat("input ", wrt_idx[w], " [", k, "]: analytic ", a, ", numeric ", numeric);
       }
       if (err > options.atol + options.rtol * std::abs(numeric)) report.ok = false;
     }

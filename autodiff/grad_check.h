@@ -18,19 +18,19 @@
 namespace graft::autodiff {
 
 struct GradCheckOptions {
-  double eps = 1e-6;         // central-difference step (float64)
-  double rtol = 1e-6;        // |analytic - numeric| <= atol + rtol * |numeric|
+  double eps = 1e-6;   // central-difference step (float64)
+  double rtol = 1e-6;  // |analytic - numeric| <= atol + rtol * |numeric|
   double atol = 1e-8;
-  uint64_t seed = 1;         // cotangent values
-  std::vector<int> wrt;      // input indices to check; empty: every floating input
-  int64_t max_entries = 0;   // per input; 0 checks every entry, else a seeded sample
+  uint64_t seed = 1;        // cotangent values
+  std::vector<int> wrt;     // input indices to check; empty: every floating input
+  int64_t max_entries = 0;  // per input; 0 checks every entry, else a seeded sample
 };
 
 struct GradCheckReport {
   bool ok = true;
   int64_t entries_checked = 0;
   double max_abs_error = 0;
-  std::string worst;         // "input 1 [37]: analytic 0.12, numeric 0.1201"
+  std::string worst;  // "input 1 [37]: analytic 0.12, numeric 0.1201"
   std::string ToString() const;
 };
 

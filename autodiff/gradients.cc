@@ -70,8 +70,7 @@ absl::StatusOr<std::vector<Value>> Gradients(Graph& graph, Value loss,
     }
     std::vector<bool> needs(node.inputs.size());
     for (size_t i = 0; i < node.inputs.size(); ++i) {
-      needs[i] = on_path(node.inputs[i].node) &&
-                 IsFloating(graph.type(node.inputs[i]).dtype);
+      needs[i] = on_path(node.inputs[i].node) && IsFloating(graph.type(node.inputs[i]).dtype);
     }
     // Backward nodes are named under the forward node: "conv1d/Conv1D/grad/...".
     std::string prev = graph.SetNameScope(absl::StrCat(node.name, "/grad/"));
@@ -79,9 +78,9 @@ absl::StatusOr<std::vector<Value>> Gradients(Graph& graph, Value loss,
     absl::StatusOr<std::vector<std::optional<Value>>> in_grads = node.op->grad(ctx);
     graph.SetNameScope(prev);
     if (!in_grads.ok()) {
-      return absl::Status(in_grads.status().code(),
-                          absl::StrCat(graph.node(id).name, " gradient: ",
-                                       in_grads.status().message()));
+      return absl::Status(
+          in_grads.status().code(),
+          absl::StrCat(graph.node(id).name, " gradient: ", in_grads.status().message()));
     }
     const Node& same_node = graph.node(id);  // re-read: AddNode may have grown the node list
     for (size_t i = 0; i < same_node.inputs.size() && i < in_grads->size(); ++i) {

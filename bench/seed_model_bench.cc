@@ -31,7 +31,8 @@ Sequential SeedModel() {
       L::Flatten(),
       L::Dense(1, {.activation = "sigmoid"}),
   });
-  (void)model.Compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}});
+  (void)model.Compile(
+      {.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}});
   return model;
 }
 
@@ -49,9 +50,8 @@ void BM_SeedConv1DTrain(benchmark::State& state) {
         model.Fit(x, y, {.batch_size = batch, .epochs = 1, .verbose = 0, .output = &sink});
     if (!h.ok()) state.SkipWithError(std::string(h.status().message()).c_str());
   }
-  state.counters["samples_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * batch * 8),
-                         benchmark::Counter::kIsRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * batch * 8), benchmark::Counter::kIsRate);
   state.counters["threads"] = static_cast<double>(state.range(1));
 }
 BENCHMARK(BM_SeedConv1DTrain)

@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   const bool dna = absl::GetFlag(FLAGS_dataset) == "dna";
   keras::datasets::Split data;
   if (dna) {
-    absl::StatusOr<keras::datasets::Split> d = keras::datasets::LoadDna(absl::GetFlag(FLAGS_dna_dir));
+    absl::StatusOr<keras::datasets::Split> d =
+        keras::datasets::LoadDna(absl::GetFlag(FLAGS_dna_dir));
     if (!d.ok()) {
       std::cerr << d.status().message() << "\n";
       return 1;
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
       layers::Conv1D(32, 5, {.activation = "relu", .input_shape = {steps, channels}}),
       layers::MaxPooling1D(2),
       layers::Flatten(),
-      dna ? layers::Dense(3, {.activation = "softmax"}) : layers::Dense(1, {.activation = "sigmoid"}),
+      dna ? layers::Dense(3, {.activation = "softmax"})
+          : layers::Dense(1, {.activation = "sigmoid"}),
   });
   if (absl::GetFlag(FLAGS_tbb_executor)) model.SetExecutor(graft::ExecutorKind::kTbb);
   absl::Status s = model.Compile({

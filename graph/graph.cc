@@ -66,16 +66,16 @@ absl::StatusOr<std::vector<Value>> Graph::AddNode(absl::string_view op_name,
                                                   absl::string_view name) {
   const OpSchema* op = OpRegistry::Global().Find(op_name);
   if (op == nullptr) {
-    return absl::NotFoundError(absl::StrCat("unknown op \"", op_name,
-                                            "\": is its library linked (alwayslink = True)?"));
+    return absl::NotFoundError(
+        absl::StrCat("unknown op \"", op_name, "\": is its library linked (alwayslink = True)?"));
   }
-  std::string base = name.empty() ? std::string(op_name.substr(op_name.rfind('.') + 1))
-                                  : std::string(name);
+  std::string base =
+      name.empty() ? std::string(op_name.substr(op_name.rfind('.') + 1)) : std::string(name);
   const int n = static_cast<int>(inputs.size());
   if (n < op->min_inputs() || n > static_cast<int>(op->inputs.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(scope_, base, " (", op_name, "): takes ", op->min_inputs(), " to ",
-                     op->inputs.size(), " inputs, got ", n));
+    return absl::InvalidArgumentError(absl::StrCat(scope_, base, " (", op_name, "): takes ",
+                                                   op->min_inputs(), " to ", op->inputs.size(),
+                                                   " inputs, got ", n));
   }
   for (const Value& v : inputs) {
     if (!v.valid() || v.node >= num_nodes() ||
@@ -143,16 +143,16 @@ absl::Status Graph::Verify() const {
             absl::StrCat(n->name, ": input from node ", v.node, " does not precede it"));
       }
       if (v.index >= static_cast<int>(nodes_[v.node]->outputs.size())) {
-        return absl::InternalError(absl::StrCat(n->name, ": input ", v.node, ":", v.index,
-                                                " names a missing output"));
+        return absl::InternalError(
+            absl::StrCat(n->name, ": input ", v.node, ":", v.index, " names a missing output"));
       }
     }
     if (n->outputs.size() != n->op->outputs.size()) {
       return absl::InternalError(absl::StrCat(n->name, ": has ", n->outputs.size(),
-                                              " outputs, its op declares ",
-                                              n->op->outputs.size()));
+                                              " outputs, its op declares ", n->op->outputs.size()));
     }
-    absl::StatusOr<std::vector<TensorType>> types = Infer(*n->op, n->inputs, nodes_, n->attrs, n->name);
+    absl::StatusOr<std::vector<TensorType>> types =
+        Infer(*n->op, n->inputs, nodes_, n->attrs, n->name);
     if (!types.ok()) return types.status();
     if (*types != n->outputs) {
       return absl::InternalError(

@@ -5,10 +5,10 @@
 #include <any>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/shape.h"
 #include "graph/tensor.h"
 
@@ -18,8 +18,8 @@ struct OpSchema;
 
 // One output of one node. Values are small handles into a Graph.
 struct Value {
-  int node = -1;   // the producing node's id
-  int index = 0;   // which of its outputs
+  int node = -1;  // the producing node's id
+  int index = 0;  // which of its outputs
   bool valid() const { return node >= 0; }
   friend bool operator==(const Value& a, const Value& b) {
     return a.node == b.node && a.index == b.index;
@@ -34,9 +34,9 @@ struct Value {
 // topological order.
 struct Node {
   int id = -1;
-  std::string name;               // unique in its graph, "conv1d/Conv1D" style
-  const OpSchema* op = nullptr;   // from the registry; never null
-  std::any attrs;                 // the op's typed attribute struct
+  std::string name;              // unique in its graph, "conv1d/Conv1D" style
+  const OpSchema* op = nullptr;  // from the registry; never null
+  std::any attrs;                // the op's typed attribute struct
   std::vector<Value> inputs;
   std::vector<TensorType> outputs;
 
@@ -52,7 +52,7 @@ struct PlaceholderAttrs {
   TensorType type;  // the batch dimension may be unknown (-1)
 };
 struct VariableAttrs {
-  Tensor value;     // the variable's storage: plans read and update it in place
+  Tensor value;  // the variable's storage: plans read and update it in place
   bool trainable = true;
 };
 struct ConstantAttrs {

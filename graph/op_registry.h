@@ -10,12 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <typeinfo>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph.h"
 
 namespace graft {
@@ -78,11 +78,11 @@ using AttrsPrinter = std::function<std::string(const std::any&)>;
 struct OpSchema {
   std::string name;
   std::string doc;
-  std::vector<std::string> inputs;    // "b?" marks an optional trailing input
-  std::vector<std::string> outputs;   // "workspace~" marks a hidden output (not user-visible)
-  std::vector<int> mutated_inputs;    // inputs the kernel updates in place (optimizer updates)
+  std::vector<std::string> inputs;   // "b?" marks an optional trailing input
+  std::vector<std::string> outputs;  // "workspace~" marks a hidden output (not user-visible)
+  std::vector<int> mutated_inputs;   // inputs the kernel updates in place (optimizer updates)
   ShapeFn shape;
-  GradFn grad;                        // empty: not differentiable
+  GradFn grad;  // empty: not differentiable
   AttrsPrinter print_attrs;
   std::map<DType, KernelFactory> fast_kernels;
   std::map<DType, KernelFactory> reference_kernels;
@@ -117,28 +117,45 @@ class OpDef {
  public:
   explicit OpDef(std::string name) { schema_.name = std::move(name); }
 
-  OpDef& Doc(std::string doc) { schema_.doc = std::move(doc); return *this; }
-  OpDef& Inputs(std::vector<std::string> names) { schema_.inputs = std::move(names); return *this; }
-  OpDef& Outputs(std::vector<std::string> names) { schema_.outputs = std::move(names); return *this; }
-  OpDef& Mutates(std::vector<int> inputs) { schema_.mutated_inputs = std::move(inputs); return *this; }
+  OpDef& Doc(std::string doc) {
+    schema_.doc = std::move(doc);
+    return *this;
+  }
+  OpDef& Inputs(std::vector<std::string> names) {
+    schema_.inputs = std::move(names);
+    return *this;
+  }
+  OpDef& Outputs(std::vector<std::string> names) {
+    schema_.outputs = std::move(names);
+    return *this;
+  }
+  OpDef& Mutates(std::vector<int> inputs) {
+    schema_.mutated_inputs = std::move(inputs);
+    return *this;
+  }
 
-  OpDef& Shape(std::function<absl::StatusOr<std::vector<TensorType>>(const ShapeContext&,
-                                                                     const Attrs&)> fn) {
+  OpDef& Shape(
+      std::function<absl::StatusOr<std::vector<TensorType>>(const ShapeContext&, const Attrs&)>
+          fn) {
     // The attribute type is checked here, once, when a node is added: every later typed access
     // (kernels, gradient rules) sees attributes that passed this check.
-    schema_.shape = [fn = std::move(fn)](const ShapeContext& c, const std::any& a)
-        -> absl::StatusOr<std::vector<TensorType>> {
+    schema_.shape = [fn = std::move(fn)](
+                        const ShapeContext& c,
+                        const std::any& a) -> absl::StatusOr<std::vector<TensorType>> {
       const Attrs* attrs = std::any_cast<Attrs>(&a);
       if (attrs == nullptr) {
-        return absl::InvalidArgumentError(
-            std::string(c.node_name) + " (" + std::string(c.op_name) +
-            "): wrong attribute type; this op takes " + typeid(Attrs).name() + " attributes");
+        return absl::InvalidArgumentError(std::string(c.node_name) + " (" + std::string(c.op_name) +
+                                          "): wrong attribute type; this op takes " +
+                                          typeid(Attrs).name() + " attributes");
       }
       return fn(c, *attrs);
     };
     return *this;
   }
-  OpDef& Grad(GradFn fn) { schema_.grad = std::move(fn); return *this; }
+  OpDef& Grad(GradFn fn) {
+    schema_.grad = std::move(fn);
+    return *this;
+  }
   OpDef& PrintAttrs(std::function<std::string(const Attrs&)> fn) {
     schema_.print_attrs = [fn = std::move(fn)](const std::any& a) {
       return fn(*std::any_cast<Attrs>(&a));
@@ -183,8 +200,9 @@ struct OpRegistrar {
 #define GRAFT_CONCAT(a, b) GRAFT_CONCAT_INNER(a, b)
 // Registers an op: GRAFT_REGISTER_OP(OpDef<MyAttrs>("myproj.Swish").Inputs(...)...);
 // The library that holds it must be `alwayslink = True` (tools/graft.bzl's graft_op_library).
-#define GRAFT_REGISTER_OP(...) \
-  [[maybe_unused]] static ::graft::internal::OpRegistrar GRAFT_CONCAT(graft_op_registrar_, __COUNTER__)(__VA_ARGS__)
+#define GRAFT_REGISTER_OP(...)                                                             \
+  [[maybe_unused]] static ::graft::internal::OpRegistrar GRAFT_CONCAT(graft_op_registrar_, \
+                                                                      __COUNTER__)(__VA_ARGS__)
 
 }  // namespace graft
 

@@ -24,10 +24,14 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
 
 double Tensor::AsDouble(int64_t i) const {
   switch (dtype_) {
-    case DType::kF32: return data<float>()[i];
-    case DType::kF64: return data<double>()[i];
-    case DType::kI32: return data<int32_t>()[i];
-    case DType::kI64: return static_cast<double>(data<int64_t>()[i]);
+    case DType::kF32:
+      return data<float>()[i];
+    case DType::kF64:
+      return data<double>()[i];
+    case DType::kI32:
+      return data<int32_t>()[i];
+    case DType::kI64:
+      return static_cast<double>(data<int64_t>()[i]);
   }
   return 0;
 }
@@ -50,10 +54,18 @@ Tensor Tensor::CastTo(DType dtype) const {
   if (dtype == dtype_) return Clone();
   Tensor t(dtype, shape_);
   switch (dtype) {
-    case DType::kF32: CastInto(*this, t.data<float>()); break;
-    case DType::kF64: CastInto(*this, t.data<double>()); break;
-    case DType::kI32: CastInto(*this, t.data<int32_t>()); break;
-    case DType::kI64: CastInto(*this, t.data<int64_t>()); break;
+    case DType::kF32:
+      CastInto(*this, t.data<float>());
+      break;
+    case DType::kF64:
+      CastInto(*this, t.data<double>());
+      break;
+    case DType::kI32:
+      CastInto(*this, t.data<int32_t>());
+      break;
+    case DType::kI64:
+      CastInto(*this, t.data<int64_t>());
+      break;
   }
   return t;
 }

@@ -106,10 +106,18 @@ absl::StatusOr<Tensor> LoadNpy(const std::string& path) {
 absl::Status SaveNpy(const std::string& path, const Tensor& tensor) {
   const char* descr = nullptr;
   switch (tensor.dtype()) {
-    case DType::kF32: descr = "<f4"; break;
-    case DType::kF64: descr = "<f8"; break;
-    case DType::kI32: descr = "<i4"; break;
-    case DType::kI64: descr = "<i8"; break;
+    case DType::kF32:
+      descr = "<f4";
+      break;
+    case DType::kF64:
+      descr = "<f8";
+      break;
+    case DType::kI32:
+      descr = "<i4";
+      break;
+    case DType::kI64:
+      descr = "<i8";
+      break;
   }
   std::vector<std::string> dims;
   for (int64_t d : tensor.shape().dims()) dims.push_back(absl::StrCat(d));
@@ -126,7 +134,14 @@ absl::Status SaveNpy(const std::string& path, const Tensor& tensor) {
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot write ", tmp));
-    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    const unsigned char pre[10] = {0x93,
+                                   'N',
+                                   'U',
+                                   'M',
+                                   'P',
+                                   'Y',
+                                   1,
+                                   0,
                                    static_cast<unsigned char>(header.size() & 0xff),
                                    static_cast<unsigned char>(header.size() >> 8)};
     f.write(reinterpret_cast<const char*>(pre), 10);

@@ -72,9 +72,9 @@ absl::Status LayerImpl::SetWeights(const std::vector<Tensor>& values) {
   }
   for (size_t i = 0; i < values.size(); ++i) {
     if (values[i].type() != weights_[i].value.type()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name_, ": weight ", weights_[i].name, " expects ", weights_[i].value.type().ToString(),
-          ", got ", values[i].type().ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(name_, ": weight ", weights_[i].name, " expects ",
+                       weights_[i].value.type().ToString(), ", got ", values[i].type().ToString()));
     }
   }
   for (size_t i = 0; i < values.size(); ++i) weights_[i].value.CopyFrom(values[i]);
@@ -113,9 +113,9 @@ absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::stri
       p[i] = static_cast<float>((2.0 * internal::NextUniform() - 1.0) * limit);
     }
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown initializer \"", initializer,
-                     "\" for weight ", name, "; graft knows: glorot_uniform, zeros, ones"));
+    return absl::InvalidArgumentError(absl::StrCat("unknown initializer \"", initializer,
+                                                   "\" for weight ", name,
+                                                   "; graft knows: glorot_uniform, zeros, ones"));
   }
   weights_.push_back({std::move(name), std::move(t), true});
   return absl::OkStatus();
@@ -124,9 +124,9 @@ absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::stri
 namespace {
 
 absl::Status RankError(const TensorType& input, int want, const char* layout) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "expected input of rank ", want, " ", layout, ", got shape ", input.shape.ToString(),
-      " (rank ", input.shape.rank(), ")"));
+  return absl::InvalidArgumentError(absl::StrCat("expected input of rank ", want, " ", layout,
+                                                 ", got shape ", input.shape.ToString(), " (rank ",
+                                                 input.shape.rank(), ")"));
 }
 
 // ---- Conv1D ---------------------------------------------------------------------------------
@@ -148,11 +148,12 @@ class Conv1DLayer : public LayerImpl {
     if (filters <= 0) {
       config_status_ = absl::InvalidArgumentError(absl::StrCat(
           "Invalid value for argument `filters`. Expected a strictly positive value. Received "
-          "filters=", filters, "."));
+          "filters=",
+          filters, "."));
     } else if (kernel_size <= 0) {
-      config_status_ = absl::InvalidArgumentError(absl::StrCat(
-          "The argument `kernel_size` cannot contain 0. Received kernel_size=(", kernel_size,
-          ",)."));
+      config_status_ = absl::InvalidArgumentError(
+          absl::StrCat("The argument `kernel_size` cannot contain 0. Received kernel_size=(",
+                       kernel_size, ",)."));
     } else if (options_.strides <= 0 || options_.dilation_rate <= 0) {
       config_status_ = absl::InvalidArgumentError(absl::StrCat(
           "strides and dilation_rate must be positive; received strides=", options_.strides,
@@ -160,7 +161,8 @@ class Conv1DLayer : public LayerImpl {
     } else if (options_.strides > 1 && options_.dilation_rate > 1) {
       config_status_ = absl::InvalidArgumentError(absl::StrCat(
           "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
-          "strides=(", options_.strides, ",) and dilation_rate=(", options_.dilation_rate, ",)"));
+          "strides=(",
+          options_.strides, ",) and dilation_rate=(", options_.dilation_rate, ",)"));
     } else if (absl::Status s = ops::ValidateActivation(options_.activation); !s.ok()) {
       config_status_ = s;
     }
@@ -171,8 +173,8 @@ class Conv1DLayer : public LayerImpl {
   absl::Status Build(const TensorType& in) override {
     if (in.shape.rank() != 3) return RankError(in, 3, "(batch, steps, channels)");
     const int64_t channels = in.shape.dim(2);
-    if (absl::Status s = AddWeight("kernel", {kernel_size_, channels, filters_},
-                                   options_.kernel_initializer);
+    if (absl::Status s =
+            AddWeight("kernel", {kernel_size_, channels, filters_}, options_.kernel_initializer);
         !s.ok()) {
       return s;
     }
@@ -195,8 +197,8 @@ class Conv1DLayer : public LayerImpl {
           ", padding \"valid\"). Fix: use padding=\"same\" (keeps ", steps,
           " steps), a kernel_size of at most ", steps, ", or a longer input sequence."));
     }
-    ops::Conv1DAttrs a{.stride = options_.strides, .padding = padding_,
-                       .dilation = options_.dilation_rate};
+    ops::Conv1DAttrs a{
+        .stride = options_.strides, .padding = padding_, .dilation = options_.dilation_rate};
     std::optional<Value> bias;
     if (options_.use_bias) bias = w[1];
     return ops::Conv1D(g, x, w[0], bias, a, "Conv1D");
@@ -222,9 +224,9 @@ class MaxPooling1DLayer : public LayerImpl {
       attrs_.padding = *p;
     }
     if (pool_size <= 0 || attrs_.stride <= 0) {
-      config_status_ = absl::InvalidArgumentError(absl::StrCat(
-          "pool_size and strides must be positive; received pool_size=", pool_size,
-          ", strides=", attrs_.stride));
+      config_status_ = absl::InvalidArgumentError(
+          absl::StrCat("pool_size and strides must be positive; received pool_size=", pool_size,
+                       ", strides=", attrs_.stride));
     }
   }
   std::string class_name() const override { return "MaxPooling1D"; }
@@ -238,13 +240,13 @@ class MaxPooling1DLayer : public LayerImpl {
     const TensorType& in = g.type(x);
     if (in.shape.rank() != 3) return RankError(in, 3, "(batch, steps, channels)");
     const int64_t steps = in.shape.dim(1);
-    const ops::Geometry geo = ops::ComputeGeometry(steps, attrs_.pool, attrs_.stride, 1,
-                                                   attrs_.padding);
+    const ops::Geometry geo =
+        ops::ComputeGeometry(steps, attrs_.pool, attrs_.stride, 1, attrs_.padding);
     if (steps >= 0 && geo.out <= 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Computed output size would be zero or negative: ", geo.out, " = ",
-          ops::ValidFormula(steps, attrs_.pool, attrs_.stride, 1), " (input ",
-          in.shape.ToString(), ", pool_size ", attrs_.pool, ", strides ", attrs_.stride,
+          ops::ValidFormula(steps, attrs_.pool, attrs_.stride, 1), " (input ", in.shape.ToString(),
+          ", pool_size ", attrs_.pool, ", strides ", attrs_.stride,
           ", padding \"valid\"). Fix: use padding=\"same\" or a pool_size of at most ", steps,
           "."));
     }
@@ -279,7 +281,8 @@ class DenseLayer : public LayerImpl {
     if (units <= 0) {
       config_status_ = absl::InvalidArgumentError(absl::StrCat(
           "Received an invalid value for `units`, expected a positive integer. Received: "
-          "units=", units));
+          "units=",
+          units));
     } else if (absl::Status s = ops::ValidateActivation(options_.activation); !s.ok()) {
       config_status_ = s;
     }
@@ -290,13 +293,12 @@ class DenseLayer : public LayerImpl {
   absl::Status Build(const TensorType& in) override {
     if (in.shape.rank() < 2) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "expected input of rank >= 2 (batch, ..., features), got shape ",
-          in.shape.ToString()));
+          "expected input of rank >= 2 (batch, ..., features), got shape ", in.shape.ToString()));
     }
     const int64_t features = in.shape.dim(-1);
     if (features < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the last dimension of the input must be known, got ", in.shape.ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the last dimension of the input must be known, got ", in.shape.ToString()));
     }
     if (absl::Status s = AddWeight("kernel", {features, units_}, options_.kernel_initializer);
         !s.ok()) {
@@ -331,9 +333,7 @@ Layer Conv1D(int64_t filters, int64_t kernel_size, Conv1DOptions options) {
 Layer MaxPooling1D(int64_t pool_size, MaxPooling1DOptions options) {
   return std::make_shared<MaxPooling1DLayer>(pool_size, std::move(options));
 }
-Layer Flatten(FlattenOptions options) {
-  return std::make_shared<FlattenLayer>(std::move(options));
-}
+Layer Flatten(FlattenOptions options) { return std::make_shared<FlattenLayer>(std::move(options)); }
 Layer Dense(int64_t units, DenseOptions options) {
   return std::make_shared<DenseLayer>(units, std::move(options));
 }

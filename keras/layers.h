@@ -84,19 +84,19 @@ using Layer = std::shared_ptr<LayerImpl>;
 
 struct Conv1DOptions {
   int64_t strides = 1;
-  std::string padding = "valid";      // "valid", "same", "causal"
+  std::string padding = "valid";  // "valid", "same", "causal"
   int64_t dilation_rate = 1;
-  std::string activation;             // Keras name; "" = linear
+  std::string activation;  // Keras name; "" = linear
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
   std::string bias_initializer = "zeros";
-  std::vector<int64_t> input_shape;   // (steps, channels), only on the first layer
+  std::vector<int64_t> input_shape;  // (steps, channels), only on the first layer
   std::string name;
 };
 
 struct MaxPooling1DOptions {
-  int64_t strides = 0;                // 0 = None: strides = pool_size
-  std::string padding = "valid";      // "valid", "same"
+  int64_t strides = 0;            // 0 = None: strides = pool_size
+  std::string padding = "valid";  // "valid", "same"
   std::vector<int64_t> input_shape;
   std::string name;
 };

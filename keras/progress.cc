@@ -85,8 +85,8 @@ void ProgressBar::Finish(const Logs& logs, double now) {
   } else {
     const int digits = static_cast<int>(std::log10(static_cast<double>(steps_))) + 1;
     line = absl::StrFormat("%*d/%d - %.0fs", digits, steps_, steps_, now) +
-           progress::FormatLogs(logs) + " -" + progress::FormatTimePerUnit(now, "epoch") +
-           " -" + progress::FormatTimePerUnit(now / static_cast<double>(steps_), "step");
+           progress::FormatLogs(logs) + " -" + progress::FormatTimePerUnit(now, "epoch") + " -" +
+           progress::FormatTimePerUnit(now / static_cast<double>(steps_), "step");
     out_ << line << '\n' << std::flush;
   }
 }

@@ -147,7 +147,8 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
     if (out_type.shape.rank() != 2) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Compile: sparse_categorical_crossentropy expects the model output to be (batch, "
-          "classes), but the last layer outputs ", out_type.shape.ToString()));
+          "classes), but the last layer outputs ",
+          out_type.shape.ToString()));
     }
     c->y_type = {DType::kF32, Shape{Shape::kUnknownDim}};
     c->y_true = g.Placeholder(c->y_type, "y_true");
@@ -155,9 +156,9 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
                      ? ops::SparseCategoricalCrossentropyFromLogits(g, c->y_true, *logits)
                      : ops::SparseCategoricalCrossentropy(g, c->y_true, c->output);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Compile: unknown loss \"", options.loss,
-        "\"; graft knows: binary_crossentropy, sparse_categorical_crossentropy"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Compile: unknown loss \"", options.loss,
+                     "\"; graft knows: binary_crossentropy, sparse_categorical_crossentropy"));
   }
   if (!loss_value.ok()) return WithContext(loss_value.status(), "Compile: loss: ");
   c->loss = *loss_value;
@@ -180,9 +181,9 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
     } else if (lower == "sparse_categorical_accuracy") {
       v = ops::SparseCategoricalAccuracy(g, c->y_true, c->output);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Compile: unknown metric \"", m,
-          "\"; graft knows: accuracy, binary_accuracy, sparse_categorical_accuracy"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Compile: unknown metric \"", m,
+                       "\"; graft knows: accuracy, binary_accuracy, sparse_categorical_accuracy"));
     }
     if (!v.ok()) return WithContext(v.status(), absl::StrCat("Compile: metric ", m, ": "));
     c->metrics.push_back(*v);
@@ -225,8 +226,8 @@ absl::StatusOr<Tensor> Sequential::PrepareX(const Tensor& x, const char* where) 
   expected.insert(expected.end(), want.begin(), want.end());
   const std::string expected_text = Shape(expected).ToString();
   if (x.empty() || x.shape().rank() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": x is empty; expected an array of ",
-                                                   "shape ", expected_text));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": x is empty; expected an array of ", "shape ", expected_text));
   }
   Tensor t = x.dtype() == DType::kF32 ? x : x.CastTo(DType::kF32);
   std::vector<int64_t> got(t.shape().dims().begin() + 1, t.shape().dims().end());
@@ -238,11 +239,11 @@ absl::StatusOr<Tensor> Sequential::PrepareX(const Tensor& x, const char* where) 
     dims.push_back(1);
     return t.Reshaped(Shape(dims));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": input x has shape ", t.shape().ToString(), " but model \"", name_,
-      "\" expects ", expected_text, " (declared by input_shape of layer ", layers_[0]->name(),
-      "). Reshape the data, or declare input_shape = (",
-      absl::StrJoin(got, ", "), ") on the first layer."));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": input x has shape ", t.shape().ToString(), " but model \"", name_,
+                   "\" expects ", expected_text, " (declared by input_shape of layer ",
+                   layers_[0]->name(), "). Reshape the data, or declare input_shape = (",
+                   absl::StrJoin(got, ", "), ") on the first layer."));
 }
 
 absl::StatusOr<Tensor> Sequential::PrepareY(const Tensor& y, const char* where) const {
@@ -263,10 +264,10 @@ absl::StatusOr<Tensor> Sequential::PrepareY(const Tensor& y, const char* where) 
     dims.pop_back();
     return t.Reshaped(Shape(dims));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": y has shape ", y.shape().ToString(), ", but loss ", c.loss_name,
-      " on this model's output ", c.graph->type(c.output).shape.ToString(),
-      " expects targets of shape ", want.ToString()));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": y has shape ", y.shape().ToString(), ", but loss ", c.loss_name,
+                   " on this model's output ", c.graph->type(c.output).shape.ToString(),
+                   " expects targets of shape ", want.ToString()));
 }
 
 absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch) {
@@ -309,8 +310,8 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
   }
   if (o.batch_size <= 0 || o.epochs < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Fit: batch_size must be positive and epochs non-negative; got batch_size=",
-        o.batch_size, ", epochs=", o.epochs));
+        "Fit: batch_size must be positive and epochs non-negative; got batch_size=", o.batch_size,
+        ", epochs=", o.epochs));
   }
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Fit");
   if (!x.ok()) return x.status();
@@ -318,8 +319,8 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
   if (!y.ok()) return y.status();
   const int64_t n_all = x->shape().dim(0);
   if (y->shape().dim(0) != n_all) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Fit: x has ", n_all, " samples but y has ", y->shape().dim(0)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Fit: x has ", n_all, " samples but y has ", y->shape().dim(0)));
   }
   // Validation data: explicit, or the last samples before any shuffling (Keras).
   Tensor x_train = *x, y_train = *y, x_val, y_val;
@@ -332,15 +333,15 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
     y_val = *yv;
   } else if (o.validation_split > 0) {
     if (o.validation_split >= 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Fit: validation_split must be in [0, 1), got ", o.validation_split));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Fit: validation_split must be in [0, 1), got ", o.validation_split));
     }
     const int64_t n_train =
         static_cast<int64_t>(std::floor(static_cast<double>(n_all) * (1 - o.validation_split)));
     if (n_train == 0 || n_train == n_all) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Fit: validation_split=", o.validation_split, " on ", n_all,
-          " samples leaves an empty training or validation set"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("Fit: validation_split=", o.validation_split, " on ", n_all,
+                       " samples leaves an empty training or validation set"));
     }
     x_train = x->SliceRows(0, n_train);
     y_train = y->SliceRows(0, n_train);
@@ -536,8 +537,8 @@ absl::Status Sequential::SetWeights(const std::vector<Tensor>& weights) {
   for (const Layer& l : layers_) {
     const size_t count = l->weights().size();
     if (k + count > weights.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("SetWeights: got ", weights.size(),
-                                                     " tensors, the model has more weights"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("SetWeights: got ", weights.size(), " tensors, the model has more weights"));
     }
     std::vector<Tensor> mine(weights.begin() + k, weights.begin() + k + count);
     if (absl::Status s = l->SetWeights(mine); !s.ok()) return s;

@@ -234,8 +234,8 @@ absl::StatusOr<std::vector<TensorType>> Binary(const ShapeContext& c) {
 // A gradient rule emitting `grad_op(dy, input-or-output)`.
 GradFn GradFrom(const char* grad_op, bool from_output) {
   return [grad_op, from_output](GradContext& g) -> GradResult {
-    absl::StatusOr<Value> dx = g.graph().Add(
-        grad_op, {*g.output_grad(0), from_output ? g.output(0) : g.input(0)});
+    absl::StatusOr<Value> dx =
+        g.graph().Add(grad_op, {*g.output_grad(0), from_output ? g.output(0) : g.input(0)});
     if (!dx.ok()) return dx.status();
     return Grads{*dx};
   };

@@ -58,7 +58,8 @@ class LoopKernel : public Kernel {
 };
 template <typename Body>
 struct Loops {
-  template <typename T> using Reference = LoopKernel<T, false, Body>;
+  template <typename T>
+  using Reference = LoopKernel<T, false, Body>;
   using FastF32 = LoopKernel<float, true, Body>;
 };
 

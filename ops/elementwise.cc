@@ -17,8 +17,8 @@ struct ScaleAttrs {
 
 absl::StatusOr<std::vector<TensorType>> SameShapes(const ShapeContext& c) {
   if (c.inputs[0].dtype != c.inputs[1].dtype || c.inputs[0].shape != c.inputs[1].shape) {
-    return ShapeError(c, absl::StrCat("inputs must have equal types, got ",
-                                      c.inputs[0].ToString(), " and ", c.inputs[1].ToString()));
+    return ShapeError(c, absl::StrCat("inputs must have equal types, got ", c.inputs[0].ToString(),
+                                      " and ", c.inputs[1].ToString()));
   }
   return SameAs(c, 0);
 }
@@ -96,7 +96,8 @@ class ScaleKernel : public Kernel {
  private:
   T alpha_ = 1;
 };
-template <typename T> using ScaleRef = ScaleKernel<T, false>;
+template <typename T>
+using ScaleRef = ScaleKernel<T, false>;
 
 GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.OnesLike")
                       .Doc("y = 1 with the type of x")
@@ -126,84 +127,84 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Add")
                         return Grads{dy, dy};
                       }));
 
-GRAFT_REGISTER_OP(
-    OpDef<NoAttrs>("graft.Mul")
-        .Doc("y = a * b (equal shapes)")
-        .Inputs({"a", "b"})
-        .Outputs({"y"})
-        .Shape([](const ShapeContext& c, const NoAttrs&) { return SameShapes(c); })
-        .Kernel<Loops<MulBody>::FastF32>(DType::kF32)
-        .Reference<Loops<MulBody>::Reference>()
-        .Grad([](GradContext& g) -> GradResult {
-          Value dy = *g.output_grad(0);
-          Grads out(2);
-          if (g.needs_input_grad(0)) {
-            absl::StatusOr<Value> da = g.graph().Add("graft.Mul", {dy, g.input(1)});
-            if (!da.ok()) return da.status();
-            out[0] = *da;
-          }
-          if (g.needs_input_grad(1)) {
-            absl::StatusOr<Value> db = g.graph().Add("graft.Mul", {dy, g.input(0)});
-            if (!db.ok()) return db.status();
-            out[1] = *db;
-          }
-          return out;
-        }));
+GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Mul")
+                      .Doc("y = a * b (equal shapes)")
+                      .Inputs({"a", "b"})
+                      .Outputs({"y"})
+                      .Shape([](const ShapeContext& c, const NoAttrs&) { return SameShapes(c); })
+                      .Kernel<Loops<MulBody>::FastF32>(DType::kF32)
+                      .Reference<Loops<MulBody>::Reference>()
+                      .Grad([](GradContext& g) -> GradResult {
+                        Value dy = *g.output_grad(0);
+                        Grads out(2);
+                        if (g.needs_input_grad(0)) {
+                          absl::StatusOr<Value> da = g.graph().Add("graft.Mul", {dy, g.input(1)});
+                          if (!da.ok()) return da.status();
+                          out[0] = *da;
+                        }
+                        if (g.needs_input_grad(1)) {
+                          absl::StatusOr<Value> db = g.graph().Add("graft.Mul", {dy, g.input(0)});
+                          if (!db.ok()) return db.status();
+                          out[1] = *db;
+                        }
+                        return out;
+                      }));
 
-GRAFT_REGISTER_OP(
-    OpDef<NoAttrs>("graft.ReduceSum")
-        .Doc("y = sum of all elements of x (a scalar)")
-        .Inputs({"x"})
-        .Outputs({"y"})
-        .Shape([](const ShapeContext& c, const NoAttrs&)
-                   -> absl::StatusOr<std::vector<TensorType>> {
-          if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
-          return std::vector<TensorType>{{c.inputs[0].dtype, Shape{}}};
-        })
-        .Kernel<ReduceSumKernel<float>>(DType::kF32)
-        .Reference<ReduceSumKernel>()
-        .Grad([](GradContext& g) -> GradResult {
-          absl::StatusOr<Value> dx =
-              g.graph().Add("graft.BroadcastLike", {*g.output_grad(0), g.input(0)});
-          if (!dx.ok()) return dx.status();
-          return Grads{*dx};
-        }));
+GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.ReduceSum")
+                      .Doc("y = sum of all elements of x (a scalar)")
+                      .Inputs({"x"})
+                      .Outputs({"y"})
+                      .Shape([](const ShapeContext& c,
+                                const NoAttrs&) -> absl::StatusOr<std::vector<TensorType>> {
+                        if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
+                        return std::vector<TensorType>{{c.inputs[0].dtype, Shape{}}};
+                      })
+                      .Kernel<ReduceSumKernel<float>>(DType::kF32)
+                      .Reference<ReduceSumKernel>()
+                      .Grad([](GradContext& g) -> GradResult {
+                        absl::StatusOr<Value> dx =
+                            g.graph().Add("graft.BroadcastLike", {*g.output_grad(0), g.input(0)});
+                        if (!dx.ok()) return dx.status();
+                        return Grads{*dx};
+                      }));
 
-GRAFT_REGISTER_OP(
-    OpDef<NoAttrs>("graft.BroadcastLike")
-        .Doc("y = s (a scalar) at every position of x's shape")
-        .Inputs({"s", "x"})
-        .Outputs({"y"})
-        .Shape([](const ShapeContext& c, const NoAttrs&)
-                   -> absl::StatusOr<std::vector<TensorType>> {
-          if (c.inputs[0].shape.rank() != 0) {
-            return ShapeError(c, "s must be a scalar, got " + c.inputs[0].shape.ToString());
-          }
-          return std::vector<TensorType>{{c.inputs[0].dtype, c.inputs[1].shape}};
-        })
-        .Kernel<Loops<BroadcastBody>::FastF32>(DType::kF32)
-        .Reference<Loops<BroadcastBody>::Reference>()
-        .Grad([](GradContext& g) -> GradResult {
-          absl::StatusOr<Value> ds = g.graph().Add("graft.ReduceSum", {*g.output_grad(0)});
-          if (!ds.ok()) return ds.status();
-          return Grads{*ds, std::nullopt};
-        }));
+GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.BroadcastLike")
+                      .Doc("y = s (a scalar) at every position of x's shape")
+                      .Inputs({"s", "x"})
+                      .Outputs({"y"})
+                      .Shape([](const ShapeContext& c,
+                                const NoAttrs&) -> absl::StatusOr<std::vector<TensorType>> {
+                        if (c.inputs[0].shape.rank() != 0) {
+                          return ShapeError(
+                              c, "s must be a scalar, got " + c.inputs[0].shape.ToString());
+                        }
+                        return std::vector<TensorType>{{c.inputs[0].dtype, c.inputs[1].shape}};
+                      })
+                      .Kernel<Loops<BroadcastBody>::FastF32>(DType::kF32)
+                      .Reference<Loops<BroadcastBody>::Reference>()
+                      .Grad([](GradContext& g) -> GradResult {
+                        absl::StatusOr<Value> ds =
+                            g.graph().Add("graft.ReduceSum", {*g.output_grad(0)});
+                        if (!ds.ok()) return ds.status();
+                        return Grads{*ds, std::nullopt};
+                      }));
 
-GRAFT_REGISTER_OP(
-    OpDef<ScaleAttrs>("graft.Scale")
-        .Doc("y = alpha * x")
-        .Inputs({"x"})
-        .Outputs({"y"})
-        .Shape([](const ShapeContext& c, const ScaleAttrs&) { return SameAs(c, 0); })
-        .PrintAttrs([](const ScaleAttrs& a) { return absl::StrCat("alpha=", a.alpha); })
-        .Kernel<ScaleKernel<float, true>>(DType::kF32)
-        .Reference<ScaleRef>()
-        .Grad([](GradContext& g) -> GradResult {
-          absl::StatusOr<Value> dx =
-              g.graph().Add("graft.Scale", {*g.output_grad(0)}, g.attrs<ScaleAttrs>());
-          if (!dx.ok()) return dx.status();
-          return Grads{*dx};
-        }));
+GRAFT_REGISTER_OP(OpDef<ScaleAttrs>("graft.Scale")
+                      .Doc("y = alpha * x")
+                      .Inputs({"x"})
+                      .Outputs({"y"})
+                      .Shape([](const ShapeContext& c, const ScaleAttrs&) { return SameAs(c, 0); })
+                      .PrintAttrs([](const ScaleAttrs& a) {
+                        return absl::StrCat("alpha=", a.alpha);
+                      })
+                      .Kernel<ScaleKernel<float, true>>(DType::kF32)
+                      .Reference<ScaleRef>()
+                      .Grad([](GradContext& g) -> GradResult {
+                        absl::StatusOr<Value> dx = g.graph().Add("graft.Scale", {*g.output_grad(0)},
+                                                                 g.attrs<ScaleAttrs>());
+                        if (!dx.ok()) return dx.status();
+                        return Grads{*dx};
+                      }));
 
 }  // namespace
 }  // namespace graft::ops

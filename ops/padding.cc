@@ -14,16 +14,19 @@ absl::StatusOr<Padding> ParsePadding(absl::string_view name, bool allow_causal) 
   if (p == "valid") return Padding::kValid;
   if (p == "same") return Padding::kSame;
   if (p == "causal" && allow_causal) return Padding::kCausal;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "padding must be one of \"valid\", \"same\"", allow_causal ? ", \"causal\"" : "",
-      "; received padding=\"", name, "\""));
+  return absl::InvalidArgumentError(absl::StrCat("padding must be one of \"valid\", \"same\"",
+                                                 allow_causal ? ", \"causal\"" : "",
+                                                 "; received padding=\"", name, "\""));
 }
 
 const char* PaddingName(Padding p) {
   switch (p) {
-    case Padding::kValid: return "valid";
-    case Padding::kSame: return "same";
-    case Padding::kCausal: return "causal";
+    case Padding::kValid:
+      return "valid";
+    case Padding::kSame:
+      return "same";
+    case Padding::kCausal:
+      return "causal";
   }
   return "?";
 }

@@ -16,8 +16,8 @@ namespace {
 absl::Status RunStep(PlanStep& step) {
   absl::Status s = step.kernel->Run(step.ctx);
   if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(step.node->name, " (", step.node->op->name,
-                                               "): ", s.message()));
+    return absl::Status(
+        s.code(), absl::StrCat(step.node->name, " (", step.node->op->name, "): ", s.message()));
   }
   return s;
 }
@@ -79,8 +79,8 @@ absl::Status RunTbb(std::vector<PlanStep>& steps) {
           std::lock_guard<std::mutex> lock(mu);
           skip = failed;
         }
-        complete(i, skip ? absl::CancelledError("skipped after an earlier error")
-                         : RunStep(steps[i]));
+        complete(i,
+                 skip ? absl::CancelledError("skipped after an earlier error") : RunStep(steps[i]));
       });
     }
   };

@@ -50,9 +50,8 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   }
   for (size_t i = 0; i < spec.feeds.size(); ++i) {
     if (!graph.IsPlaceholder(spec.feeds[i])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("plan: feed ", i, " (", graph.node(spec.feeds[i]).name,
-                       ") is not a placeholder"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "plan: feed ", i, " (", graph.node(spec.feeds[i]).name, ") is not a placeholder"));
     }
   }
 
@@ -116,8 +115,8 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     DType dtype = KernelDType(node, plan->types_);
     const KernelFactory* factory = node.op->FindKernel(dtype, options.kernels);
     if (factory == nullptr) {
-      return absl::UnimplementedError(absl::StrCat(node.name, " (", node.op->name,
-                                                   "): no kernel for ", DTypeName(dtype)));
+      return absl::UnimplementedError(
+          absl::StrCat(node.name, " (", node.op->name, "): no kernel for ", DTypeName(dtype)));
     }
     PlanStep step;
     step.node = &node;
@@ -131,8 +130,8 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     KernelInitContext init{node, in_types, plan->types_[id], NumThreads()};
     absl::Status s = step.kernel->Init(init);
     if (!s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(node.name, " (", node.op->name, "): ",
-                                                 s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat(node.name, " (", node.op->name, "): ", s.message()));
     }
     step_of[id] = static_cast<int>(plan->steps_.size());
     plan->steps_.push_back(std::move(step));
@@ -212,9 +211,9 @@ absl::Status Plan::Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fe
   }
   for (size_t i = 0; i < feeds.size(); ++i) {
     if (feeds[i].type() != feed_types_[i]) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "plan: feed ", graph_->node(spec_.feeds[i]).name, " expected ",
-          feed_types_[i].ToString(), ", got ", feeds[i].type().ToString()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("plan: feed ", graph_->node(spec_.feeds[i]).name, " expected ",
+                       feed_types_[i].ToString(), ", got ", feeds[i].type().ToString()));
     }
     values_[spec_.feeds[i].node][0] = feeds[i];
   }

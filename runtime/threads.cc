@@ -26,8 +26,8 @@ std::unique_ptr<tbb::global_control> tbb_limit;
 
 void Apply(int n) {
   current.store(n);
-  tbb_limit = std::make_unique<tbb::global_control>(
-      tbb::global_control::max_allowed_parallelism, static_cast<size_t>(n));
+  tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<size_t>(n));
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ TEST(UserOp, SwishIsRegistered) {
 }
 
 TEST(UserOp, SwishGradientPassesThePublicChecker) {
-  graft::Tensor x = graft::Tensor::FromVector<float>({2, 5}, {-3, -1.5, -0.2, 0, 0.1, 0.7, 1.3,
-                                                             2.2, 4, -0.9});
+  graft::Tensor x =
+      graft::Tensor::FromVector<float>({2, 5}, {-3, -1.5, -0.2, 0, 0.1, 0.7, 1.3, 2.2, 4, -0.9});
   absl::StatusOr<graft::autodiff::GradCheckReport> r =
       graft::autodiff::CheckGradients("myproj.Swish", graft::NoAttrs{}, {x});
   ASSERT_TRUE(r.ok()) << r.status();

@@ -23,8 +23,8 @@ absl::Status Call(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const dnnl::error& e) {
-    return absl::InternalError(absl::StrCat("oneDNN: ", e.what(), " (status ",
-                                            static_cast<int>(e.status), ")"));
+    return absl::InternalError(
+        absl::StrCat("oneDNN: ", e.what(), " (status ", static_cast<int>(e.status), ")"));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("oneDNN call failed: ", e.what()));
   }
@@ -49,8 +49,7 @@ void LayoutBridge::Init(const dnnl::memory::desc& user, const dnnl::memory::desc
   if (needs_reorder_) {
     buffer_ = dnnl::memory(chosen_, Engine());
     to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user_, Engine(), chosen_));
-    from_chosen_ =
-        dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), chosen_, Engine(), user_));
+    from_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), chosen_, Engine(), user_));
   }
 }
 

@@ -51,10 +51,12 @@ TEST(Progress, BarRedrawsWithCarriageReturnAndEndsWithTheFinalLine) {
   const std::string s = out.str();
   EXPECT_EQ(s.find('\b'), std::string::npos);
   EXPECT_NE(s.find("\r1/4 [======>.......................] - ETA: 0s - loss: 0.7000"),
-            std::string::npos) << s;
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find("\r4/4 [==============================] - 0s 100ms/step - loss: 0.6700 - "
                    "val_loss: 0.6600\n"),
-            std::string::npos) << s;
+            std::string::npos)
+      << s;
 }
 
 TEST(Progress, SilentAtVerboseZero) {

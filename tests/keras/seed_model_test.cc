@@ -22,8 +22,7 @@ Sequential SeedModel(int64_t steps = 100, int64_t channels = 3) {
 }
 
 const datasets::Split& Data() {
-  static const datasets::Split* data =
-      new datasets::Split(datasets::SensorFaults({.seed = 7}));
+  static const datasets::Split* data = new datasets::Split(datasets::SensorFaults({.seed = 7}));
   return *data;
 }
 
@@ -32,12 +31,12 @@ std::pair<std::vector<Tensor>, History> Train(uint64_t seed, int epochs, Executo
   SetRandomSeed(seed);
   Sequential model = SeedModel();
   model.SetExecutor(executor);
-  EXPECT_TRUE(model.Compile({.optimizer = "adam", .loss = "binary_crossentropy",
-                             .metrics = {"accuracy"}})
-                  .ok());
+  EXPECT_TRUE(
+      model.Compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}})
+          .ok());
   std::ostringstream log;
-  absl::StatusOr<History> h = model.Fit(Data().x_train, Data().y_train,
-                                        {.epochs = epochs, .verbose = 0, .output = &log});
+  absl::StatusOr<History> h =
+      model.Fit(Data().x_train, Data().y_train, {.epochs = epochs, .verbose = 0, .output = &log});
   EXPECT_TRUE(h.ok()) << h.status();
   return {model.GetWeights(), h.ok() ? *h : History{}};
 }
@@ -45,9 +44,9 @@ std::pair<std::vector<Tensor>, History> Train(uint64_t seed, int epochs, Executo
 TEST(SeedModel, LearnsTheSensorFaultTask) {
   SetRandomSeed(1);
   Sequential model = SeedModel();
-  ASSERT_TRUE(model.Compile({.optimizer = "adam", .loss = "binary_crossentropy",
-                             .metrics = {"accuracy"}})
-                  .ok());
+  ASSERT_TRUE(
+      model.Compile({.optimizer = "adam", .loss = "binary_crossentropy", .metrics = {"accuracy"}})
+          .ok());
   std::ostringstream log;
   absl::StatusOr<History> h =
       model.Fit(Data().x_train, Data().y_train,
@@ -134,15 +133,15 @@ TEST(SeedModel, WrongDataShapeIsAClearErrorNotACrash) {
 
 TEST(SeedModel, RankOneLabelsAndPartialBatchesWork) {
   Sequential model = SeedModel(20, 2);
-  ASSERT_TRUE(model.Compile({.optimizer = "sgd", .loss = "binary_crossentropy",
-                             .metrics = {"accuracy"}})
-                  .ok());
+  ASSERT_TRUE(
+      model.Compile({.optimizer = "sgd", .loss = "binary_crossentropy", .metrics = {"accuracy"}})
+          .ok());
   Tensor x = testing::Random({45, 20, 2}, 3);
   Tensor y(DType::kI64, {45});  // (N,) int64 labels become (N, 1) float32, as in Keras
   for (int i = 0; i < 45; ++i) y.data<int64_t>()[i] = i % 2;
   std::ostringstream log;
-  absl::StatusOr<History> h = model.Fit(x, y, {.batch_size = 16, .epochs = 1, .verbose = 2,
-                                               .output = &log});
+  absl::StatusOr<History> h =
+      model.Fit(x, y, {.batch_size = 16, .epochs = 1, .verbose = 2, .output = &log});
   ASSERT_TRUE(h.ok()) << h.status();
   EXPECT_EQ(log.str().rfind("3/3 - ", 0), 0u) << log.str();  // ceil(45/16) steps, no "Epoch" line
 }

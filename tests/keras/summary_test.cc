@@ -1,9 +1,10 @@
 // Summary text, layer naming and build-time errors of the Keras API.
+#include "keras/summary.h"
+
 #include <sstream>
 
 #include "gtest/gtest.h"
 #include "keras/keras.h"
-#include "keras/summary.h"
 
 namespace graft::keras {
 namespace {
@@ -61,8 +62,8 @@ TEST(Summary, FormatsSizesLikeKeras) {
 }
 
 TEST(BuildErrors, ValidConvTooShortNamesLayerFormulaAndFix) {
-  Sequential model({L::Conv1D(4, 5, {.input_shape = {3, 2}, .name = "short_conv"}),
-                    L::Flatten(), L::Dense(1)});
+  Sequential model(
+      {L::Conv1D(4, 5, {.input_shape = {3, 2}, .name = "short_conv"}), L::Flatten(), L::Dense(1)});
   absl::Status s = model.Compile({.optimizer = "adam", .loss = "binary_crossentropy"});
   ASSERT_FALSE(s.ok());
   const std::string m(s.message());
@@ -76,7 +77,8 @@ TEST(BuildErrors, ConstructorProblemsSurfaceAtCompile) {
   Sequential bad_filters({L::Conv1D(0, 3, {.input_shape = {10, 1}})});
   absl::Status s = bad_filters.Compile({.optimizer = "adam", .loss = "binary_crossentropy"});
   EXPECT_NE(s.message().find("Expected a strictly positive value. Received filters=0"),
-            std::string::npos) << s;
+            std::string::npos)
+      << s;
   Sequential bad_act({L::Conv1D(2, 3, {.activation = "rleu", .input_shape = {10, 1}})});
   s = bad_act.Compile({.optimizer = "adam", .loss = "binary_crossentropy"});
   EXPECT_NE(s.message().find("unknown activation \"rleu\""), std::string::npos) << s;
@@ -86,7 +88,8 @@ TEST(BuildErrors, ConstructorProblemsSurfaceAtCompile) {
   Sequential dilated({L::Conv1D(2, 3, {.strides = 2, .dilation_rate = 2, .input_shape = {10, 1}})});
   s = dilated.Compile({.optimizer = "adam", .loss = "binary_crossentropy"});
   EXPECT_NE(s.message().find("`strides > 1` not supported in conjunction with `dilation_rate > 1`"),
-            std::string::npos) << s;
+            std::string::npos)
+      << s;
 }
 
 TEST(BuildErrors, UnknownNamesAtCompile) {
@@ -95,8 +98,9 @@ TEST(BuildErrors, UnknownNamesAtCompile) {
                        L::Dense(1, {.activation = "sigmoid"})});
   };
   Sequential a = make();
-  EXPECT_NE(a.Compile({.optimizer = "adamm", .loss = "binary_crossentropy"}).message().find("adamm"),
-            std::string::npos);
+  EXPECT_NE(
+      a.Compile({.optimizer = "adamm", .loss = "binary_crossentropy"}).message().find("adamm"),
+      std::string::npos);
   Sequential b = make();
   EXPECT_NE(b.Compile({.optimizer = "adam", .loss = "hinge"}).message().find("unknown loss"),
             std::string::npos);
@@ -106,8 +110,9 @@ TEST(BuildErrors, UnknownNamesAtCompile) {
                 .find("unknown metric \"auc\""),
             std::string::npos);
   Sequential d({L::Dense(1)});
-  EXPECT_NE(d.Compile({.optimizer = "adam", .loss = "binary_crossentropy"}).message().find(
-                "needs input_shape"),
+  EXPECT_NE(d.Compile({.optimizer = "adam", .loss = "binary_crossentropy"})
+                .message()
+                .find("needs input_shape"),
             std::string::npos);
 }
 

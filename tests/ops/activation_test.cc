@@ -1,8 +1,9 @@
+#include "ops/activation.h"
+
 #include "autodiff/grad_check.h"
 #include "autodiff/gradients.h"
-#include "runtime/plan.h"
 #include "gtest/gtest.h"
-#include "ops/activation.h"
+#include "runtime/plan.h"
 #include "tests/testing.h"
 
 namespace graft {
@@ -42,9 +43,10 @@ TEST(ActivationBackward, OneDnnMatchesReference) {
   auto y_sig = RunOp("graft.Sigmoid", NoAttrs{}, {x}, KernelKind::kReference);
   auto y_soft = RunOp("graft.Softmax", NoAttrs{}, {x}, KernelKind::kReference);
   ASSERT_TRUE(y_sig.ok() && y_soft.ok());
-  for (auto [op, second] : std::vector<std::pair<const char*, Tensor>>{
-           {"graft.ReluGrad", x}, {"graft.SigmoidGrad", (*y_sig)[0]},
-           {"graft.SoftmaxGrad", (*y_soft)[0]}}) {
+  for (auto [op, second] :
+       std::vector<std::pair<const char*, Tensor>>{{"graft.ReluGrad", x},
+                                                   {"graft.SigmoidGrad", (*y_sig)[0]},
+                                                   {"graft.SoftmaxGrad", (*y_soft)[0]}}) {
     auto fast = RunOp(op, NoAttrs{}, {dy, second}, KernelKind::kFast);
     auto ref = RunOp(op, NoAttrs{}, {dy, second}, KernelKind::kReference);
     ASSERT_TRUE(fast.ok()) << fast.status();
@@ -65,13 +67,12 @@ TEST(ActivationGolden, MatchesPyTorch) {
     Value loss = *g.Add("graft.ReduceSum", {*g.Add("graft.Mul", {*y, dyv})});
     auto grads = autodiff::Gradients(g, loss, {xv});
     ASSERT_TRUE(grads.ok()) << grads.status();
-    auto plan = Plan::Compile(g, {.feeds = {xv, dyv}, .fetches = {*y, (*grads)[0]}},
-                              {x.type(), dy.type()});
+    auto plan =
+        Plan::Compile(g, {.feeds = {xv, dyv}, .fetches = {*y, (*grads)[0]}}, {x.type(), dy.type()});
     ASSERT_TRUE(plan.ok()) << plan.status();
     std::vector<Tensor> out;
     ASSERT_TRUE((*plan)->Run({x, dy}, &out).ok());
-    EXPECT_TRUE(AllClose(out[0], testing::Golden(absl::StrCat("activation_", name, "_y"))))
-        << name;
+    EXPECT_TRUE(AllClose(out[0], testing::Golden(absl::StrCat("activation_", name, "_y")))) << name;
     EXPECT_TRUE(AllClose(out[1], testing::Golden(absl::StrCat("activation_", name, "_dx"))))
         << name;
   }

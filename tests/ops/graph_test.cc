@@ -1,6 +1,7 @@
 // The graph IR, the registry, plans and autodiff's bookkeeping.
-#include "autodiff/gradients.h"
 #include "graph/graph.h"
+
+#include "autodiff/gradients.h"
 #include "graph/op_registry.h"
 #include "gtest/gtest.h"
 #include "ops/metric.h"
