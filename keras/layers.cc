@@ -9,10 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "keras/random.h"
 #include "ops/activation.h"
-#include "ops/conv.h"
+#include "ops/batchnorm.h"
 #include "ops/dense.h"
-#include "ops/padding.h"
-#include "ops/pool.h"
+#include "ops/dropout.h"
 #include "ops/reshape.h"
 
 namespace graft::keras {
@@ -40,7 +39,7 @@ LayerImpl::LayerImpl(std::string class_snake_name, std::string name,
   }
 }
 
-absl::StatusOr<Value> LayerImpl::Call(Graph& graph, Value x) {
+absl::StatusOr<Value> LayerImpl::Call(Graph& graph, Value x, const CallContext& ctx) {
   const std::string prefix = absl::StrCat(name_, " (", class_name(), "): ");
   auto wrap = [&](const absl::Status& s) {
     return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
@@ -58,7 +57,7 @@ absl::StatusOr<Value> LayerImpl::Call(Graph& graph, Value x) {
   for (const Weight& weight : weights_) {
     w.push_back(graph.Variable(weight.value, weight.name, weight.trainable));
   }
-  absl::StatusOr<Value> y = Forward(graph, x, w);
+  absl::StatusOr<Value> y = Forward(graph, x, w, ctx);
   if (y.ok() && !activation_.empty()) y = ops::Activation(graph, *y, activation_);
   graph.SetNameScope(prev);
   if (!y.ok()) return wrap(y.status());
@@ -89,7 +88,8 @@ int64_t LayerImpl::CountParams(bool trainable) const {
   return n;
 }
 
-absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::string& initializer) {
+absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::string& initializer,
+                                  bool trainable) {
   Tensor t(DType::kF32, shape);
   float* p = t.data<float>();
   const int64_t n = t.num_elements();
@@ -117,145 +117,11 @@ absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::stri
                                                    "\" for weight ", name,
                                                    "; graft knows: glorot_uniform, zeros, ones"));
   }
-  weights_.push_back({std::move(name), std::move(t), true});
+  weights_.push_back({std::move(name), std::move(t), trainable});
   return absl::OkStatus();
 }
 
 namespace {
-
-absl::Status RankError(const TensorType& input, int want, const char* layout) {
-  return absl::InvalidArgumentError(absl::StrCat("expected input of rank ", want, " ", layout,
-                                                 ", got shape ", input.shape.ToString(), " (rank ",
-                                                 input.shape.rank(), ")"));
-}
-
-// ---- Conv1D ---------------------------------------------------------------------------------
-
-class Conv1DLayer : public LayerImpl {
- public:
-  Conv1DLayer(int64_t filters, int64_t kernel_size, Conv1DOptions o)
-      : LayerImpl("conv1d", o.name, o.input_shape),
-        filters_(filters),
-        kernel_size_(kernel_size),
-        options_(std::move(o)) {
-    activation_ = options_.activation;
-    absl::StatusOr<ops::Padding> p = ops::ParsePadding(options_.padding, /*allow_causal=*/true);
-    if (!p.ok()) {
-      config_status_ = p.status();
-    } else {
-      padding_ = *p;
-    }
-    if (filters <= 0) {
-      config_status_ = absl::InvalidArgumentError(absl::StrCat(
-          "Invalid value for argument `filters`. Expected a strictly positive value. Received "
-          "filters=",
-          filters, "."));
-    } else if (kernel_size <= 0) {
-      config_status_ = absl::InvalidArgumentError(
-          absl::StrCat("The argument `kernel_size` cannot contain 0. Received kernel_size=(",
-                       kernel_size, ",)."));
-    } else if (options_.strides <= 0 || options_.dilation_rate <= 0) {
-      config_status_ = absl::InvalidArgumentError(absl::StrCat(
-          "strides and dilation_rate must be positive; received strides=", options_.strides,
-          ", dilation_rate=", options_.dilation_rate));
-    } else if (options_.strides > 1 && options_.dilation_rate > 1) {
-      config_status_ = absl::InvalidArgumentError(absl::StrCat(
-          "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: "
-          "strides=(",
-          options_.strides, ",) and dilation_rate=(", options_.dilation_rate, ",)"));
-    } else if (absl::Status s = ops::ValidateActivation(options_.activation); !s.ok()) {
-      config_status_ = s;
-    }
-  }
-  std::string class_name() const override { return "Conv1D"; }
-
- private:
-  absl::Status Build(const TensorType& in) override {
-    if (in.shape.rank() != 3) return RankError(in, 3, "(batch, steps, channels)");
-    const int64_t channels = in.shape.dim(2);
-    if (absl::Status s =
-            AddWeight("kernel", {kernel_size_, channels, filters_}, options_.kernel_initializer);
-        !s.ok()) {
-      return s;
-    }
-    if (options_.use_bias) return AddWeight("bias", {filters_}, options_.bias_initializer);
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>& w) override {
-    const TensorType& in = g.type(x);
-    if (in.shape.rank() != 3) return RankError(in, 3, "(batch, steps, channels)");
-    const int64_t steps = in.shape.dim(1);
-    const ops::Geometry geo = ops::ComputeGeometry(steps, kernel_size_, options_.strides,
-                                                   options_.dilation_rate, padding_);
-    if (steps >= 0 && geo.out <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output length would be ", geo.out, " = ",
-          ops::ValidFormula(steps, kernel_size_, options_.strides, options_.dilation_rate),
-          " (input ", in.shape.ToString(), ", kernel_size ", kernel_size_, ", strides ",
-          options_.strides, ", dilation_rate ", options_.dilation_rate,
-          ", padding \"valid\"). Fix: use padding=\"same\" (keeps ", steps,
-          " steps), a kernel_size of at most ", steps, ", or a longer input sequence."));
-    }
-    ops::Conv1DAttrs a{
-        .stride = options_.strides, .padding = padding_, .dilation = options_.dilation_rate};
-    std::optional<Value> bias;
-    if (options_.use_bias) bias = w[1];
-    return ops::Conv1D(g, x, w[0], bias, a, "Conv1D");
-  }
-
-  int64_t filters_, kernel_size_;
-  Conv1DOptions options_;
-  ops::Padding padding_ = ops::Padding::kValid;
-};
-
-// ---- MaxPooling1D ---------------------------------------------------------------------------
-
-class MaxPooling1DLayer : public LayerImpl {
- public:
-  MaxPooling1DLayer(int64_t pool_size, MaxPooling1DOptions o)
-      : LayerImpl("max_pooling1d", o.name, o.input_shape), options_(std::move(o)) {
-    attrs_.pool = pool_size;
-    attrs_.stride = options_.strides == 0 ? pool_size : options_.strides;
-    absl::StatusOr<ops::Padding> p = ops::ParsePadding(options_.padding, /*allow_causal=*/false);
-    if (!p.ok()) {
-      config_status_ = p.status();
-    } else {
-      attrs_.padding = *p;
-    }
-    if (pool_size <= 0 || attrs_.stride <= 0) {
-      config_status_ = absl::InvalidArgumentError(
-          absl::StrCat("pool_size and strides must be positive; received pool_size=", pool_size,
-                       ", strides=", attrs_.stride));
-    }
-  }
-  std::string class_name() const override { return "MaxPooling1D"; }
-
- private:
-  absl::Status Build(const TensorType& in) override {
-    if (in.shape.rank() != 3) return RankError(in, 3, "(batch, steps, channels)");
-    return absl::OkStatus();
-  }
-  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>&) override {
-    const TensorType& in = g.type(x);
-    if (in.shape.rank() != 3) return RankError(in, 3, "(batch, steps, channels)");
-    const int64_t steps = in.shape.dim(1);
-    const ops::Geometry geo =
-        ops::ComputeGeometry(steps, attrs_.pool, attrs_.stride, 1, attrs_.padding);
-    if (steps >= 0 && geo.out <= 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Computed output size would be zero or negative: ", geo.out, " = ",
-          ops::ValidFormula(steps, attrs_.pool, attrs_.stride, 1), " (input ", in.shape.ToString(),
-          ", pool_size ", attrs_.pool, ", strides ", attrs_.stride,
-          ", padding \"valid\"). Fix: use padding=\"same\" or a pool_size of at most ", steps,
-          "."));
-    }
-    return ops::MaxPool1D(g, x, attrs_, "MaxPool1D");
-  }
-
-  MaxPooling1DOptions options_;
-  ops::MaxPool1DAttrs attrs_;
-};
 
 // ---- Flatten --------------------------------------------------------------------------------
 
@@ -266,7 +132,8 @@ class FlattenLayer : public LayerImpl {
 
  private:
   absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
-  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>&) override {
+  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>&,
+                                const CallContext&) override {
     return ops::Flatten(g, x, "Flatten");
   }
 };
@@ -307,7 +174,8 @@ class DenseLayer : public LayerImpl {
     if (options_.use_bias) return AddWeight("bias", {units_}, options_.bias_initializer);
     return absl::OkStatus();
   }
-  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>& w) override {
+  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>& w,
+                                const CallContext&) override {
     const TensorType& in = g.type(x);
     const int64_t built_features = weights()[0].value.shape().dim(0);
     if (in.shape.rank() < 2 || in.shape.dim(-1) != built_features) {
@@ -324,18 +192,159 @@ class DenseLayer : public LayerImpl {
   DenseOptions options_;
 };
 
+// ---- Reshape --------------------------------------------------------------------------------
+
+class ReshapeLayer : public LayerImpl {
+ public:
+  ReshapeLayer(std::vector<int64_t> target, LayerOptions o)
+      : LayerImpl("reshape", o.name, o.input_shape), target_(std::move(target)) {}
+  std::string class_name() const override { return "Reshape"; }
+
+ private:
+  absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
+  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>&,
+                                const CallContext&) override {
+    return ops::Reshape(g, x, target_, "Reshape");
+  }
+  std::vector<int64_t> target_;
+};
+
+// ---- Activation -----------------------------------------------------------------------------
+
+class ActivationLayer : public LayerImpl {
+ public:
+  ActivationLayer(std::string activation, LayerOptions o)
+      : LayerImpl("activation", o.name, o.input_shape) {
+    activation_ = std::move(activation);
+    if (absl::Status s = ops::ValidateActivation(activation_); !s.ok()) Invalid(s);
+  }
+  std::string class_name() const override { return "Activation"; }
+
+ private:
+  absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
+  // The activation itself is applied by LayerImpl::Call, as for every layer with one.
+  absl::StatusOr<Value> Forward(Graph&, Value x, const std::vector<Value>&,
+                                const CallContext&) override {
+    return x;
+  }
+};
+
+// ---- Dropout --------------------------------------------------------------------------------
+
+class DropoutLayer : public LayerImpl {
+ public:
+  DropoutLayer(double rate, DropoutOptions o)
+      : LayerImpl("dropout", o.name, o.input_shape), rate_(rate), seed_(o.seed) {
+    if (!(rate >= 0 && rate <= 1)) {
+      Invalid(absl::InvalidArgumentError(absl::StrCat(
+          "Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
+          "Received: rate=",
+          rate)));
+    }
+    // Drawn now, from the seeded stream, so a seeded program gets the same masks every run.
+    if (seed_ == 0) seed_ = static_cast<uint64_t>(internal::NextUniform() * 0x1.0p63) | 1;
+  }
+  std::string class_name() const override { return "Dropout"; }
+  bool differs_in_training() const override { return true; }
+
+ private:
+  absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
+  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>&,
+                                const CallContext& ctx) override {
+    if (!ctx.training || rate_ == 0) return x;
+    if (!ctx.iteration.valid()) {
+      return absl::InternalError("a training-mode Dropout needs the iteration counter");
+    }
+    return ops::Dropout(g, x, ctx.iteration, {.rate = rate_, .seed = seed_}, "Dropout");
+  }
+  double rate_;
+  uint64_t seed_;
+};
+
+// ---- BatchNormalization ---------------------------------------------------------------------
+
+class BatchNormalizationLayer : public LayerImpl {
+ public:
+  explicit BatchNormalizationLayer(BatchNormalizationOptions o)
+      : LayerImpl("batch_normalization", o.name, o.input_shape), options_(std::move(o)) {
+    if (!(options_.epsilon > 0)) {
+      Invalid(absl::InvalidArgumentError(
+          absl::StrCat("epsilon must be positive, received epsilon=", options_.epsilon)));
+    }
+    if (!(options_.momentum >= 0 && options_.momentum <= 1)) {
+      Invalid(absl::InvalidArgumentError(
+          absl::StrCat("momentum must be in [0, 1], received momentum=", options_.momentum)));
+    }
+  }
+  std::string class_name() const override { return "BatchNormalization"; }
+  bool differs_in_training() const override { return true; }
+
+ private:
+  absl::Status Build(const TensorType& in) override {
+    if (in.shape.rank() < 2 || in.shape.dim(-1) < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("expected input of rank >= 2 with a known last (channel) axis, got shape ",
+                       in.shape.ToString()));
+    }
+    const int64_t c = in.shape.dim(-1);
+    absl::Status s;
+    if (options_.scale && (s = AddWeight("gamma", {c}, "ones")).ok() == false) return s;
+    if (options_.center && (s = AddWeight("beta", {c}, "zeros")).ok() == false) return s;
+    if (!(s = AddWeight("moving_mean", {c}, "zeros", /*trainable=*/false)).ok()) return s;
+    return AddWeight("moving_variance", {c}, "ones", /*trainable=*/false);
+  }
+
+  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>& w,
+                                const CallContext& ctx) override {
+    const int64_t c = g.type(x).shape.dim(-1);
+    size_t i = 0;
+    Value gamma = options_.scale ? w[i++] : g.Constant(Ones(c), "gamma");
+    Value beta = options_.center ? w[i++] : g.Constant(Tensor(DType::kF32, {c}), "beta");
+    Value moving_mean = w[i++], moving_variance = w[i++];
+    ops::BatchNormAttrs attrs{.epsilon = options_.epsilon};
+    if (!ctx.training) {
+      return ops::BatchNormInference(g, x, gamma, beta, moving_mean, moving_variance, attrs,
+                                     "BatchNorm");
+    }
+    absl::StatusOr<ops::BatchNormTrainingOutputs> out =
+        ops::BatchNormTraining(g, x, gamma, beta, attrs, "BatchNorm");
+    if (!out.ok()) return out.status();
+    for (auto [moving, batch] :
+         {std::pair{moving_mean, out->mean}, std::pair{moving_variance, out->variance}}) {
+      absl::StatusOr<int> update = ops::MovingAverageUpdate(g, moving, batch, options_.momentum);
+      if (!update.ok()) return update.status();
+      if (ctx.updates != nullptr) ctx.updates->push_back(*update);
+    }
+    return out->y;
+  }
+
+  static Tensor Ones(int64_t n) {
+    Tensor t(DType::kF32, {n});
+    for (int64_t i = 0; i < n; ++i) t.data<float>()[i] = 1.0f;
+    return t;
+  }
+
+  BatchNormalizationOptions options_;
+};
+
 }  // namespace
 
 namespace layers {
-Layer Conv1D(int64_t filters, int64_t kernel_size, Conv1DOptions options) {
-  return std::make_shared<Conv1DLayer>(filters, kernel_size, std::move(options));
-}
-Layer MaxPooling1D(int64_t pool_size, MaxPooling1DOptions options) {
-  return std::make_shared<MaxPooling1DLayer>(pool_size, std::move(options));
-}
 Layer Flatten(FlattenOptions options) { return std::make_shared<FlattenLayer>(std::move(options)); }
 Layer Dense(int64_t units, DenseOptions options) {
   return std::make_shared<DenseLayer>(units, std::move(options));
+}
+Layer Reshape(std::vector<int64_t> target_shape, LayerOptions options) {
+  return std::make_shared<ReshapeLayer>(std::move(target_shape), std::move(options));
+}
+Layer Activation(std::string activation, LayerOptions options) {
+  return std::make_shared<ActivationLayer>(std::move(activation), std::move(options));
+}
+Layer Dropout(double rate, DropoutOptions options) {
+  return std::make_shared<DropoutLayer>(rate, std::move(options));
+}
+Layer BatchNormalization(BatchNormalizationOptions options) {
+  return std::make_shared<BatchNormalizationLayer>(std::move(options));
 }
 }  // namespace layers
 

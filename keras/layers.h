@@ -3,6 +3,7 @@
 //
 //   namespace layers = graft::keras::layers;
 //   layers::Conv1D(32, 5, {.activation = "relu", .input_shape = {100, 3}})
+//   layers::Conv2D(32, {3, 3}, {.activation = "relu", .input_shape = {32, 32, 3}})
 //
 // Options are aggregates used with designated initializers; their fields follow the order of
 // the Keras signature (so `{.padding = "same", .activation = "relu"}` compiles, the reverse
@@ -23,12 +24,23 @@
 
 namespace graft::keras {
 
-// One weight of a layer: its Keras name ("kernel", "bias") and value. The tensor is the layer's
-// storage: training updates it in place; Clone() it to keep a snapshot.
+// One weight of a layer: its Keras name ("kernel", "bias", "moving_mean") and value. The tensor
+// is the layer's storage: training updates it in place; Clone() it to keep a snapshot.
 struct Weight {
   std::string name;
   Tensor value;
   bool trainable = true;
+};
+
+// How a layer is being called.
+struct CallContext {
+  // Training-mode forward (Dropout active, BatchNormalization on batch statistics).
+  bool training = false;
+  // The trainer's iteration counter (a float32 scalar placeholder), for per-step randomness.
+  Value iteration;
+  // Training-mode layers append the ids of nodes to run every step for their side effects
+  // (BatchNormalization's moving-statistics updates).
+  std::vector<int>* updates = nullptr;
 };
 
 // The base of every layer. Users hold layers as `Layer` (a shared pointer).
@@ -44,10 +56,12 @@ class LayerImpl {
   const std::vector<int64_t>& input_shape() const { return input_shape_; }
   // The activation name ("" = linear) for layers that have one.
   const std::string& activation() const { return activation_; }
+  // True for layers whose training and inference computations differ (Dropout, BN).
+  virtual bool differs_in_training() const { return false; }
 
   // Builds the weights on first use, then appends this layer's nodes for input `x`. Errors
   // name the layer: "conv1d (Conv1D): ...". The caller adds the layer index.
-  absl::StatusOr<Value> Call(Graph& graph, Value x);
+  absl::StatusOr<Value> Call(Graph& graph, Value x, const CallContext& ctx = {});
 
   bool built() const { return built_; }
   const std::vector<Weight>& weights() const { return weights_; }
@@ -61,10 +75,14 @@ class LayerImpl {
   // Adds a weight drawn from a Keras initializer ("glorot_uniform", "zeros", "ones"); for
   // glorot, fans follow Keras: the last dimension is fan_out, the one before it fan_in, and
   // the rest is the receptive field.
-  absl::Status AddWeight(std::string name, Shape shape, const std::string& initializer);
+  absl::Status AddWeight(std::string name, Shape shape, const std::string& initializer,
+                         bool trainable = true);
 
   // Validation problems found in the constructor (Keras raises there; graft reports them at
-  // Compile / Build, where a Status can be returned).
+  // Compile / Build, where a Status can be returned). Keeps the first problem.
+  void Invalid(absl::Status s) {
+    if (config_status_.ok()) config_status_ = std::move(s);
+  }
   absl::Status config_status_;
   std::string activation_;
 
@@ -72,7 +90,8 @@ class LayerImpl {
   // Creates weights_ for an input of this type.
   virtual absl::Status Build(const TensorType& input) = 0;
   // Appends the forward computation; `w` holds the graph values of weights() in order.
-  virtual absl::StatusOr<Value> Forward(Graph& graph, Value x, const std::vector<Value>& w) = 0;
+  virtual absl::StatusOr<Value> Forward(Graph& graph, Value x, const std::vector<Value>& w,
+                                        const CallContext& ctx) = 0;
 
   std::string name_;
   std::vector<int64_t> input_shape_;
@@ -82,10 +101,18 @@ class LayerImpl {
 
 using Layer = std::shared_ptr<LayerImpl>;
 
+// A size per spatial dimension: `3` means (3, 3); `{3, 1}` is (height 3, width 1).
+struct Size2 {
+  Size2(int64_t v) : h(v), w(v) {}  // NOLINT: implicit, as Keras's int-or-tuple
+  Size2(int64_t height, int64_t width) : h(height), w(width) {}
+  int64_t h, w;
+};
+
 struct Conv1DOptions {
   int64_t strides = 1;
   std::string padding = "valid";  // "valid", "same", "causal"
   int64_t dilation_rate = 1;
+  int64_t groups = 1;
   std::string activation;  // Keras name; "" = linear
   bool use_bias = true;
   std::string kernel_initializer = "glorot_uniform";
@@ -94,9 +121,36 @@ struct Conv1DOptions {
   std::string name;
 };
 
-struct MaxPooling1DOptions {
+struct Conv2DOptions {
+  Size2 strides = 1;
+  std::string padding = "valid";  // "valid", "same"
+  Size2 dilation_rate = 1;
+  int64_t groups = 1;
+  std::string activation;
+  bool use_bias = true;
+  std::string kernel_initializer = "glorot_uniform";
+  std::string bias_initializer = "zeros";
+  std::vector<int64_t> input_shape;  // (height, width, channels)
+  std::string name;
+};
+
+struct Pooling1DOptions {
   int64_t strides = 0;            // 0 = None: strides = pool_size
   std::string padding = "valid";  // "valid", "same"
+  std::vector<int64_t> input_shape;
+  std::string name;
+};
+using MaxPooling1DOptions = Pooling1DOptions;
+
+struct Pooling2DOptions {
+  Size2 strides = 0;  // 0 = None: strides = pool_size
+  std::string padding = "valid";
+  std::vector<int64_t> input_shape;
+  std::string name;
+};
+
+struct GlobalPoolingOptions {
+  bool keepdims = false;
   std::vector<int64_t> input_shape;
   std::string name;
 };
@@ -115,16 +169,54 @@ struct DenseOptions {
   std::string name;
 };
 
+struct DropoutOptions {
+  uint64_t seed = 0;  // 0: drawn from graft's seeded random stream
+  std::vector<int64_t> input_shape;
+  std::string name;
+};
+
+struct BatchNormalizationOptions {
+  double momentum = 0.99;  // Keras convention: moving = moving*momentum + batch*(1-momentum)
+  double epsilon = 1e-3;
+  bool center = true;  // beta
+  bool scale = true;   // gamma
+  std::vector<int64_t> input_shape;
+  std::string name;
+};
+
+struct LayerOptions {
+  std::vector<int64_t> input_shape;
+  std::string name;
+};
+
 namespace layers {
 
 // 1-D convolution over (batch, steps, channels): kernel (kernel_size, channels, filters).
 Layer Conv1D(int64_t filters, int64_t kernel_size, Conv1DOptions options = {});
-// Max over windows of `pool_size` steps.
-Layer MaxPooling1D(int64_t pool_size = 2, MaxPooling1DOptions options = {});
+// 2-D convolution over (batch, height, width, channels): kernel (kh, kw, channels/groups, filters).
+Layer Conv2D(int64_t filters, Size2 kernel_size, Conv2DOptions options = {});
+// Max / average over windows of `pool_size` steps (1-D) or pixels (2-D).
+Layer MaxPooling1D(int64_t pool_size = 2, Pooling1DOptions options = {});
+Layer MaxPooling2D(Size2 pool_size = 2, Pooling2DOptions options = {});
+Layer AveragePooling1D(int64_t pool_size, Pooling1DOptions options = {});
+Layer AveragePooling2D(Size2 pool_size, Pooling2DOptions options = {});
+// Mean / max over every spatial position: (batch, ..., channels) -> (batch, channels).
+Layer GlobalAveragePooling1D(GlobalPoolingOptions options = {});
+Layer GlobalAveragePooling2D(GlobalPoolingOptions options = {});
+Layer GlobalMaxPooling1D(GlobalPoolingOptions options = {});
+Layer GlobalMaxPooling2D(GlobalPoolingOptions options = {});
 // (batch, d1, ..., dk) -> (batch, d1*...*dk), row-major.
 Layer Flatten(FlattenOptions options = {});
+// Reshape each sample to `target_shape` (batch excluded; one -1 allowed).
+Layer Reshape(std::vector<int64_t> target_shape, LayerOptions options = {});
 // y = activation(x @ kernel + bias) on the last axis: kernel (in, units).
 Layer Dense(int64_t units, DenseOptions options = {});
+// Applies an activation by Keras name.
+Layer Activation(std::string activation, LayerOptions options = {});
+// Inverted dropout while training (kept units scaled by 1/(1-rate)); identity otherwise.
+Layer Dropout(double rate, DropoutOptions options = {});
+// Normalises the last axis: batch statistics while training, moving statistics otherwise.
+Layer BatchNormalization(BatchNormalizationOptions options = {});
 
 }  // namespace layers
 

@@ -31,12 +31,16 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 struct Sequential::Compiled {
   std::unique_ptr<Graph> graph = std::make_unique<Graph>();
-  Value x, output;
+  Value x;
+  Value output;            // inference-mode output (Predict, Evaluate)
   bool trainable = false;  // false: forward only (Predict before Compile)
-  Value y_true, loss, lr, iteration;
-  std::vector<Value> metrics;
+  Value y_true, lr, iteration;
+  // Loss and metrics on the training-mode forward (Fit) and the inference-mode one (Evaluate,
+  // validation). They are the same values when no layer behaves differently in training.
+  Value train_loss, eval_loss;
+  std::vector<Value> train_metrics, eval_metrics;
   std::vector<std::string> metric_names;
-  std::vector<int> updates;
+  std::vector<int> updates;  // optimizer updates and layers' (BatchNormalization) updates
   std::shared_ptr<optim::Optimizer> optimizer;
   std::string loss_name;
   TensorType y_type;
@@ -64,9 +68,10 @@ void Sequential::SetExecutor(ExecutorKind kind) {
 
 // Appends every layer to `g` starting from `x`; errors carry the layer's index.
 static absl::StatusOr<Value> CallLayers(const std::vector<Layer>& layers, Graph& g, Value x,
-                                        std::vector<std::string>* shapes) {
+                                        std::vector<std::string>* shapes,
+                                        const CallContext& ctx = {}) {
   for (size_t i = 0; i < layers.size(); ++i) {
-    absl::StatusOr<Value> y = layers[i]->Call(g, x);
+    absl::StatusOr<Value> y = layers[i]->Call(g, x, ctx);
     if (!y.ok()) {
       // "conv1d (Conv1D): msg" -> "conv1d (Conv1D, layer 0): msg"
       std::string msg(y.status().message());
@@ -106,6 +111,81 @@ absl::Status Sequential::Build() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The loss `spec` on `out` (the model's output). A sigmoid / softmax output feeding its
+// cross-entropy uses the stable from-logits form on the pre-activation, as tf.keras does
+// through `_keras_logits`.
+absl::StatusOr<Value> BuildLoss(Graph& g, const std::string& loss, bool from_logits, Value y_true,
+                                Value out) {
+  const Node& node = g.node(out);
+  auto logits_of = [&](const char* activation) -> std::optional<Value> {
+    if (from_logits) return out;
+    if (node.op->name == activation) return node.inputs[0];
+    return std::nullopt;
+  };
+  if (loss == "binary_crossentropy") {
+    if (auto z = logits_of("graft.Sigmoid"))
+      return ops::BinaryCrossentropyFromLogits(g, y_true, *z);
+    return ops::BinaryCrossentropy(g, y_true, out);
+  }
+  if (loss == "categorical_crossentropy") {
+    if (auto z = logits_of("graft.Softmax")) {
+      return ops::CategoricalCrossentropyFromLogits(g, y_true, *z);
+    }
+    return ops::CategoricalCrossentropy(g, y_true, out);
+  }
+  if (loss == "sparse_categorical_crossentropy") {
+    if (auto z = logits_of("graft.Softmax")) {
+      return ops::SparseCategoricalCrossentropyFromLogits(g, y_true, *z);
+    }
+    return ops::SparseCategoricalCrossentropy(g, y_true, out);
+  }
+  if (loss == "mean_squared_error") return ops::MeanSquaredError(g, y_true, out);
+  return ops::MeanAbsoluteError(g, y_true, out);
+}
+
+// Keras's aliases to canonical names; empty when unknown.
+std::string CanonicalLoss(std::string name) {
+  name = absl::AsciiStrToLower(name);
+  if (name == "bce") return "binary_crossentropy";
+  if (name == "cce") return "categorical_crossentropy";
+  if (name == "mse") return "mean_squared_error";
+  if (name == "mae") return "mean_absolute_error";
+  for (const char* known :
+       {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+        "mean_squared_error", "mean_absolute_error"}) {
+    if (name == known) return name;
+  }
+  return "";
+}
+
+// The metric `name` on `out`, resolving "accuracy" as Keras does.
+absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::string& loss,
+                                  Value y_true, Value out) {
+  std::string m = absl::AsciiStrToLower(name);
+  if (m == "accuracy" || m == "acc") {
+    if (g.type(out).shape.dim(-1) == 1) {
+      m = "binary_accuracy";
+    } else if (loss == "sparse_categorical_crossentropy") {
+      m = "sparse_categorical_accuracy";
+    } else {
+      m = "categorical_accuracy";
+    }
+  }
+  if (m == "binary_accuracy") return ops::BinaryAccuracy(g, y_true, out);
+  if (m == "sparse_categorical_accuracy") return ops::SparseCategoricalAccuracy(g, y_true, out);
+  if (m == "categorical_accuracy") return ops::CategoricalAccuracy(g, y_true, out);
+  if (m == "mae" || m == "mean_absolute_error") return ops::MeanAbsoluteError(g, y_true, out);
+  if (m == "mse" || m == "mean_squared_error") return ops::MeanSquaredError(g, y_true, out);
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown metric \"", name,
+                   "\"; graft knows: accuracy, binary_accuracy, categorical_accuracy, "
+                   "sparse_categorical_accuracy, mae, mse"));
+}
+
+}  // namespace
+
 absl::Status Sequential::Compile(const CompileOptions& options) {
   if (absl::Status s = Build(); !s.ok()) return s;
   auto c = std::make_unique<Compiled>();
@@ -118,32 +198,39 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
     c->optimizer = std::get<std::shared_ptr<optim::Optimizer>>(options.optimizer);
     if (!c->optimizer) return absl::InvalidArgumentError("Compile: the optimizer is null");
   }
-  // Forward.
+  c->loss_name = CanonicalLoss(options.loss.name);
+  if (c->loss_name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Compile: unknown loss \"", options.loss.name,
+        "\"; graft knows: binary_crossentropy, categorical_crossentropy, "
+        "sparse_categorical_crossentropy, mean_squared_error (mse), mean_absolute_error (mae)"));
+  }
+
+  // Forward, twice when some layer behaves differently while training (Dropout, BN): the
+  // training-mode branch feeds the loss that is differentiated, the inference-mode branch
+  // feeds Evaluate and Predict. Both read the same variables.
   Graph& g = *c->graph;
   std::vector<int64_t> dims = {Shape::kUnknownDim};
   dims.insert(dims.end(), layers_[0]->input_shape().begin(), layers_[0]->input_shape().end());
   c->x = g.Placeholder({DType::kF32, Shape(dims)}, "x");
-  absl::StatusOr<Value> out = CallLayers(layers_, g, c->x, nullptr);
-  if (!out.ok()) return out.status();
-  c->output = *out;
-  const TensorType out_type = g.type(c->output);
+  c->iteration = g.Placeholder({DType::kF32, Shape{}}, "iteration");
+  std::vector<int> layer_updates;
+  const int train_begin = g.num_nodes();
+  absl::StatusOr<Value> train_out =
+      CallLayers(layers_, g, c->x, nullptr,
+                 {.training = true, .iteration = c->iteration, .updates = &layer_updates});
+  if (!train_out.ok()) return train_out.status();
+  const int train_end = g.num_nodes();
+  bool differs = false;
+  for (const Layer& l : layers_) differs |= l->differs_in_training();
+  absl::StatusOr<Value> eval_out = *train_out;
+  if (differs) eval_out = CallLayers(layers_, g, c->x, nullptr, {.training = false});
+  if (!eval_out.ok()) return eval_out.status();
+  c->output = *eval_out;
 
-  // Loss. A sigmoid / softmax output feeding its cross-entropy uses the stable from-logits
-  // form on the pre-activation (as tf.keras does through `_keras_logits`).
-  std::string loss = absl::AsciiStrToLower(options.loss);
-  const Node& out_node = g.node(c->output);
-  std::optional<Value> logits;
-  if (!out_node.inputs.empty()) logits = out_node.inputs[0];
-  absl::StatusOr<Value> loss_value;
-  if (loss == "binary_crossentropy" || loss == "bce") {
-    c->loss_name = "binary_crossentropy";
-    c->y_type = out_type;
-    c->y_true = g.Placeholder(c->y_type, "y_true");
-    loss_value = out_node.op->name == "graft.Sigmoid"
-                     ? ops::BinaryCrossentropyFromLogits(g, c->y_true, *logits)
-                     : ops::BinaryCrossentropy(g, c->y_true, c->output);
-  } else if (loss == "sparse_categorical_crossentropy") {
-    c->loss_name = loss;
+  // Targets, loss and metrics, on both branches.
+  const TensorType out_type = g.type(c->output);
+  if (c->loss_name == "sparse_categorical_crossentropy") {
     if (out_type.shape.rank() != 2) {
       return absl::InvalidArgumentError(absl::StrCat(
           "Compile: sparse_categorical_crossentropy expects the model output to be (batch, "
@@ -151,61 +238,47 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
           out_type.shape.ToString()));
     }
     c->y_type = {DType::kF32, Shape{Shape::kUnknownDim}};
-    c->y_true = g.Placeholder(c->y_type, "y_true");
-    loss_value = out_node.op->name == "graft.Softmax"
-                     ? ops::SparseCategoricalCrossentropyFromLogits(g, c->y_true, *logits)
-                     : ops::SparseCategoricalCrossentropy(g, c->y_true, c->output);
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Compile: unknown loss \"", options.loss,
-                     "\"; graft knows: binary_crossentropy, sparse_categorical_crossentropy"));
+    c->y_type = out_type;
   }
-  if (!loss_value.ok()) return WithContext(loss_value.status(), "Compile: loss: ");
-  c->loss = *loss_value;
-
-  // Metrics.
-  for (const std::string& m : options.metrics) {
-    std::string lower = absl::AsciiStrToLower(m);
-    absl::StatusOr<Value> v;
-    if (lower == "accuracy" || lower == "acc") {
-      if (out_type.shape.dim(-1) == 1) {
-        v = ops::BinaryAccuracy(g, c->y_true, c->output);
-      } else if (c->loss_name == "sparse_categorical_crossentropy") {
-        v = ops::SparseCategoricalAccuracy(g, c->y_true, c->output);
-      } else {
-        return absl::UnimplementedError(
-            "Compile: categorical accuracy (one-hot targets) is not available yet");
-      }
-    } else if (lower == "binary_accuracy") {
-      v = ops::BinaryAccuracy(g, c->y_true, c->output);
-    } else if (lower == "sparse_categorical_accuracy") {
-      v = ops::SparseCategoricalAccuracy(g, c->y_true, c->output);
-    } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Compile: unknown metric \"", m,
-                       "\"; graft knows: accuracy, binary_accuracy, sparse_categorical_accuracy"));
+  c->y_true = g.Placeholder(c->y_type, "y_true");
+  for (const bool training : {true, false}) {
+    if (!training && !differs) break;
+    const Value out = training ? *train_out : *eval_out;
+    absl::StatusOr<Value> loss =
+        BuildLoss(g, c->loss_name, options.loss.options.from_logits, c->y_true, out);
+    if (!loss.ok()) return WithContext(loss.status(), "Compile: loss: ");
+    (training ? c->train_loss : c->eval_loss) = *loss;
+    for (const std::string& m : options.metrics) {
+      absl::StatusOr<Value> v = BuildMetric(g, m, c->loss_name, c->y_true, out);
+      if (!v.ok()) return WithContext(v.status(), absl::StrCat("Compile: metric ", m, ": "));
+      (training ? c->train_metrics : c->eval_metrics).push_back(*v);
     }
-    if (!v.ok()) return WithContext(v.status(), absl::StrCat("Compile: metric ", m, ": "));
-    c->metrics.push_back(*v);
-    c->metric_names.push_back(m);
   }
+  if (!differs) {
+    c->eval_loss = c->train_loss;
+    c->eval_metrics = c->train_metrics;
+  }
+  c->metric_names = options.metrics;
 
   // Gradients and updates.
+  // The parameters are the training branch's variable nodes (the inference branch has its
+  // own nodes over the same storage, which must not be updated twice).
   std::vector<Value> params;
-  for (int id = 0; id < g.num_nodes(); ++id) {
+  for (int id = train_begin; id < train_end; ++id) {
     const Node& n = g.node(id);
     if (n.op->name == "graft.Variable" && n.attrs_as<VariableAttrs>().trainable) {
       params.push_back({id, 0});
     }
   }
-  absl::StatusOr<std::vector<Value>> grads = autodiff::Gradients(g, c->loss, params);
+  absl::StatusOr<std::vector<Value>> grads = autodiff::Gradients(g, c->train_loss, params);
   if (!grads.ok()) return WithContext(grads.status(), "Compile: gradients: ");
   c->lr = g.Placeholder({DType::kF32, Shape{}}, "learning_rate");
-  c->iteration = g.Placeholder({DType::kF32, Shape{}}, "iteration");
   absl::StatusOr<std::vector<int>> updates =
       c->optimizer->AppendUpdates(g, params, *grads, c->lr, c->iteration);
   if (!updates.ok()) return WithContext(updates.status(), "Compile: optimizer: ");
   c->updates = *updates;
+  c->updates.insert(c->updates.end(), layer_updates.begin(), layer_updates.end());
   if (absl::Status s = g.Verify(); !s.ok()) return WithContext(s, "Compile: internal: ");
   c->trainable = true;
   compiled_ = std::move(c);
@@ -232,18 +305,19 @@ absl::StatusOr<Tensor> Sequential::PrepareX(const Tensor& x, const char* where) 
   Tensor t = x.dtype() == DType::kF32 ? x : x.CastTo(DType::kF32);
   std::vector<int64_t> got(t.shape().dims().begin() + 1, t.shape().dims().end());
   if (got == want) return t;
-  // Keras adds a trailing axis of 1 when the model declares one and the data lacks it.
+  std::string hint = absl::StrCat("Reshape the data, or declare input_shape = (",
+                                  absl::StrJoin(got, ", "), ") on the first layer.");
   if (!want.empty() && want.back() == 1 && got.size() + 1 == want.size() &&
       std::equal(got.begin(), got.end(), want.begin())) {
-    std::vector<int64_t> dims = t.shape().dims();
-    dims.push_back(1);
-    return t.Reshaped(Shape(dims));
+    // Keras would add the trailing axis silently; graft says so and lets the user choose.
+    std::vector<int64_t> fixed = t.shape().dims();
+    fixed.push_back(1);
+    hint = absl::StrCat("x lacks the trailing channel axis of size 1 (Keras adds it silently): ",
+                        "pass x.Reshaped(", Shape(fixed).ToString(), ").");
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(where, ": input x has shape ", t.shape().ToString(), " but model \"", name_,
-                   "\" expects ", expected_text, " (declared by input_shape of layer ",
-                   layers_[0]->name(), "). Reshape the data, or declare input_shape = (",
-                   absl::StrJoin(got, ", "), ") on the first layer."));
+  return absl::InvalidArgumentError(absl::StrCat(
+      where, ": input x has shape ", t.shape().ToString(), " but model \"", name_, "\" expects ",
+      expected_text, " (declared by input_shape of layer ", layers_[0]->name(), "). ", hint));
 }
 
 absl::StatusOr<Tensor> Sequential::PrepareY(const Tensor& y, const char* where) const {
@@ -285,8 +359,10 @@ absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch) {
   } else {
     spec.feeds.push_back(c.y_true);
     types.push_back({DType::kF32, c.y_type.shape.WithBatch(batch)});
-    spec.fetches = {c.loss};
-    spec.fetches.insert(spec.fetches.end(), c.metrics.begin(), c.metrics.end());
+    const bool train = kind == kTrain;
+    spec.fetches = {train ? c.train_loss : c.eval_loss};
+    const std::vector<Value>& metrics = train ? c.train_metrics : c.eval_metrics;
+    spec.fetches.insert(spec.fetches.end(), metrics.begin(), metrics.end());
     if (kind == kTrain) {
       spec.feeds.push_back(c.lr);
       spec.feeds.push_back(c.iteration);
@@ -419,7 +495,7 @@ absl::StatusOr<std::vector<double>> Sequential::EvaluatePrepared(const Tensor& x
     return absl::InvalidArgumentError(
         absl::StrCat("x has ", n, " samples but y has ", y.shape().dim(0)));
   }
-  const size_t k = 1 + compiled_->metrics.size();
+  const size_t k = 1 + compiled_->eval_metrics.size();
   std::vector<double> sums(k, 0.0);
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += batch_size) {

@@ -35,14 +35,29 @@
 
 namespace graft::keras {
 
+// A loss by Keras name, optionally on logits: `"binary_crossentropy"` or
+// `Loss{"categorical_crossentropy", {.from_logits = true}}` (keras.losses.X(from_logits=True)).
+struct LossOptions {
+  bool from_logits = false;
+};
+struct Loss {
+  Loss(const char* n) : name(n) {}  // NOLINT: implicit, so `.loss = "mse"` reads as in Keras
+  Loss(std::string n) : name(std::move(n)) {}  // NOLINT
+  Loss(std::string n, LossOptions o) : name(std::move(n)), options(o) {}
+  std::string name;
+  LossOptions options;
+};
+
 struct CompileOptions {
-  // A Keras name ("adam", "sgd", with Keras defaults) or an optimizer object
-  // (graft::optim::MakeAdam({.learning_rate = 1e-2})). Keras's default is "rmsprop".
+  // A Keras name ("adam", "sgd", "rmsprop", "adamw", "adagrad", with Keras defaults) or an
+  // optimizer object (graft::optim::MakeAdam({.learning_rate = 1e-2})).
   std::variant<std::string, std::shared_ptr<optim::Optimizer>> optimizer = std::string("rmsprop");
-  // "binary_crossentropy", "sparse_categorical_crossentropy".
-  std::string loss;
+  // "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+  // "mean_squared_error" ("mse"), "mean_absolute_error" ("mae").
+  Loss loss = "";
   // "accuracy" / "acc" (resolved as Keras does: binary when the output has one unit, sparse
-  // categorical with the sparse loss).
+  // categorical with the sparse loss, categorical otherwise), "binary_accuracy",
+  // "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse".
   std::vector<std::string> metrics;
 };
 

@@ -1,13 +1,33 @@
-// ops/activation.cc — elementwise activations and softmax.
-//   Relu(x)    = max(x, 0);            dx = dy * [x > 0]          (relu'(0) = 0, as TF)
-//   Sigmoid(x) = 1 / (1 + exp(-x));    dx = dy * y * (1 - y)      (from the output y)
-//   Softmax(x) = exp(x - max) / sum(exp(x - max)) over the last axis;
-//                dx = y * (dy - sum(dy * y))                      (row-wise, from y)
-// oneDNN eltwise / softmax primitives for f32; reference loops for f32 and f64.
+// ops/activation.cc — Keras activations: elementwise ones and softmax.
+//   relu(x)       = max(x, 0)                    dx = dy * [x > 0]          (relu'(0) = 0, as TF)
+//   leaky_relu(x) = x > 0 ? x : 0.2 x            dx = dy * (x > 0 ? 1 : 0.2)
+//   sigmoid(x)    = 1 / (1 + exp(-x))            dx = dy * y * (1 - y)      (from the output y)
+//   tanh(x)                                      dx = dy * (1 - y^2)        (from y)
+//   elu(x)        = x > 0 ? x : exp(x) - 1       dx = dy * (y > 0 ? 1 : y + 1)   (from y)
+//   selu(x)       = s * (x > 0 ? x : a (exp(x) - 1)),  a = 1.6732632..., s = 1.0507009...
+//                                                dx = dy * s * (x > 0 ? 1 : a exp(x))
+//   gelu(x)       = x Phi(x) = x/2 (1 + erf(x / sqrt(2)))      (Keras approximate=False)
+//                                                dx = dy * (Phi(x) + x phi(x)),
+//                                                phi(x) = exp(-x^2/2) / sqrt(2 pi)
+//   silu(x)       = x sigmoid(x)  (alias swish)  dx = dy * s (1 + x (1 - s)),  s = sigmoid(x)
+//   softplus(x)   = log(1 + exp(x))              dx = dy * sigmoid(x)
+//   softmax(x)    = exp(x - max) / sum(exp(x - max)) over the last axis;
+//                   dx = y * (dy - sum(dy * y))  (row-wise, from y)
+// Each elementwise activation is one op pair graft.<Name> / graft.<Name>Grad, registered from
+// one row of a table (the Activations list below): the math as a struct with the Keras name,
+// op name, doc lines and oneDNN algorithm. Fast f32 kernels run the oneDNN eltwise primitive
+// where oneDNN 2.6 has the algorithm (every one but selu) and otherwise the reference math in
+// TBB loops; reference kernels are the math in serial loops for f32 and f64. Softmax has its own
+// oneDNN softmax kernels.
 #include "ops/activation.h"
 
 #include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "ops/common.h"
 #include "ops/onednn/onednn.h"
 
@@ -15,20 +35,26 @@ namespace graft::ops {
 namespace {
 
 namespace on = ::graft::onednn;
+using alg = dnnl::algorithm;
 
 // ---- oneDNN kernels -------------------------------------------------------------------------
 
 // The tensors are flat for eltwise: a 1-D descriptor over all elements.
 on::dims Flat(const TensorType& t) { return {t.shape.num_elements()}; }
 
+dnnl::eltwise_forward::primitive_desc EltwiseForwardPd(alg a, float alpha,
+                                                       const dnnl::memory::desc& md) {
+  auto d = dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, a, md, alpha, 0.f);
+  return dnnl::eltwise_forward::primitive_desc(d, on::Engine());
+}
+
 class OneDnnEltwiseForward : public on::OneDnnKernel {
  public:
-  explicit OneDnnEltwiseForward(dnnl::algorithm alg) : alg_(alg) {}
+  OneDnnEltwiseForward(alg a, float alpha) : alg_(a), alpha_(alpha) {}
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
       md_ = on::Desc(Flat(c.input_types[0]), on::tag::a);
-      auto d = dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg_, md_, 0.f, 0.f);
-      prim_ = dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, on::Engine()));
+      prim_ = dnnl::eltwise_forward(EltwiseForwardPd(alg_, alpha_, md_));
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
@@ -40,22 +66,23 @@ class OneDnnEltwiseForward : public on::OneDnnKernel {
   }
 
  private:
-  dnnl::algorithm alg_;
+  alg alg_;
+  float alpha_;
   dnnl::memory::desc md_;
   dnnl::primitive prim_;
 };
 
-// Backward from (dy, x) for relu, or from (dy, y) for the *_use_dst_for_bwd algorithms.
+// Backward from (dy, x), or from (dy, y) for the *_use_dst_for_bwd algorithms.
 class OneDnnEltwiseBackward : public on::OneDnnKernel {
  public:
-  OneDnnEltwiseBackward(dnnl::algorithm alg, bool from_dst) : alg_(alg), from_dst_(from_dst) {}
+  OneDnnEltwiseBackward(alg a, float alpha, bool from_dst)
+      : alg_(a), alpha_(alpha), from_dst_(from_dst) {}
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
       md_ = on::Desc(Flat(c.input_types[0]), on::tag::a);
-      auto fd = dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg_, md_, 0.f, 0.f);
-      auto fpd = dnnl::eltwise_forward::primitive_desc(fd, on::Engine());
-      auto bd = dnnl::eltwise_backward::desc(alg_, md_, md_, 0.f, 0.f);
-      prim_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(bd, on::Engine(), fpd));
+      auto bd = dnnl::eltwise_backward::desc(alg_, md_, md_, alpha_, 0.f);
+      prim_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
+          bd, on::Engine(), EltwiseForwardPd(alg_, alpha_, md_)));
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
@@ -68,23 +95,11 @@ class OneDnnEltwiseBackward : public on::OneDnnKernel {
   }
 
  private:
-  dnnl::algorithm alg_;
+  alg alg_;
+  float alpha_;
   bool from_dst_;
   dnnl::memory::desc md_;
   dnnl::primitive prim_;
-};
-
-struct ReluFwd : OneDnnEltwiseForward {
-  ReluFwd() : OneDnnEltwiseForward(dnnl::algorithm::eltwise_relu) {}
-};
-struct ReluBwd : OneDnnEltwiseBackward {
-  ReluBwd() : OneDnnEltwiseBackward(dnnl::algorithm::eltwise_relu, false) {}
-};
-struct SigmoidFwd : OneDnnEltwiseForward {
-  SigmoidFwd() : OneDnnEltwiseForward(dnnl::algorithm::eltwise_logistic_use_dst_for_bwd) {}
-};
-struct SigmoidBwd : OneDnnEltwiseBackward {
-  SigmoidBwd() : OneDnnEltwiseBackward(dnnl::algorithm::eltwise_logistic_use_dst_for_bwd, true) {}
 };
 
 // Softmax over the last axis: a 2-D (rows, classes) descriptor.
@@ -140,40 +155,208 @@ class OneDnnSoftmaxBackward : public on::OneDnnKernel {
   dnnl::primitive prim_;
 };
 
-// ---- reference kernels ----------------------------------------------------------------------
+// ---- the elementwise math (reference kernels, and fast loops where oneDNN has none) -------
 
-struct ReluBody {
+// What an activation's backward op reads besides dy.
+enum class From { kX, kY };
+
+// One row of the activation table.
+struct EltwiseInfo {
+  const char* keras;     // the Keras activation name
+  const char* op;        // the forward op; the backward op is op + "Grad"
+  const char* doc;       // forward math
+  const char* grad_doc;  // backward math
+  alg onednn;            // oneDNN's algorithm (undef: TBB loops over the reference math)
+  float alpha;           // oneDNN's alpha: negative slope, elu's alpha, swish's beta
+  From from;             // the backward op's second input
+};
+
+template <typename T>
+T Logistic(T x) {  // stable for large |x|
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+struct Relu {
+  static constexpr EltwiseInfo kInfo{
+      "relu", "graft.Relu", "y = max(x, 0)", "dx = dy * [x > 0]", alg::eltwise_relu, 0.f, From::kX};
+  template <typename T>
+  static T Forward(T x) {
+    return x > T(0) ? x : T(0);
+  }
+  template <typename T>
+  static T Backward(T dy, T x) {
+    return x > T(0) ? dy : T(0);
+  }
+};
+
+struct LeakyRelu {
+  static constexpr float kSlope = 0.2f;  // Keras 3's default negative_slope
+  static constexpr EltwiseInfo kInfo{"leaky_relu",
+                                     "graft.LeakyRelu",
+                                     "y = x > 0 ? x : 0.2 x",
+                                     "dx = dy * (x > 0 ? 1 : 0.2)",
+                                     alg::eltwise_relu,
+                                     kSlope,
+                                     From::kX};
+  template <typename T>
+  static T Forward(T x) {
+    return x > T(0) ? x : T(kSlope) * x;
+  }
+  template <typename T>
+  static T Backward(T dy, T x) {
+    return x > T(0) ? dy : T(kSlope) * dy;
+  }
+};
+
+struct Sigmoid {
+  static constexpr EltwiseInfo kInfo{"sigmoid",
+                                     "graft.Sigmoid",
+                                     "y = 1 / (1 + exp(-x))",
+                                     "dx = dy * y * (1 - y)",
+                                     alg::eltwise_logistic_use_dst_for_bwd,
+                                     0.f,
+                                     From::kY};
+  template <typename T>
+  static T Forward(T x) {
+    return Logistic(x);
+  }
+  template <typename T>
+  static T Backward(T dy, T y) {
+    return dy * y * (T(1) - y);
+  }
+};
+
+struct Tanh {
+  static constexpr EltwiseInfo kInfo{
+      "tanh", "graft.Tanh", "y = tanh(x)", "dx = dy * (1 - y^2)", alg::eltwise_tanh_use_dst_for_bwd,
+      0.f,    From::kY};
+  template <typename T>
+  static T Forward(T x) {
+    return std::tanh(x);
+  }
+  template <typename T>
+  static T Backward(T dy, T y) {
+    return dy * (T(1) - y * y);
+  }
+};
+
+struct Elu {
+  static constexpr EltwiseInfo kInfo{"elu",
+                                     "graft.Elu",
+                                     "y = x > 0 ? x : exp(x) - 1",
+                                     "dx = dy * (y > 0 ? 1 : y + 1)",
+                                     alg::eltwise_elu_use_dst_for_bwd,
+                                     1.f,
+                                     From::kY};
+  template <typename T>
+  static T Forward(T x) {
+    return x > T(0) ? x : std::expm1(x);
+  }
+  template <typename T>
+  static T Backward(T dy, T y) {
+    return y > T(0) ? dy : dy * (y + T(1));
+  }
+};
+
+// oneDNN 2.6 has no selu; its fast kernels are these loops.
+struct Selu {
+  static constexpr double kAlpha = 1.6732632423543772848170429916717;
+  static constexpr double kScale = 1.0507009873554804934193349852946;
+  static constexpr EltwiseInfo kInfo{
+      "selu",
+      "graft.Selu",
+      "y = s * (x > 0 ? x : a (exp(x) - 1)), a = 1.67326, s = 1.05070",
+      "dx = dy * s * (x > 0 ? 1 : a exp(x))",
+      alg::undef,
+      0.f,
+      From::kX};
+  template <typename T>
+  static T Forward(T x) {
+    return T(kScale) * (x > T(0) ? x : T(kAlpha) * std::expm1(x));
+  }
+  template <typename T>
+  static T Backward(T dy, T x) {
+    return dy * T(kScale) * (x > T(0) ? T(1) : T(kAlpha) * std::exp(x));
+  }
+};
+
+struct Gelu {
+  static constexpr double kSqrtHalf = 0.70710678118654752440;
+  static constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+  static constexpr EltwiseInfo kInfo{"gelu",
+                                     "graft.Gelu",
+                                     "y = x/2 (1 + erf(x / sqrt(2)))",
+                                     "dx = dy * (Phi(x) + x exp(-x^2/2) / sqrt(2 pi))",
+                                     alg::eltwise_gelu_erf,
+                                     0.f,
+                                     From::kX};
+  template <typename T>
+  static T Forward(T x) {
+    return T(0.5) * x * (T(1) + std::erf(x * T(kSqrtHalf)));
+  }
+  template <typename T>
+  static T Backward(T dy, T x) {
+    const T cdf = T(0.5) * (T(1) + std::erf(x * T(kSqrtHalf)));
+    return dy * (cdf + x * T(kInvSqrt2Pi) * std::exp(T(-0.5) * x * x));
+  }
+};
+
+struct Silu {
+  static constexpr EltwiseInfo kInfo{"silu",
+                                     "graft.Silu",
+                                     "y = x * sigmoid(x)",
+                                     "dx = dy * s (1 + x (1 - s)), s = sigmoid(x)",
+                                     alg::eltwise_swish,
+                                     1.f,
+                                     From::kX};
+  template <typename T>
+  static T Forward(T x) {
+    return x * Logistic(x);
+  }
+  template <typename T>
+  static T Backward(T dy, T x) {
+    const T s = Logistic(x);
+    return dy * s * (T(1) + x * (T(1) - s));
+  }
+};
+
+struct Softplus {
+  static constexpr EltwiseInfo kInfo{"softplus",
+                                     "graft.Softplus",
+                                     "y = log(1 + exp(x))",
+                                     "dx = dy * sigmoid(x)",
+                                     alg::eltwise_soft_relu,
+                                     0.f,
+                                     From::kX};
+  template <typename T>
+  static T Forward(T x) {  // max(x, 0) + log1p(exp(-|x|)): no overflow for large x
+    return (x > T(0) ? x : T(0)) + std::log1p(std::exp(-std::abs(x)));
+  }
+  template <typename T>
+  static T Backward(T dy, T x) {
+    return dy * Logistic(x);
+  }
+};
+
+template <typename M>
+struct ForwardBody {
   template <typename T>
   static void Run(const KernelRunContext& ctx, int64_t b, int64_t e) {
     const T* x = ctx.input(0).data<T>();
     T* y = ctx.output(0).data<T>();
-    for (int64_t i = b; i < e; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    for (int64_t i = b; i < e; ++i) y[i] = M::Forward(x[i]);
   }
 };
-struct ReluGradBody {  // (dy, x)
+template <typename M>
+struct BackwardBody {  // (dy, x or y)
   template <typename T>
   static void Run(const KernelRunContext& ctx, int64_t b, int64_t e) {
     const T* dy = ctx.input(0).data<T>();
-    const T* x = ctx.input(1).data<T>();
+    const T* v = ctx.input(1).data<T>();
     T* dx = ctx.output(0).data<T>();
-    for (int64_t i = b; i < e; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
-  }
-};
-struct SigmoidBody {
-  template <typename T>
-  static void Run(const KernelRunContext& ctx, int64_t b, int64_t e) {
-    const T* x = ctx.input(0).data<T>();
-    T* y = ctx.output(0).data<T>();
-    for (int64_t i = b; i < e; ++i) y[i] = T(1) / (T(1) + std::exp(-x[i]));
-  }
-};
-struct SigmoidGradBody {  // (dy, y)
-  template <typename T>
-  static void Run(const KernelRunContext& ctx, int64_t b, int64_t e) {
-    const T* dy = ctx.input(0).data<T>();
-    const T* y = ctx.input(1).data<T>();
-    T* dx = ctx.output(0).data<T>();
-    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
+    for (int64_t i = b; i < e; ++i) dx[i] = M::Backward(dy[i], v[i]);
   }
 };
 
@@ -218,11 +401,11 @@ class RefSoftmaxGrad : public Kernel {  // (dy, y)
 
 // ---- registration ---------------------------------------------------------------------------
 
-absl::StatusOr<std::vector<TensorType>> Unary(const ShapeContext& c) {
+absl::StatusOr<std::vector<TensorType>> Unary(const ShapeContext& c, const NoAttrs&) {
   if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   return SameAs(c, 0);
 }
-absl::StatusOr<std::vector<TensorType>> Binary(const ShapeContext& c) {
+absl::StatusOr<std::vector<TensorType>> Binary(const ShapeContext& c, const NoAttrs&) {
   if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   if (c.inputs[0] != c.inputs[1]) {
     return ShapeError(c, absl::StrCat("inputs must have equal types, got ", c.inputs[0].ToString(),
@@ -232,8 +415,9 @@ absl::StatusOr<std::vector<TensorType>> Binary(const ShapeContext& c) {
 }
 
 // A gradient rule emitting `grad_op(dy, input-or-output)`.
-GradFn GradFrom(const char* grad_op, bool from_output) {
-  return [grad_op, from_output](GradContext& g) -> GradResult {
+GradFn GradFrom(std::string grad_op, bool from_output) {
+  return [grad_op = std::move(grad_op), from_output](GradContext& g) -> GradResult {
+    if (!g.needs_input_grad(0)) return Grads{std::nullopt};
     absl::StatusOr<Value> dx =
         g.graph().Add(grad_op, {*g.output_grad(0), from_output ? g.output(0) : g.input(0)});
     if (!dx.ok()) return dx.status();
@@ -241,41 +425,61 @@ GradFn GradFrom(const char* grad_op, bool from_output) {
   };
 }
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Relu")
-                      .Doc("y = max(x, 0)")
-                      .Inputs({"x"})
-                      .Outputs({"y"})
-                      .Shape([](const ShapeContext& c, const NoAttrs&) { return Unary(c); })
-                      .Kernel<ReluFwd>(DType::kF32)
-                      .Reference<Loops<ReluBody>::Reference>()
-                      .Grad(GradFrom("graft.ReluGrad", false)));
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.ReluGrad")
-                      .Doc("dx = dy * [x > 0]")
-                      .Inputs({"dy", "x"})
-                      .Outputs({"dx"})
-                      .Shape([](const ShapeContext& c, const NoAttrs&) { return Binary(c); })
-                      .Kernel<ReluBwd>(DType::kF32)
-                      .Reference<Loops<ReluGradBody>::Reference>());
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Sigmoid")
-                      .Doc("y = 1 / (1 + exp(-x))")
-                      .Inputs({"x"})
-                      .Outputs({"y"})
-                      .Shape([](const ShapeContext& c, const NoAttrs&) { return Unary(c); })
-                      .Kernel<SigmoidFwd>(DType::kF32)
-                      .Reference<Loops<SigmoidBody>::Reference>()
-                      .Grad(GradFrom("graft.SigmoidGrad", true)));
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.SigmoidGrad")
-                      .Doc("dx = dy * y * (1 - y)")
-                      .Inputs({"dy", "y"})
-                      .Outputs({"dx"})
-                      .Shape([](const ShapeContext& c, const NoAttrs&) { return Binary(c); })
-                      .Kernel<SigmoidBwd>(DType::kF32)
-                      .Reference<Loops<SigmoidGradBody>::Reference>());
+template <typename K, typename... Args>
+KernelFactory Factory(Args... args) {
+  return [=] { return std::unique_ptr<Kernel>(new K(args...)); };
+}
+
+// Registers the op pair of one elementwise activation M (a row of the table below).
+template <typename M>
+void RegisterEltwise() {
+  constexpr const EltwiseInfo& info = M::kInfo;
+  const bool from_y = info.from == From::kY;
+  const std::string grad_op = absl::StrCat(info.op, "Grad");
+  OpDef<NoAttrs> fwd_def(info.op);
+  fwd_def.Doc(info.doc)
+      .Inputs({"x"})
+      .Outputs({"y"})
+      .Shape(Unary)
+      .Reference<Loops<ForwardBody<M>>::template Reference>()
+      .Grad(GradFrom(grad_op, from_y));
+  OpDef<NoAttrs> bwd_def(grad_op);
+  bwd_def.Doc(info.grad_doc)
+      .Inputs({"dy", from_y ? "y" : "x"})
+      .Outputs({"dx"})
+      .Shape(Binary)
+      .Reference<Loops<BackwardBody<M>>::template Reference>();
+  OpSchema fwd = std::move(fwd_def).Build();
+  OpSchema bwd = std::move(bwd_def).Build();
+  if (info.onednn == alg::undef) {
+    fwd.fast_kernels[DType::kF32] = Factory<typename Loops<ForwardBody<M>>::FastF32>();
+    bwd.fast_kernels[DType::kF32] = Factory<typename Loops<BackwardBody<M>>::FastF32>();
+  } else {
+    fwd.fast_kernels[DType::kF32] = Factory<OneDnnEltwiseForward>(info.onednn, info.alpha);
+    bwd.fast_kernels[DType::kF32] = Factory<OneDnnEltwiseBackward>(info.onednn, info.alpha, from_y);
+  }
+  internal::OpRegistrar{std::move(fwd)};
+  internal::OpRegistrar{std::move(bwd)};
+}
+
+template <typename... M>
+struct EltwiseTable {
+  static constexpr EltwiseInfo kInfos[] = {M::kInfo...};
+  static bool RegisterAll() {
+    (RegisterEltwise<M>(), ...);
+    return true;
+  }
+};
+
+// The elementwise activations: adding one is a math struct above and its name here.
+using Activations = EltwiseTable<Relu, LeakyRelu, Sigmoid, Tanh, Elu, Selu, Gelu, Silu, Softplus>;
+[[maybe_unused]] const bool kActivationsRegistered = Activations::RegisterAll();
+
 GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Softmax")
                       .Doc("y = exp(x - max) / sum(exp(x - max)) over the last axis")
                       .Inputs({"x"})
                       .Outputs({"y"})
-                      .Shape([](const ShapeContext& c, const NoAttrs&) { return Unary(c); })
+                      .Shape(Unary)
                       .Kernel<OneDnnSoftmaxForward>(DType::kF32)
                       .Reference<RefSoftmax>()
                       .Grad(GradFrom("graft.SoftmaxGrad", true)));
@@ -283,35 +487,47 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.SoftmaxGrad")
                       .Doc("dx = y * (dy - sum(dy * y)) over the last axis")
                       .Inputs({"dy", "y"})
                       .Outputs({"dx"})
-                      .Shape([](const ShapeContext& c, const NoAttrs&) { return Binary(c); })
+                      .Shape(Binary)
                       .Kernel<OneDnnSoftmaxBackward>(DType::kF32)
                       .Reference<RefSoftmaxGrad>());
 
-constexpr const char* kActivations[][2] = {
-    {"relu", "graft.Relu"}, {"sigmoid", "graft.Sigmoid"}, {"softmax", "graft.Softmax"}};
+// Keras names that are not a row of the table: softmax, and aliases.
+constexpr const char* kOtherNames[][2] = {{"softmax", "graft.Softmax"}, {"swish", "graft.Silu"}};
+
+// The op for a Keras name; "" for linear; null when unknown.
+const char* FindActivationOp(absl::string_view name) {
+  if (name.empty() || name == "linear") return "";
+  for (const EltwiseInfo& a : Activations::kInfos) {
+    if (name == a.keras) return a.op;
+  }
+  for (const auto& a : kOtherNames) {
+    if (name == a[0]) return a[1];
+  }
+  return nullptr;
+}
 
 }  // namespace
 
-bool IsKnownActivation(absl::string_view name) {
-  if (name.empty() || name == "linear") return true;
-  for (const auto& a : kActivations) {
-    if (name == a[0]) return true;
-  }
-  return false;
+std::vector<std::string> KnownActivations() {
+  std::vector<std::string> names = {"linear"};
+  for (const EltwiseInfo& a : Activations::kInfos) names.push_back(a.keras);
+  for (const auto& a : kOtherNames) names.push_back(a[0]);
+  return names;
 }
+
+bool IsKnownActivation(absl::string_view name) { return FindActivationOp(name) != nullptr; }
 
 absl::Status ValidateActivation(absl::string_view name) {
   if (IsKnownActivation(name)) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown activation \"", name, "\"; graft knows: linear, relu, sigmoid, softmax"));
+      "unknown activation \"", name, "\"; graft knows: ", absl::StrJoin(KnownActivations(), ", ")));
 }
 
 absl::StatusOr<Value> Activation(Graph& g, Value x, absl::string_view name) {
-  if (absl::Status s = ValidateActivation(name); !s.ok()) return s;
-  for (const auto& a : kActivations) {
-    if (name == a[0]) return g.Add(a[1], {x});
-  }
-  return x;  // linear
+  const char* op = FindActivationOp(name);
+  if (op == nullptr) return ValidateActivation(name);
+  if (*op == '\0') return x;  // linear
+  return g.Add(op, {x});
 }
 
 }  // namespace graft::ops

@@ -1,23 +1,33 @@
-// ops/conv.cc — Conv1D (Keras semantics, channels-last) and its backward ops.
-//   x (N, L, Cin), w (k, Cin, Cout), b (Cout), stride s, dilation d, pads (pl, pr) from
-//   ComputeGeometry (valid: none; same: extra element right; causal: pl = d*(k-1), pr = 0):
-//   y[n, o, co]   = b[co] + sum_{j, ci} x[n, o*s + j*d - pl, ci] * w[j, ci, co]
-//                   (x outside [0, L) reads as zero; no kernel flip)
-//   dx[n, i, ci]  = sum_{o, j : o*s + j*d - pl = i} sum_co dy[n, o, co] * w[j, ci, co]
-//   dw[j, ci, co] = sum_{n, o} x[n, o*s + j*d - pl, ci] * dy[n, o, co]
+// ops/conv.cc — Conv1D and Conv2D (Keras semantics, channels-last) and their backward ops. One
+// implementation over the spatial rank r serves both: Conv1D is r = 1, Conv2D r = 2.
+//   x (N, S_1..S_r, Cin), w (k_1..k_r, Cin/g, Cout), b (Cout), groups g; per spatial dimension
+//   stride s, dilation d and pads (pl, pr) from ComputeGeometry (valid: none; same: the extra
+//   element right / bottom; causal, Conv1D only: pl = d*(k-1), pr = 0). With o and j multi-
+//   indices over the output positions and the kernel taps, p(o, j) = o*s + j*d - pl per
+//   dimension, and c(co, ci) = (co / (Cout/g)) * (Cin/g) + ci the input channel that filter
+//   co's ci-th kernel channel reads:
+//   y[n, o, co]   = b[co] + sum_{j, ci < Cin/g} x[n, p(o, j), c(co, ci)] * w[j, ci, co]
+//                   (x outside the input reads as zero; no kernel flip)
+//   dx[n, i, c]   = sum_{o, j : p(o, j) = i} sum_{co : c(co, ci) = c} dy[n, o, co] * w[j, ci, co]
+//   dw[j, ci, co] = sum_{n, o} x[n, p(o, j), c(co, ci)] * dy[n, o, co]
 //   db[co]        = sum_{n, o} dy[n, o, co]
-// Conv1DBackwardData (dy, w) -> dx and Conv1DBackwardWeights (x, dy) -> (dw, db) are the ops the
-// gradient rule emits. oneDNN f32 convolution primitives (padding_l / padding_r passed as
-// computed, never symmetrised; weights in the layout oneDNN picks, bridged from Keras's (k, in,
-// out)); reference loops for f32 and f64.
+// Conv{1,2}DBackwardData (dy, w) -> dx and Conv{1,2}DBackwardWeights (x, dy) -> (dw, db) are the
+// ops the gradient rule emits. oneDNN f32 convolution primitives with 1 or 2 spatial dims
+// (padding_l / padding_r passed as computed, never symmetrised; weights in the layout oneDNN
+// picks, bridged from Keras's (k..., Cin/g, Cout) memory, which oneDNN sees through explicit
+// strides as (Cout, Cin, k...) or, grouped, (g, Cout/g, Cin/g, k...)); reference loops over any
+// spatial rank for f32 and f64.
 #include "ops/conv.h"
 
 #include <algorithm>
+#include <any>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ops/common.h"
 #include "ops/onednn/onednn.h"
 
@@ -26,103 +36,265 @@ namespace {
 
 namespace on = ::graft::onednn;
 
+using Dims = std::vector<int64_t>;
+
+// ---- what differs between Conv1D and Conv2D -------------------------------------------------
+
+// A convolution's attributes with the spatial rank made explicit: one entry per spatial dim.
+struct ConvSpec {
+  int rank = 1;
+  Dims stride, dilation;
+  Padding padding = Padding::kValid;
+  int64_t groups = 1;
+};
+
+ConvSpec Spec(const Conv1DAttrs& a) { return {1, {a.stride}, {a.dilation}, a.padding, a.groups}; }
+ConvSpec Spec(const Conv2DAttrs& a) {
+  return {2, {a.stride_h, a.stride_w}, {a.dilation_h, a.dilation_w}, a.padding, a.groups};
+}
+Dims InputSpatial(const Conv1DBackwardDataAttrs& a) { return {a.length}; }
+Dims InputSpatial(const Conv2DBackwardDataAttrs& a) { return {a.height, a.width}; }
+Dims KernelSpatial(const Conv1DBackwardWeightsAttrs& a) { return {a.kernel_size}; }
+Dims KernelSpatial(const Conv2DBackwardWeightsAttrs& a) { return {a.kernel_h, a.kernel_w}; }
+Conv1DBackwardDataAttrs DataAttrs(const Conv1DAttrs& a, const Dims& in) { return {a, in[0]}; }
+Conv2DBackwardDataAttrs DataAttrs(const Conv2DAttrs& a, const Dims& in) {
+  return {a, in[0], in[1]};
+}
+Conv1DBackwardWeightsAttrs WeightsAttrs(const Conv1DAttrs& a, const Dims& k) { return {a, k[0]}; }
+Conv2DBackwardWeightsAttrs WeightsAttrs(const Conv2DAttrs& a, const Dims& k) {
+  return {a, k[0], k[1]};
+}
+
+// The words messages use, by spatial rank.
+struct RankWords {
+  std::vector<const char*> dims;         // "length" / "height", "width"
+  std::vector<const char*> kernel_dims;  // "kernel_size" / "kernel height", "kernel width"
+  const char* input_layout;
+  const char* kernel_prefix;  // the kernel layout up to its channel dims
+  const char* dy_layout;
+  const char* fixed;  // what a fixed-size input has
+  const char* fix;    // how to avoid a non-positive 'valid' output
+};
+
+const RankWords& Words(int rank) {
+  static const RankWords* const k1 = new RankWords{
+      {"length"},
+      {"kernel_size"},
+      "(batch, steps, channels)",
+      "(kernel_size, ",
+      "(batch, out_steps, filters)",
+      "a fixed number of steps",
+      "use padding='same' or 'causal', a smaller kernel_size or dilation_rate, or longer inputs"};
+  static const RankWords* const k2 =
+      new RankWords{{"height", "width"},
+                    {"kernel height", "kernel width"},
+                    "(batch, height, width, channels)",
+                    "(kernel_height, kernel_width, ",
+                    "(batch, out_height, out_width, filters)",
+                    "a fixed height and width",
+                    "use padding='same', a smaller kernel_size or dilation_rate, or larger inputs"};
+  return rank == 1 ? *k1 : *k2;
+}
+
+std::string KernelLayout(const ConvSpec& a) {
+  return absl::StrCat(Words(a.rank).kernel_prefix,
+                      a.groups > 1 ? "in_channels/groups" : "in_channels", ", filters)");
+}
+
+// A Keras tuple argument as Keras echoes it in messages: "3" for one dim, "(3, 3)" for two.
+std::string Tuple(const Dims& d) {
+  return d.size() == 1 ? absl::StrCat(d[0]) : absl::StrCat("(", absl::StrJoin(d, ", "), ")");
+}
+
+// "length 5" / "height 5, width 4" (sep ", ") or "length=5" / "height=5 width=4" (sep " ").
+std::string Named(const std::vector<const char*>& names, const Dims& values,
+                  absl::string_view between, absl::string_view sep) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < values.size(); ++i) {
+    parts.push_back(absl::StrCat(names[i], between, values[i]));
+  }
+  return absl::StrJoin(parts, sep);
+}
+
+std::string AttrsString(const ConvSpec& a) {
+  return absl::StrCat("strides=", Tuple(a.stride), " padding=", PaddingName(a.padding),
+                      " dilation_rate=", Tuple(a.dilation),
+                      a.groups != 1 ? absl::StrCat(" groups=", a.groups) : "");
+}
+
+// The spatial dims of an activation (batch, S..., channels) and of a kernel (k..., in, out).
+Dims SpatialOf(const Shape& t, int rank) {
+  return Dims(t.dims().begin() + 1, t.dims().begin() + 1 + rank);
+}
+Dims KernelOf(const Shape& w, int rank) { return Dims(w.dims().begin(), w.dims().begin() + rank); }
+
+int64_t Product(const Dims& d) {
+  int64_t p = 1;
+  for (int64_t v : d) p *= v;
+  return p;
+}
+
+bool Known(int64_t d) { return d >= 0; }
+
 // ---- shape functions ------------------------------------------------------------------------
 
-std::string AttrsString(const Conv1DAttrs& a) {
-  return absl::StrCat("strides=", a.stride, " padding=", PaddingName(a.padding),
-                      " dilation_rate=", a.dilation);
-}
-
-absl::Status CheckAttrs(const ShapeContext& c, const Conv1DAttrs& a) {
-  if (a.stride < 1) {
+absl::Status CheckAttrs(const ShapeContext& c, const ConvSpec& a) {
+  const int64_t max_stride = *std::max_element(a.stride.begin(), a.stride.end());
+  const int64_t max_dilation = *std::max_element(a.dilation.begin(), a.dilation.end());
+  if (*std::min_element(a.stride.begin(), a.stride.end()) < 1) {
     return ShapeError(c, absl::StrCat("strides must be a positive integer. Received strides=",
-                                      a.stride, "; expected strides >= 1"));
+                                      Tuple(a.stride), "; expected strides >= 1"));
   }
-  if (a.dilation < 1) {
+  if (*std::min_element(a.dilation.begin(), a.dilation.end()) < 1) {
     return ShapeError(
         c, absl::StrCat("dilation_rate must be a positive integer. Received dilation_rate=",
-                        a.dilation, "; expected dilation_rate >= 1"));
+                        Tuple(a.dilation), "; expected dilation_rate >= 1"));
   }
-  if (a.stride > 1 && a.dilation > 1) {
+  if (max_stride > 1 && max_dilation > 1) {
     return ShapeError(c, absl::StrCat("`strides > 1` not supported in conjunction with "
                                       "`dilation_rate > 1`. Received: strides=",
-                                      a.stride, " and dilation_rate=", a.dilation));
+                                      Tuple(a.stride), " and dilation_rate=", Tuple(a.dilation)));
+  }
+  if (a.groups < 1) {
+    return ShapeError(c, absl::StrCat("The number of groups must be a positive integer. "
+                                      "Received: groups=",
+                                      a.groups, "."));
+  }
+  if (a.padding == Padding::kCausal && a.rank != 1) {
+    return ShapeError(c,
+                      "padding \"causal\" is only allowed for Conv1D; use \"valid\" or \"same\"");
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckKernelSize(const ShapeContext& c, int64_t k) {
-  if (k == 0) {
-    return ShapeError(c, "The argument `kernel_size` cannot contain 0. Received kernel_size=0.");
+absl::Status CheckKernelSize(const ShapeContext& c, const Dims& k) {
+  if (std::find(k.begin(), k.end(), 0) != k.end()) {
+    return ShapeError(c, absl::StrCat("The argument `kernel_size` cannot contain 0. Received "
+                                      "kernel_size=",
+                                      Tuple(k), "."));
   }
-  if (k < 0) {
-    return ShapeError(c, absl::StrCat("kernel_size must be known and positive, got ", k));
+  if (*std::min_element(k.begin(), k.end()) < 0) {
+    return ShapeError(c, absl::StrCat("kernel_size must be known and positive, got ", Tuple(k)));
   }
   return absl::OkStatus();
 }
 
-// Requires input i to be a rank-3 tensor of `dtype`; `what` describes the expected layout.
-absl::Status CheckRank3(const ShapeContext& c, int i, absl::string_view role,
-                        absl::string_view layout, DType dtype) {
+// Keras's groups checks: the filters, and the input channels when known, split evenly.
+absl::Status CheckGroups(const ShapeContext& c, const ConvSpec& a, int64_t filters,
+                         const Shape* x) {
+  if (filters % a.groups != 0) {
+    return ShapeError(c, absl::StrCat("The number of filters must be evenly divisible by the "
+                                      "number of groups. Received: groups=",
+                                      a.groups, ", filters=", filters, "."));
+  }
+  if (x != nullptr && Known(x->dim(-1)) && x->dim(-1) % a.groups != 0) {
+    return ShapeError(c, absl::StrCat("The number of input channels must be evenly divisible by "
+                                      "the number of groups. Received groups=",
+                                      a.groups, ", but the input has ", x->dim(-1),
+                                      " channels (full input shape is ", x->ToString(), ")."));
+  }
+  return absl::OkStatus();
+}
+
+// Requires input i to be a tensor of `dtype` and rank `rank`; `layout` describes it.
+absl::Status CheckRank(const ShapeContext& c, int i, absl::string_view role,
+                       absl::string_view layout, int rank, DType dtype) {
   const TensorType& t = c.inputs[i];
   if (t.dtype != dtype) {
     return ShapeError(c, absl::StrCat(role, " must be ", DTypeName(dtype), " like the input, got ",
                                       DTypeName(t.dtype)));
   }
-  if (t.shape.rank() != 3) {
+  if (t.shape.rank() != rank) {
     return ShapeError(
-        c, absl::StrCat("expected ", role, " of shape ", layout, " (rank 3), got ", "shape ",
+        c, absl::StrCat("expected ", role, " of shape ", layout, " (rank ", rank, "), got shape ",
                         t.shape.ToString(), " (rank ", t.shape.rank(), ")"));
   }
   return absl::OkStatus();
 }
 
-// The output geometry; a non-positive 'valid' length is an error with the formula filled in.
-absl::StatusOr<Geometry> OutputGeometry(const ShapeContext& c, const Shape& x, int64_t k,
-                                        const Conv1DAttrs& a) {
-  const int64_t length = x.dim(1);
-  Geometry g = ComputeGeometry(length, k, a.stride, a.dilation, a.padding);
-  if (length >= 0 && g.out <= 0) {
-    return ShapeError(
-        c, absl::StrCat("output length would be ", g.out, " <= 0 with padding 'valid': ",
-                        ValidFormula(length, k, a.stride, a.dilation), " (input length ", length,
-                        ", kernel_size ", k, ", ", AttrsString(a), ", input shape ", x.ToString(),
-                        "); use padding='same' or 'causal', a smaller "
-                        "kernel_size or dilation_rate, or longer inputs"));
+// The output geometry per spatial dim; a non-positive 'valid' size is an error that names the
+// dimension and fills in the formula.
+absl::StatusOr<std::vector<Geometry>> OutputGeometry(const ShapeContext& c, const Shape& x,
+                                                     const Dims& k, const ConvSpec& a) {
+  const RankWords& words = Words(a.rank);
+  std::vector<Geometry> geo;
+  for (int d = 0; d < a.rank; ++d) {
+    const int64_t size = x.dim(1 + d);
+    const Geometry g = ComputeGeometry(size, k[d], a.stride[d], a.dilation[d], a.padding);
+    if (size >= 0 && g.out <= 0) {
+      return ShapeError(
+          c, absl::StrCat("output ", words.dims[d], " would be ", g.out,
+                          " <= 0 with padding 'valid': ",
+                          ValidFormula(size, k[d], a.stride[d], a.dilation[d]), " (input ",
+                          words.dims[d], " ", size, ", ", words.kernel_dims[d], " ", k[d], ", ",
+                          AttrsString(a), ", input shape ", x.ToString(), "); ", words.fix));
+    }
+    if (size == 0) {
+      return ShapeError(
+          c, absl::StrCat("input ", words.dims[d], " is 0 (input shape ", x.ToString(), ")"));
+    }
+    geo.push_back(g);
   }
-  if (length == 0) {
-    return ShapeError(c, absl::StrCat("input length is 0 (input shape ", x.ToString(), ")"));
-  }
-  return g;
+  return geo;
 }
 
-bool Known(int64_t d) { return d >= 0; }
+Dims OutSizes(const std::vector<Geometry>& geo) {
+  Dims out;
+  for (const Geometry& g : geo) out.push_back(g.out);
+  return out;
+}
 
-absl::StatusOr<std::vector<TensorType>> InferConv1D(const ShapeContext& c, const Conv1DAttrs& a) {
+// (batch, spatial..., channels).
+Shape Activation(int64_t batch, const Dims& spatial, int64_t channels) {
+  Dims d = {batch};
+  d.insert(d.end(), spatial.begin(), spatial.end());
+  d.push_back(channels);
+  return Shape(std::move(d));
+}
+
+// Requires dy's spatial dims, where known, to be the forward output's.
+absl::Status CheckDySpatial(const ShapeContext& c, const Shape& dy, const Dims& out,
+                            const ConvSpec& a, absl::string_view input, const Dims& k) {
+  for (int d = 0; d < a.rank; ++d) {
+    if (Known(dy.dim(1 + d)) && Known(out[d]) && dy.dim(1 + d) != out[d]) {
+      return ShapeError(
+          c, absl::StrCat("expected dy of ", Named(Words(a.rank).dims, out, " ", ", "), " (input ",
+                          input, ", kernel_size ", Tuple(k), ", ", AttrsString(a), "), got shape ",
+                          dy.ToString()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// x (N, S..., Cin), w (k..., Cin/g, Cout), b? (Cout) -> y (N, out..., Cout).
+absl::StatusOr<std::vector<TensorType>> InferForward(const ShapeContext& c, const ConvSpec& a) {
   if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   const DType dtype = c.inputs[0].dtype;
-  if (absl::Status s = CheckRank3(c, 0, "input", "(batch, steps, channels)", dtype); !s.ok()) {
+  const RankWords& words = Words(a.rank);
+  if (absl::Status s = CheckRank(c, 0, "input", words.input_layout, a.rank + 2, dtype); !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRank3(c, 1, "kernel", "(kernel_size, in_channels, filters)", dtype);
-      !s.ok()) {
+  if (absl::Status s = CheckRank(c, 1, "kernel", KernelLayout(a), a.rank + 2, dtype); !s.ok()) {
     return s;
   }
   const Shape& x = c.inputs[0].shape;
   const Shape& w = c.inputs[1].shape;
-  const int64_t k = w.dim(0), cin = w.dim(1), cout = w.dim(2);
+  const Dims k = KernelOf(w, a.rank);
+  const int64_t cin_per_group = w.dim(-2), cout = w.dim(-1);
   if (absl::Status s = CheckKernelSize(c, k); !s.ok()) return s;
   if (absl::Status s = CheckAttrs(c, a); !s.ok()) return s;
-  if (cout <= 0 || cin <= 0) {
-    return ShapeError(
-        c, absl::StrCat("kernel shape ", w.ToString(), " must have positive ",
-                        "in_channels and filters (kernel_size, in_channels, ", "filters)"));
+  if (cout <= 0 || cin_per_group <= 0) {
+    return ShapeError(c, absl::StrCat("kernel shape ", w.ToString(), " must have positive ",
+                                      "in_channels and filters ", KernelLayout(a)));
   }
-  if (Known(x.dim(2)) && x.dim(2) != cin) {
-    return ShapeError(c,
-                      absl::StrCat("input has ", x.dim(2), " channels (input shape ", x.ToString(),
-                                   ") but the kernel expects in_channels=", cin, " (kernel shape ",
-                                   w.ToString(), " = (kernel_size, in_channels, filters))"));
+  if (absl::Status s = CheckGroups(c, a, cout, &x); !s.ok()) return s;
+  if (Known(x.dim(-1)) && x.dim(-1) != cin_per_group * a.groups) {
+    return ShapeError(
+        c,
+        absl::StrCat("input has ", x.dim(-1), " channels (input shape ", x.ToString(),
+                     ") but the kernel expects in_channels=", cin_per_group * a.groups,
+                     a.groups > 1 ? absl::StrCat(" = groups ", a.groups, " * ", cin_per_group) : "",
+                     " (kernel shape ", w.ToString(), " = ", KernelLayout(a), ")"));
   }
   if (c.inputs.size() > 2) {
     const TensorType& b = c.inputs[2];
@@ -131,141 +303,213 @@ absl::StatusOr<std::vector<TensorType>> InferConv1D(const ShapeContext& c, const
                                         ",) (one per filter), got ", b.ToString()));
     }
   }
-  absl::StatusOr<Geometry> g = OutputGeometry(c, x, k, a);
-  if (!g.ok()) return g.status();
-  return std::vector<TensorType>{{dtype, Shape{x.dim(0), g->out, cout}}};
+  absl::StatusOr<std::vector<Geometry>> geo = OutputGeometry(c, x, k, a);
+  if (!geo.ok()) return geo.status();
+  return std::vector<TensorType>{{dtype, Activation(x.dim(0), OutSizes(*geo), cout)}};
 }
 
-// dy (N, Lout, Cout), w (k, Cin, Cout) -> dx (N, L, Cin).
-absl::StatusOr<std::vector<TensorType>> InferBackwardData(const ShapeContext& c,
-                                                          const Conv1DBackwardDataAttrs& a) {
+// dy (N, out..., Cout), w (k..., Cin/g, Cout) -> dx (N, in..., Cin).
+absl::StatusOr<std::vector<TensorType>> InferBackwardData(const ShapeContext& c, const ConvSpec& a,
+                                                          const Dims& in) {
   if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   const DType dtype = c.inputs[0].dtype;
-  if (absl::Status s = CheckRank3(c, 0, "dy", "(batch, out_steps, filters)", dtype); !s.ok()) {
+  const RankWords& words = Words(a.rank);
+  if (absl::Status s = CheckRank(c, 0, "dy", words.dy_layout, a.rank + 2, dtype); !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRank3(c, 1, "kernel", "(kernel_size, in_channels, filters)", dtype);
-      !s.ok()) {
+  if (absl::Status s = CheckRank(c, 1, "kernel", KernelLayout(a), a.rank + 2, dtype); !s.ok()) {
     return s;
   }
   const Shape& dy = c.inputs[0].shape;
   const Shape& w = c.inputs[1].shape;
-  if (absl::Status s = CheckKernelSize(c, w.dim(0)); !s.ok()) return s;
-  if (absl::Status s = CheckAttrs(c, a.conv); !s.ok()) return s;
-  if (a.length <= 0) {
-    return ShapeError(c, absl::StrCat("the forward input length must be known and positive, ",
-                                      "got length=", a.length));
+  const Dims k = KernelOf(w, a.rank);
+  if (absl::Status s = CheckKernelSize(c, k); !s.ok()) return s;
+  if (absl::Status s = CheckAttrs(c, a); !s.ok()) return s;
+  if (*std::min_element(in.begin(), in.end()) <= 0) {
+    return ShapeError(
+        c, absl::StrCat("the forward input ", absl::StrJoin(words.dims, " and "),
+                        " must be known and positive, got ", Named(words.dims, in, "=", ", ")));
   }
-  if (Known(dy.dim(2)) && dy.dim(2) != w.dim(2)) {
-    return ShapeError(c, absl::StrCat("dy has ", dy.dim(2), " channels (shape ", dy.ToString(),
-                                      ") but the kernel has filters=", w.dim(2), " (kernel shape ",
+  if (absl::Status s = CheckGroups(c, a, w.dim(-1), nullptr); !s.ok()) return s;
+  if (Known(dy.dim(-1)) && dy.dim(-1) != w.dim(-1)) {
+    return ShapeError(c, absl::StrCat("dy has ", dy.dim(-1), " channels (shape ", dy.ToString(),
+                                      ") but the kernel has filters=", w.dim(-1), " (kernel shape ",
                                       w.ToString(), ")"));
   }
-  Shape x{dy.dim(0), a.length, w.dim(1)};
-  absl::StatusOr<Geometry> g = OutputGeometry(c, x, w.dim(0), a.conv);
-  if (!g.ok()) return g.status();
-  if (Known(dy.dim(1)) && dy.dim(1) != g->out) {
-    return ShapeError(c, absl::StrCat("expected dy of length ", g->out, " (input length ", a.length,
-                                      ", kernel_size ", w.dim(0), ", ", AttrsString(a.conv),
-                                      "), got shape ", dy.ToString()));
+  const Shape x = Activation(dy.dim(0), in, w.dim(-2) * a.groups);
+  absl::StatusOr<std::vector<Geometry>> geo = OutputGeometry(c, x, k, a);
+  if (!geo.ok()) return geo.status();
+  if (absl::Status s =
+          CheckDySpatial(c, dy, OutSizes(*geo), a, Named(words.dims, in, " ", ", "), k);
+      !s.ok()) {
+    return s;
   }
   return std::vector<TensorType>{{dtype, x}};
 }
 
-// x (N, L, Cin), dy (N, Lout, Cout) -> dw (k, Cin, Cout), db (Cout).
+// x (N, in..., Cin), dy (N, out..., Cout) -> dw (k..., Cin/g, Cout), db (Cout).
 absl::StatusOr<std::vector<TensorType>> InferBackwardWeights(const ShapeContext& c,
-                                                             const Conv1DBackwardWeightsAttrs& a) {
+                                                             const ConvSpec& a, const Dims& k) {
   if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   const DType dtype = c.inputs[0].dtype;
-  if (absl::Status s = CheckRank3(c, 0, "input", "(batch, steps, channels)", dtype); !s.ok()) {
+  const RankWords& words = Words(a.rank);
+  if (absl::Status s = CheckRank(c, 0, "input", words.input_layout, a.rank + 2, dtype); !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRank3(c, 1, "dy", "(batch, out_steps, filters)", dtype); !s.ok()) {
+  if (absl::Status s = CheckRank(c, 1, "dy", words.dy_layout, a.rank + 2, dtype); !s.ok()) {
     return s;
   }
   const Shape& x = c.inputs[0].shape;
   const Shape& dy = c.inputs[1].shape;
-  if (absl::Status s = CheckKernelSize(c, a.kernel_size); !s.ok()) return s;
-  if (absl::Status s = CheckAttrs(c, a.conv); !s.ok()) return s;
+  if (absl::Status s = CheckKernelSize(c, k); !s.ok()) return s;
+  if (absl::Status s = CheckAttrs(c, a); !s.ok()) return s;
   if (Known(x.dim(0)) && Known(dy.dim(0)) && x.dim(0) != dy.dim(0)) {
     return ShapeError(
         c, absl::StrCat("input and dy batch sizes differ: ", x.ToString(), " vs ", dy.ToString()));
   }
-  absl::StatusOr<Geometry> g = OutputGeometry(c, x, a.kernel_size, a.conv);
-  if (!g.ok()) return g.status();
-  if (Known(dy.dim(1)) && Known(g->out) && dy.dim(1) != g->out) {
-    return ShapeError(c, absl::StrCat("expected dy of length ", g->out, " (input shape ",
-                                      x.ToString(), ", kernel_size ", a.kernel_size, ", ",
-                                      AttrsString(a.conv), "), got shape ", dy.ToString()));
+  if (absl::Status s = CheckGroups(c, a, dy.dim(-1), &x); !s.ok()) return s;
+  absl::StatusOr<std::vector<Geometry>> geo = OutputGeometry(c, x, k, a);
+  if (!geo.ok()) return geo.status();
+  if (absl::Status s =
+          CheckDySpatial(c, dy, OutSizes(*geo), a, absl::StrCat("shape ", x.ToString()), k);
+      !s.ok()) {
+    return s;
   }
-  return std::vector<TensorType>{{dtype, Shape{a.kernel_size, x.dim(2), dy.dim(2)}},
-                                 {dtype, Shape{dy.dim(2)}}};
+  Dims dw = k;
+  dw.push_back(Known(x.dim(-1)) ? x.dim(-1) / a.groups : -1);
+  dw.push_back(dy.dim(-1));
+  return std::vector<TensorType>{{dtype, Shape(std::move(dw))}, {dtype, Shape{dy.dim(-1)}}};
 }
 
 // ---- geometry shared by the kernels ---------------------------------------------------------
 
-// Sizes of one concrete convolution (all known at kernel Init).
-struct Conv1DSizes {
-  int64_t n = 0, length = 0, cin = 0, out = 0, cout = 0, k = 0;
-  int64_t stride = 1, dilation = 1, pad_l = 0, pad_r = 0;
+// Sizes of one concrete convolution (all known at kernel Init), one entry per spatial dim in
+// the vectors.
+struct ConvSizes {
+  int64_t n = 0, cin = 0, cout = 0, groups = 1;
+  Dims in, out, k, stride, dilation, pad_l, pad_r;
+  int rank() const { return static_cast<int>(in.size()); }
 };
 
-Conv1DSizes Sizes(int64_t n, int64_t length, int64_t cin, int64_t cout, int64_t k,
-                  const Conv1DAttrs& a) {
-  Geometry g = ComputeGeometry(length, k, a.stride, a.dilation, a.padding);
-  return {n, length, cin, g.out, cout, k, a.stride, a.dilation, g.pad_l, g.pad_r};
+ConvSizes Sizes(const ConvSpec& a, int64_t n, Dims in, int64_t cin, Dims k, int64_t cout) {
+  ConvSizes z{.n = n,
+              .cin = cin,
+              .cout = cout,
+              .groups = a.groups,
+              .in = std::move(in),
+              .k = std::move(k),
+              .stride = a.stride,
+              .dilation = a.dilation};
+  for (int d = 0; d < a.rank; ++d) {
+    const Geometry g = ComputeGeometry(z.in[d], z.k[d], a.stride[d], a.dilation[d], a.padding);
+    z.out.push_back(g.out);
+    z.pad_l.push_back(g.pad_l);
+    z.pad_r.push_back(g.pad_r);
+  }
+  return z;
+}
+
+// Each op's sizes from its attributes and concrete input types: the forward op's inputs are
+// (x, w), the backward data op's (dy, w), the backward weights op's (x, dy).
+ConvSizes ForwardSizes(const KernelInitContext& c, const ConvSpec& a) {
+  const Shape& x = c.input_types[0].shape;
+  const Shape& w = c.input_types[1].shape;
+  return Sizes(a, x.dim(0), SpatialOf(x, a.rank), x.dim(-1), KernelOf(w, a.rank), w.dim(-1));
+}
+ConvSizes DataSizes(const KernelInitContext& c, const ConvSpec& a, const Dims& in) {
+  const Shape& dy = c.input_types[0].shape;
+  const Shape& w = c.input_types[1].shape;
+  return Sizes(a, dy.dim(0), in, w.dim(-2) * a.groups, KernelOf(w, a.rank), w.dim(-1));
+}
+ConvSizes WeightsSizes(const KernelInitContext& c, const ConvSpec& a, const Dims& k) {
+  const Shape& x = c.input_types[0].shape;
+  const Shape& dy = c.input_types[1].shape;
+  return Sizes(a, x.dim(0), SpatialOf(x, a.rank), x.dim(-1), k, dy.dim(-1));
 }
 
 // ---- oneDNN kernels -------------------------------------------------------------------------
 
-// graft's tensors are plain channels-last: oneDNN's logical (N, C, W) dims with tag nwc.
-dnnl::memory::desc SrcDesc(const Conv1DSizes& z) {
-  return on::Desc({z.n, z.cin, z.length}, on::tag::nwc);
+// graft's activations are plain channels-last: oneDNN's logical (N, C, S...) with tag nwc or
+// nhwc.
+dnnl::memory::desc ActivationDesc(int64_t n, int64_t channels, const Dims& spatial) {
+  on::dims d = {n, channels};
+  d.insert(d.end(), spatial.begin(), spatial.end());
+  return on::Desc(d, spatial.size() == 1 ? on::tag::nwc : on::tag::nhwc);
 }
-dnnl::memory::desc DstDesc(const Conv1DSizes& z) {
-  return on::Desc({z.n, z.cout, z.out}, on::tag::nwc);
+dnnl::memory::desc SrcDesc(const ConvSizes& z) { return ActivationDesc(z.n, z.cin, z.in); }
+dnnl::memory::desc DstDesc(const ConvSizes& z) { return ActivationDesc(z.n, z.cout, z.out); }
+
+// oneDNN's logical weight dims: (O, I, k...), or with groups (G, O/G, I/G, k...).
+on::dims WeightDims(const ConvSizes& z) {
+  const int64_t cin_g = z.cin / z.groups, cout_g = z.cout / z.groups;
+  on::dims d = z.groups > 1 ? on::dims{z.groups, cout_g, cin_g} : on::dims{z.cout, cin_g};
+  d.insert(d.end(), z.k.begin(), z.k.end());
+  return d;
 }
-// Keras's kernel (k, Cin, Cout) is oneDNN's logical (O, I, W) in memory order wio.
-dnnl::memory::desc UserWeightsDesc(const Conv1DSizes& z) {
-  return on::Desc({z.cout, z.cin, z.k}, on::tag::wio);
+// Keras's kernel (k..., Cin/g, Cout), row-major, in those logical dims: filter
+// g*(Cout/g) + o sits at offset g*(Cout/g) + o, kernel channel ci at ci*Cout, and the taps
+// above them (the last spatial dim fastest).
+dnnl::memory::desc UserWeightsDesc(const ConvSizes& z) {
+  const int64_t cout_g = z.cout / z.groups;
+  on::dims strides = z.groups > 1 ? on::dims{cout_g, 1, z.cout} : on::dims{1, z.cout};
+  on::dims taps(z.k.size());
+  int64_t step = (z.cin / z.groups) * z.cout;
+  for (int d = z.rank() - 1; d >= 0; --d) {
+    taps[d] = step;
+    step *= z.k[d];
+  }
+  strides.insert(strides.end(), taps.begin(), taps.end());
+  return dnnl::memory::desc(WeightDims(z), on::dt::f32, strides);
 }
-dnnl::memory::desc AnyWeightsDesc(const Conv1DSizes& z) {
-  return dnnl::memory::desc({z.cout, z.cin, z.k}, on::dt::f32, on::tag::any);
+dnnl::memory::desc AnyWeightsDesc(const ConvSizes& z) {
+  return dnnl::memory::desc(WeightDims(z), on::dt::f32, on::tag::any);
 }
-dnnl::memory::desc BiasDesc(const Conv1DSizes& z) { return on::Desc({z.cout}, on::tag::a); }
+dnnl::memory::desc BiasDesc(const ConvSizes& z) { return on::Desc({z.cout}, on::tag::a); }
 
 // oneDNN counts dilation from 0 (d - 1) and takes the left and right pads separately.
-struct OneDnnGeometry {
-  on::dims strides, dilates, pad_l, pad_r;
-};
-OneDnnGeometry OneDnnGeom(const Conv1DSizes& z) {
-  return {{z.stride}, {z.dilation - 1}, {z.pad_l}, {z.pad_r}};
+on::dims Dilates(const ConvSizes& z) {
+  on::dims d;
+  for (int64_t v : z.dilation) d.push_back(v - 1);
+  return d;
 }
 
-dnnl::convolution_forward::primitive_desc ForwardPd(const Conv1DSizes& z, bool bias) {
-  const OneDnnGeometry o = OneDnnGeom(z);
+dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bias) {
+  const auto prop = dnnl::prop_kind::forward_training;
+  const auto algo = dnnl::algorithm::convolution_direct;
   auto d =
-      bias ? dnnl::convolution_forward::desc(
-                 dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, SrcDesc(z),
-                 AnyWeightsDesc(z), BiasDesc(z), DstDesc(z), o.strides, o.dilates, o.pad_l, o.pad_r)
-           : dnnl::convolution_forward::desc(
-                 dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, SrcDesc(z),
-                 AnyWeightsDesc(z), DstDesc(z), o.strides, o.dilates, o.pad_l, o.pad_r);
+      bias ? dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), AnyWeightsDesc(z), BiasDesc(z),
+                                             DstDesc(z), z.stride, Dilates(z), z.pad_l, z.pad_r)
+           : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), AnyWeightsDesc(z), DstDesc(z),
+                                             z.stride, Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, on::Engine());
 }
 
-class OneDnnConv1D : public on::OneDnnKernel {
+// What the three oneDNN kernels hold: the sizes, the plain activation and bias descriptors,
+// the bridge between Keras's kernel layout and the primitive's, and the primitive.
+class OneDnnConvKernel : public on::OneDnnKernel {
+ protected:
+  void SetSizes(ConvSizes z) {
+    z_ = std::move(z);
+    src_ = SrcDesc(z_);
+    dst_ = DstDesc(z_);
+    bias_md_ = BiasDesc(z_);
+  }
+
+  ConvSizes z_;
+  dnnl::memory::desc src_, dst_, bias_md_;
+  on::LayoutBridge weights_;
+  dnnl::primitive prim_;
+};
+
+// (x, w, b?) -> y. A is the forward attributes (Conv1DAttrs or Conv2DAttrs).
+template <typename A>
+class OneDnnConv : public OneDnnConvKernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    const Shape& x = c.input_types[0].shape;
-    const Shape& w = c.input_types[1].shape;
     bias_ = c.input_types.size() > 2;
-    z_ = Sizes(x.dim(0), x.dim(1), x.dim(2), w.dim(2), w.dim(0), c.attrs<Conv1DAttrs>());
+    SetSizes(ForwardSizes(c, Spec(c.attrs<A>())));
     return on::Call([&] {
       auto pd = ForwardPd(z_, bias_);
-      src_ = SrcDesc(z_);
-      dst_ = DstDesc(z_);
-      bias_md_ = BiasDesc(z_);
       weights_.Init(UserWeightsDesc(z_), pd.weights_desc());
       prim_ = dnnl::convolution_forward(pd);
     });
@@ -283,30 +527,22 @@ class OneDnnConv1D : public on::OneDnnKernel {
   }
 
  private:
-  Conv1DSizes z_;
   bool bias_ = false;
-  dnnl::memory::desc src_, dst_, bias_md_;
-  on::LayoutBridge weights_;
-  dnnl::primitive prim_;
 };
 
-// (dy, w) -> dx.
-class OneDnnConv1DBackwardData : public on::OneDnnKernel {
+// (dy, w) -> dx. A is the backward data attributes.
+template <typename A>
+class OneDnnConvBackwardData : public OneDnnConvKernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    const Shape& dy = c.input_types[0].shape;
-    const Shape& w = c.input_types[1].shape;
-    const auto& a = c.attrs<Conv1DBackwardDataAttrs>();
-    z_ = Sizes(dy.dim(0), a.length, w.dim(1), w.dim(2), w.dim(0), a.conv);
+    const A& a = c.attrs<A>();
+    SetSizes(DataSizes(c, Spec(a.conv), InputSpatial(a)));
     return on::Call([&] {
-      const OneDnnGeometry o = OneDnnGeom(z_);
       auto hint = ForwardPd(z_, /*bias=*/false);
-      auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct,
-                                                     SrcDesc(z_), AnyWeightsDesc(z_), DstDesc(z_),
-                                                     o.strides, o.dilates, o.pad_l, o.pad_r);
+      auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, src_,
+                                                     AnyWeightsDesc(z_), dst_, z_.stride,
+                                                     Dilates(z_), z_.pad_l, z_.pad_r);
       auto pd = dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), hint);
-      src_ = SrcDesc(z_);
-      dst_ = DstDesc(z_);
       weights_.Init(UserWeightsDesc(z_), pd.weights_desc());
       prim_ = dnnl::convolution_backward_data(pd);
     });
@@ -319,32 +555,21 @@ class OneDnnConv1DBackwardData : public on::OneDnnKernel {
                           {DNNL_ARG_DIFF_SRC, on::Wrap(src_, ctx.output(0))}});
     });
   }
-
- private:
-  Conv1DSizes z_;
-  dnnl::memory::desc src_, dst_;
-  on::LayoutBridge weights_;
-  dnnl::primitive prim_;
 };
 
-// (x, dy) -> (dw, db).
-class OneDnnConv1DBackwardWeights : public on::OneDnnKernel {
+// (x, dy) -> (dw, db). A is the backward weights attributes.
+template <typename A>
+class OneDnnConvBackwardWeights : public OneDnnConvKernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    const Shape& x = c.input_types[0].shape;
-    const Shape& dy = c.input_types[1].shape;
-    const auto& a = c.attrs<Conv1DBackwardWeightsAttrs>();
-    z_ = Sizes(x.dim(0), x.dim(1), x.dim(2), dy.dim(2), a.kernel_size, a.conv);
+    const A& a = c.attrs<A>();
+    SetSizes(WeightsSizes(c, Spec(a.conv), KernelSpatial(a)));
     return on::Call([&] {
-      const OneDnnGeometry o = OneDnnGeom(z_);
       auto hint = ForwardPd(z_, /*bias=*/true);
-      auto d = dnnl::convolution_backward_weights::desc(
-          dnnl::algorithm::convolution_direct, SrcDesc(z_), AnyWeightsDesc(z_), BiasDesc(z_),
-          DstDesc(z_), o.strides, o.dilates, o.pad_l, o.pad_r);
+      auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_,
+                                                        AnyWeightsDesc(z_), bias_md_, dst_,
+                                                        z_.stride, Dilates(z_), z_.pad_l, z_.pad_r);
       auto pd = dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
-      src_ = SrcDesc(z_);
-      dst_ = DstDesc(z_);
-      bias_md_ = BiasDesc(z_);
       weights_.Init(UserWeightsDesc(z_), pd.diff_weights_desc());
       prim_ = dnnl::convolution_backward_weights(pd);
     });
@@ -360,25 +585,55 @@ class OneDnnConv1DBackwardWeights : public on::OneDnnKernel {
       on::Stream().wait();  // FromChosen only enqueues its reorder.
     });
   }
-
- private:
-  Conv1DSizes z_;
-  dnnl::memory::desc src_, dst_, bias_md_;
-  on::LayoutBridge weights_;
-  dnnl::primitive prim_;
 };
 
 // ---- reference kernels ----------------------------------------------------------------------
 // Plain loops over the definition at the top of this file, accumulating in T.
 
-template <typename T>
-class RefConv1D : public Kernel {
+// Calls fn(xi, wi, yi) for every batch n, output position o, kernel tap j, group g and kernel
+// channel ci whose input position p(o, j) lies inside x, with the flat offsets
+//   xi of x[n, p(o, j), g*(Cin/g) + ci], wi of w[j, ci, g*(Cout/g)], yi of y[n, o, g*(Cout/g)]
+// (y, like dy). The Cout/g filters of the group follow wi and yi contiguously.
+template <typename Fn>
+void ForEachTap(const ConvSizes& z, Fn fn) {
+  const int rank = z.rank();
+  const int64_t in_size = Product(z.in), out_size = Product(z.out), taps = Product(z.k);
+  const int64_t cin_g = z.cin / z.groups, cout_g = z.cout / z.groups;
+  for (int64_t n = 0; n < z.n; ++n) {
+    for (int64_t o = 0; o < out_size; ++o) {
+      const int64_t y_row = (n * out_size + o) * z.cout;
+      for (int64_t j = 0; j < taps; ++j) {
+        // The input position, row-major over the spatial dims, from o's and j's coordinates.
+        int64_t i = 0, o_rest = o, j_rest = j, scale = 1;
+        bool inside = true;
+        for (int d = rank - 1; d >= 0 && inside; --d) {
+          const int64_t p =
+              (o_rest % z.out[d]) * z.stride[d] + (j_rest % z.k[d]) * z.dilation[d] - z.pad_l[d];
+          o_rest /= z.out[d];
+          j_rest /= z.k[d];
+          inside = p >= 0 && p < z.in[d];
+          i += p * scale;
+          scale *= z.in[d];
+        }
+        if (!inside) continue;
+        const int64_t x_row = (n * in_size + i) * z.cin;
+        for (int64_t g = 0; g < z.groups; ++g) {
+          for (int64_t ci = 0; ci < cin_g; ++ci) {
+            fn(x_row + g * cin_g + ci, (j * cin_g + ci) * z.cout + g * cout_g, y_row + g * cout_g);
+          }
+        }
+      }
+    }
+  }
+}
+
+// (x, w, b?) -> y. A is the forward attributes.
+template <typename A, typename T>
+class RefConv : public Kernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    const Shape& x = c.input_types[0].shape;
-    const Shape& w = c.input_types[1].shape;
     bias_ = c.input_types.size() > 2;
-    z_ = Sizes(x.dim(0), x.dim(1), x.dim(2), w.dim(2), w.dim(0), c.attrs<Conv1DAttrs>());
+    z_ = ForwardSizes(c, Spec(c.attrs<A>()));
     return absl::OkStatus();
   }
   absl::Status Run(KernelRunContext& ctx) override {
@@ -386,76 +641,55 @@ class RefConv1D : public Kernel {
     const T* w = ctx.input(1).data<T>();
     const T* b = bias_ ? ctx.input(2).data<T>() : nullptr;
     T* y = ctx.output(0).data<T>();
-    const Conv1DSizes& z = z_;
-    for (int64_t n = 0; n < z.n; ++n) {
-      for (int64_t o = 0; o < z.out; ++o) {
-        T* yr = y + (n * z.out + o) * z.cout;
-        for (int64_t co = 0; co < z.cout; ++co) yr[co] = b ? b[co] : T(0);
-        for (int64_t j = 0; j < z.k; ++j) {
-          const int64_t i = o * z.stride + j * z.dilation - z.pad_l;
-          if (i < 0 || i >= z.length) continue;
-          for (int64_t ci = 0; ci < z.cin; ++ci) {
-            const T xv = x[(n * z.length + i) * z.cin + ci];
-            const T* wr = w + (j * z.cin + ci) * z.cout;
-            for (int64_t co = 0; co < z.cout; ++co) yr[co] += xv * wr[co];
-          }
-        }
-      }
+    const int64_t rows = z_.n * Product(z_.out), cout_g = z_.cout / z_.groups;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t co = 0; co < z_.cout; ++co) y[r * z_.cout + co] = b ? b[co] : T(0);
     }
+    ForEachTap(z_, [&](int64_t xi, int64_t wi, int64_t yi) {
+      for (int64_t co = 0; co < cout_g; ++co) y[yi + co] += x[xi] * w[wi + co];
+    });
     return absl::OkStatus();
   }
 
  private:
-  Conv1DSizes z_;
+  ConvSizes z_;
   bool bias_ = false;
 };
 
-template <typename T>
-class RefConv1DBackwardData : public Kernel {  // (dy, w) -> dx
+// (dy, w) -> dx. A is the backward data attributes.
+template <typename A, typename T>
+class RefConvBackwardData : public Kernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    const Shape& dy = c.input_types[0].shape;
-    const Shape& w = c.input_types[1].shape;
-    const auto& a = c.attrs<Conv1DBackwardDataAttrs>();
-    z_ = Sizes(dy.dim(0), a.length, w.dim(1), w.dim(2), w.dim(0), a.conv);
+    const A& a = c.attrs<A>();
+    z_ = DataSizes(c, Spec(a.conv), InputSpatial(a));
     return absl::OkStatus();
   }
   absl::Status Run(KernelRunContext& ctx) override {
     const T* dy = ctx.input(0).data<T>();
     const T* w = ctx.input(1).data<T>();
     T* dx = ctx.output(0).data<T>();
-    const Conv1DSizes& z = z_;
-    std::fill(dx, dx + z.n * z.length * z.cin, T(0));
-    for (int64_t n = 0; n < z.n; ++n) {
-      for (int64_t o = 0; o < z.out; ++o) {
-        const T* dyr = dy + (n * z.out + o) * z.cout;
-        for (int64_t j = 0; j < z.k; ++j) {
-          const int64_t i = o * z.stride + j * z.dilation - z.pad_l;
-          if (i < 0 || i >= z.length) continue;
-          for (int64_t ci = 0; ci < z.cin; ++ci) {
-            const T* wr = w + (j * z.cin + ci) * z.cout;
-            T acc = 0;
-            for (int64_t co = 0; co < z.cout; ++co) acc += dyr[co] * wr[co];
-            dx[(n * z.length + i) * z.cin + ci] += acc;
-          }
-        }
-      }
-    }
+    const int64_t cout_g = z_.cout / z_.groups;
+    std::fill(dx, dx + z_.n * Product(z_.in) * z_.cin, T(0));
+    ForEachTap(z_, [&](int64_t xi, int64_t wi, int64_t yi) {
+      T acc = 0;
+      for (int64_t co = 0; co < cout_g; ++co) acc += dy[yi + co] * w[wi + co];
+      dx[xi] += acc;
+    });
     return absl::OkStatus();
   }
 
  private:
-  Conv1DSizes z_;
+  ConvSizes z_;
 };
 
-template <typename T>
-class RefConv1DBackwardWeights : public Kernel {  // (x, dy) -> (dw, db)
+// (x, dy) -> (dw, db). A is the backward weights attributes.
+template <typename A, typename T>
+class RefConvBackwardWeights : public Kernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    const Shape& x = c.input_types[0].shape;
-    const Shape& dy = c.input_types[1].shape;
-    const auto& a = c.attrs<Conv1DBackwardWeightsAttrs>();
-    z_ = Sizes(x.dim(0), x.dim(1), x.dim(2), dy.dim(2), a.kernel_size, a.conv);
+    const A& a = c.attrs<A>();
+    z_ = WeightsSizes(c, Spec(a.conv), KernelSpatial(a));
     return absl::OkStatus();
   }
   absl::Status Run(KernelRunContext& ctx) override {
@@ -463,61 +697,64 @@ class RefConv1DBackwardWeights : public Kernel {  // (x, dy) -> (dw, db)
     const T* dy = ctx.input(1).data<T>();
     T* dw = ctx.output(0).data<T>();
     T* db = ctx.output(1).data<T>();
-    const Conv1DSizes& z = z_;
-    std::fill(dw, dw + z.k * z.cin * z.cout, T(0));
-    std::fill(db, db + z.cout, T(0));
-    for (int64_t n = 0; n < z.n; ++n) {
-      for (int64_t o = 0; o < z.out; ++o) {
-        const T* dyr = dy + (n * z.out + o) * z.cout;
-        for (int64_t co = 0; co < z.cout; ++co) db[co] += dyr[co];
-        for (int64_t j = 0; j < z.k; ++j) {
-          const int64_t i = o * z.stride + j * z.dilation - z.pad_l;
-          if (i < 0 || i >= z.length) continue;
-          for (int64_t ci = 0; ci < z.cin; ++ci) {
-            const T xv = x[(n * z.length + i) * z.cin + ci];
-            T* dwr = dw + (j * z.cin + ci) * z.cout;
-            for (int64_t co = 0; co < z.cout; ++co) dwr[co] += xv * dyr[co];
-          }
-        }
-      }
+    const int64_t rows = z_.n * Product(z_.out), cout_g = z_.cout / z_.groups;
+    std::fill(dw, dw + Product(z_.k) * (z_.cin / z_.groups) * z_.cout, T(0));
+    std::fill(db, db + z_.cout, T(0));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t co = 0; co < z_.cout; ++co) db[co] += dy[r * z_.cout + co];
     }
+    ForEachTap(z_, [&](int64_t xi, int64_t wi, int64_t yi) {
+      for (int64_t co = 0; co < cout_g; ++co) dw[wi + co] += x[xi] * dy[yi + co];
+    });
     return absl::OkStatus();
   }
 
  private:
-  Conv1DSizes z_;
+  ConvSizes z_;
+};
+
+// A kernel template over (attributes, T) as the template over T that OpDef::Reference takes.
+template <template <typename, typename> class K, typename A>
+struct ForAttrs {
+  template <typename T>
+  using Type = K<A, T>;
 };
 
 // ---- gradient rule and registration ---------------------------------------------------------
 
-// dx through Conv1DBackwardData(dy, w); dw and db through one Conv1DBackwardWeights(x, dy).
-// Each is emitted only when some input it produces needs a gradient.
-GradResult GradConv1D(GradContext& g) {
-  const Conv1DAttrs& a = g.attrs<Conv1DAttrs>();
+// dx through <op>BackwardData(dy, w); dw and db through one <op>BackwardWeights(x, dy). Each is
+// emitted only when some input it produces needs a gradient.
+template <typename A>
+GradResult GradConv(GradContext& g) {
+  const A& a = g.attrs<A>();
+  const int rank = Spec(a).rank;
+  const std::string op = g.node().op->name;              // "graft.Conv2D"
+  const std::string base = op.substr(op.find('.') + 1);  // "Conv2D"
   Graph& graph = g.graph();
   const Value dy = *g.output_grad(0);
   const bool has_bias = g.num_inputs() > 2;
   Grads out(g.num_inputs());
   if (g.needs_input_grad(0)) {
     const Shape x = graph.type(g.input(0)).shape;
-    if (x.dim(1) < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the gradient with respect to the input needs a known input length, got input shape ",
-          x.ToString(), "; give the input a fixed number of steps"));
+    const Dims in = SpatialOf(x, rank);
+    if (*std::min_element(in.begin(), in.end()) < 0) {
+      const RankWords& words = Words(rank);
+      return absl::InvalidArgumentError(
+          absl::StrCat("the gradient with respect to the input needs a known input ",
+                       absl::StrJoin(words.dims, " and "), ", got input shape ", x.ToString(),
+                       "; give the input ", words.fixed));
     }
     absl::StatusOr<Value> dx =
-        graph.Add("graft.Conv1DBackwardData", {dy, g.input(1)},
-                  Conv1DBackwardDataAttrs{a, x.dim(1)}, "Conv1DBackwardData");
+        graph.Add(op + "BackwardData", {dy, g.input(1)}, DataAttrs(a, in), base + "BackwardData");
     if (!dx.ok()) return dx.status();
     out[0] = *dx;
   }
   const bool need_w = g.needs_input_grad(1);
   const bool need_b = has_bias && g.needs_input_grad(2);
   if (need_w || need_b) {
-    const int64_t k = graph.type(g.input(1)).shape.dim(0);
-    absl::StatusOr<std::vector<Value>> dwb =
-        graph.AddNode("graft.Conv1DBackwardWeights", {g.input(0), dy},
-                      Conv1DBackwardWeightsAttrs{a, k}, "Conv1DBackwardWeights");
+    const Dims k = KernelOf(graph.type(g.input(1)).shape, rank);
+    absl::StatusOr<std::vector<Value>> dwb = graph.AddNode(
+        op + "BackwardWeights", {g.input(0), dy}, WeightsAttrs(a, k), base + "BackwardWeights");
     if (!dwb.ok()) return dwb.status();
     if (need_w) out[1] = (*dwb)[0];
     if (need_b) out[2] = (*dwb)[1];
@@ -525,49 +762,102 @@ GradResult GradConv1D(GradContext& g) {
   return out;
 }
 
-GRAFT_REGISTER_OP(
-    OpDef<Conv1DAttrs>("graft.Conv1D")
-        .Doc("y[n,o,co] = b[co] + sum_{j,ci} x[n, o*s + j*d - pad_l, ci] * w[j,ci,co] "
-             "(Keras Conv1D: x (N,L,Cin), w (k,Cin,Cout); valid/same/causal padding)")
-        .Inputs({"x", "w", "b?"})
-        .Outputs({"y"})
-        .Shape(InferConv1D)
-        .PrintAttrs(AttrsString)
-        .Kernel<OneDnnConv1D>(DType::kF32)
-        .Reference<RefConv1D>()
-        .Grad(GradConv1D));
+// The three ops of one rank, A its forward attributes, D and W its backward ones.
+template <typename A>
+OpDef<A> ForwardOp(std::string name, std::string doc) {
+  OpDef<A> def(std::move(name));
+  def.Doc(std::move(doc))
+      .Inputs({"x", "w", "b?"})
+      .Outputs({"y"})
+      .Shape([](const ShapeContext& c, const A& a) { return InferForward(c, Spec(a)); })
+      .PrintAttrs([](const A& a) { return AttrsString(Spec(a)); })
+      .template Kernel<OneDnnConv<A>>(DType::kF32)
+      .template Reference<ForAttrs<RefConv, A>::template Type>()
+      .Grad(GradConv<A>);
+  return def;
+}
 
-GRAFT_REGISTER_OP(
-    OpDef<Conv1DBackwardDataAttrs>("graft.Conv1DBackwardData")
-        .Doc("dx[n,i,ci] = sum_{o,j: o*s + j*d - pad_l = i} sum_co dy[n,o,co] * w[j,ci,co]")
-        .Inputs({"dy", "w"})
-        .Outputs({"dx"})
-        .Shape(InferBackwardData)
-        .PrintAttrs([](const Conv1DBackwardDataAttrs& a) {
-          return absl::StrCat(AttrsString(a.conv), " length=", a.length);
-        })
-        .Kernel<OneDnnConv1DBackwardData>(DType::kF32)
-        .Reference<RefConv1DBackwardData>());
+template <typename D>
+OpDef<D> BackwardDataOp(std::string name, std::string doc) {
+  OpDef<D> def(std::move(name));
+  def.Doc(std::move(doc))
+      .Inputs({"dy", "w"})
+      .Outputs({"dx"})
+      .Shape([](const ShapeContext& c, const D& a) {
+        return InferBackwardData(c, Spec(a.conv), InputSpatial(a));
+      })
+      .PrintAttrs([](const D& a) {
+        const ConvSpec s = Spec(a.conv);
+        return absl::StrCat(AttrsString(s), " ",
+                            Named(Words(s.rank).dims, InputSpatial(a), "=", " "));
+      })
+      .template Kernel<OneDnnConvBackwardData<D>>(DType::kF32)
+      .template Reference<ForAttrs<RefConvBackwardData, D>::template Type>();
+  return def;
+}
 
-GRAFT_REGISTER_OP(OpDef<Conv1DBackwardWeightsAttrs>("graft.Conv1DBackwardWeights")
-                      .Doc("dw[j,ci,co] = sum_{n,o} x[n, o*s + j*d - pad_l, ci] * dy[n,o,co]; "
-                           "db[co] = sum_{n,o} dy[n,o,co]")
-                      .Inputs({"x", "dy"})
-                      .Outputs({"dw", "db"})
-                      .Shape(InferBackwardWeights)
-                      .PrintAttrs([](const Conv1DBackwardWeightsAttrs& a) {
-                        return absl::StrCat(AttrsString(a.conv), " kernel_size=", a.kernel_size);
-                      })
-                      .Kernel<OneDnnConv1DBackwardWeights>(DType::kF32)
-                      .Reference<RefConv1DBackwardWeights>());
+template <typename W>
+OpDef<W> BackwardWeightsOp(std::string name, std::string doc) {
+  OpDef<W> def(std::move(name));
+  def.Doc(std::move(doc))
+      .Inputs({"x", "dy"})
+      .Outputs({"dw", "db"})
+      .Shape([](const ShapeContext& c, const W& a) {
+        return InferBackwardWeights(c, Spec(a.conv), KernelSpatial(a));
+      })
+      .PrintAttrs([](const W& a) {
+        return absl::StrCat(AttrsString(Spec(a.conv)), " kernel_size=", Tuple(KernelSpatial(a)));
+      })
+      .template Kernel<OneDnnConvBackwardWeights<W>>(DType::kF32)
+      .template Reference<ForAttrs<RefConvBackwardWeights, W>::template Type>();
+  return def;
+}
+
+GRAFT_REGISTER_OP(ForwardOp<Conv1DAttrs>(
+    "graft.Conv1D",
+    "y[n,o,co] = b[co] + sum_{j,ci} x[n, o*s + j*d - pad_l, c(co,ci)] * w[j,ci,co] "
+    "(Keras Conv1D: x (N,L,Cin), w (k,Cin/g,Cout); valid/same/causal padding; "
+    "c(co,ci) = (co / (Cout/g))*(Cin/g) + ci)"));
+GRAFT_REGISTER_OP(BackwardDataOp<Conv1DBackwardDataAttrs>(
+    "graft.Conv1DBackwardData",
+    "dx[n,i,c] = sum_{o,j: o*s + j*d - pad_l = i} sum_{co: c(co,ci) = c} dy[n,o,co] * w[j,ci,co]"));
+GRAFT_REGISTER_OP(BackwardWeightsOp<Conv1DBackwardWeightsAttrs>(
+    "graft.Conv1DBackwardWeights",
+    "dw[j,ci,co] = sum_{n,o} x[n, o*s + j*d - pad_l, c(co,ci)] * dy[n,o,co]; "
+    "db[co] = sum_{n,o} dy[n,o,co]"));
+
+GRAFT_REGISTER_OP(ForwardOp<Conv2DAttrs>(
+    "graft.Conv2D",
+    "y[n,oh,ow,co] = b[co] + sum_{jh,jw,ci} x[n, oh*sh + jh*dh - pad_top, ow*sw + jw*dw - "
+    "pad_left, c(co,ci)] * w[jh,jw,ci,co] (Keras Conv2D: x (N,H,W,Cin), w (kh,kw,Cin/g,Cout) "
+    "HWIO; valid/same padding, same's extra pixel right/bottom; "
+    "c(co,ci) = (co / (Cout/g))*(Cin/g) + ci)"));
+GRAFT_REGISTER_OP(BackwardDataOp<Conv2DBackwardDataAttrs>(
+    "graft.Conv2DBackwardData",
+    "dx[n,ih,iw,c] = sum over the (o, j) with o*s + j*d - pad = i per dim and the filters co of "
+    "c's group of dy[n,oh,ow,co] * w[jh,jw,ci,co]"));
+GRAFT_REGISTER_OP(BackwardWeightsOp<Conv2DBackwardWeightsAttrs>(
+    "graft.Conv2DBackwardWeights",
+    "dw[jh,jw,ci,co] = sum_{n,oh,ow} x[n, oh*sh + jh*dh - pad_top, ow*sw + jw*dw - pad_left, "
+    "c(co,ci)] * dy[n,oh,ow,co]; db[co] = sum_{n,oh,ow} dy[n,oh,ow,co]"));
+
+absl::StatusOr<Value> AddConv(Graph& g, absl::string_view op, Value x, Value w,
+                              std::optional<Value> b, std::any attrs, absl::string_view name) {
+  std::vector<Value> inputs = {x, w};
+  if (b.has_value()) inputs.push_back(*b);
+  return g.Add(op, std::move(inputs), std::move(attrs), name);
+}
 
 }  // namespace
 
 absl::StatusOr<Value> Conv1D(Graph& g, Value x, Value w, std::optional<Value> b,
                              const Conv1DAttrs& attrs, absl::string_view name) {
-  std::vector<Value> inputs = {x, w};
-  if (b.has_value()) inputs.push_back(*b);
-  return g.Add("graft.Conv1D", std::move(inputs), attrs, name);
+  return AddConv(g, "graft.Conv1D", x, w, b, attrs, name);
+}
+
+absl::StatusOr<Value> Conv2D(Graph& g, Value x, Value w, std::optional<Value> b,
+                             const Conv2DAttrs& attrs, absl::string_view name) {
+  return AddConv(g, "graft.Conv2D", x, w, b, attrs, name);
 }
 
 }  // namespace graft::ops

@@ -1,15 +1,23 @@
-// ops/loss.cc — Keras crossentropy losses, reduced with "sum_over_batch_size" to a scalar.
+// ops/loss.cc — Keras losses, reduced with "sum_over_batch_size" to a scalar.
 //   lo = float32(1e-7), hi = float32(1 - 1e-7)  (ops/loss.h kLossClipLo / kLossClipHi)
+// Elementwise (the mean over every element = over the last axis, then over the batch):
 //   BinaryCrossentropy(t, p)       = mean_i -(t_i log p'_i + (1-t_i) log(1-p'_i)),
-//                                    p' = clip(p, lo, hi)          (mean over every element)
+//                                    p' = clip(p, lo, hi)
 //     dp_i = dL * (-t_i/p_i + (1-t_i)/(1-p_i)) / count, and 0 where p_i < lo or p_i > hi
 //   BinaryCrossentropyFromLogits(t, z) = mean_i max(z_i,0) - z_i t_i + log1p(exp(-|z_i|))
 //     dz_i = dL * (sigmoid(z_i) - t_i) / count
-//   SparseCategoricalCrossentropy(y, p) = mean_n -log(clip(p_n / sum_j p_nj, lo, hi)[y_n])
-//     dp_nj = dL * (1/sum_j p_nj - [j == y_n]/p_n,y_n) / N, and 0 for row n when the
-//             normalised p_n,y_n was clipped
-//   SparseCategoricalCrossentropyFromLogits(y, z) = mean_n logsumexp(z_n) - z_n,y_n
-//     dz_nj = dL * (softmax(z_n)_j - [j == y_n]) / N
+//   MeanSquaredError(t, p)  = mean_i (p_i - t_i)^2;  dp_i = dL * 2 (p_i - t_i) / count
+//   MeanAbsoluteError(t, p) = mean_i |p_i - t_i|;    dp_i = dL * sign(p_i - t_i) / count
+// Per row n of y_pred (N, ..., K), with targets t_n: y_true's row (categorical), or the one-hot
+// row of the label y_n (sparse: y_true (N,) or (N, 1) holds class indices):
+//   Categorical / SparseCategoricalCrossentropy(t, p) = mean_n -sum_j t_nj log(q'_nj),
+//                                    q' = clip(p_n / sum_j p_nj, lo, hi)
+//     dp_nj = dL * (sum_{i: q_ni unclipped} t_ni / sum_i p_ni - [q_nj unclipped] t_nj/p_nj) / N
+//             (sparse: (1/sum_i p_ni - [j == y_n]/p_n,y_n) / N, and 0 for row n when the
+//             normalised p_n,y_n was clipped)
+//   ...FromLogits(t, z) = mean_n sum_j t_nj logsumexp(z_n) - sum_j t_nj z_nj
+//     dz_nj = dL * (sum_i t_ni softmax(z_n)_j - t_nj) / N
+//             (sparse: (softmax(z_n)_j - [j == y_n]) / N)
 // y_true gets no gradient. Every kernel computes in double from the stored values and sums in
 // fixed blocks in a fixed order, so a loss is bitwise the same whatever the thread count; the
 // fast f32 kernels are the reference loops with the blocks (and the backward loops) split across
@@ -32,16 +40,8 @@ namespace {
 
 // ---- shape functions ------------------------------------------------------------------------
 
-using ShapeCheck = absl::Status (*)(const ShapeContext&, int, int);
-
-// Forward: (y_true, y_pred) -> a scalar of y_pred's dtype.
-absl::StatusOr<std::vector<TensorType>> InferLoss(const ShapeContext& c, ShapeCheck check) {
-  if (absl::Status s = check(c, 0, 1); !s.ok()) return s;
-  return std::vector<TensorType>{{c.inputs[1].dtype, Shape{}}};
-}
-
 // Backward: (dloss, y_true, y_pred) -> d(y_pred), typed as y_pred.
-absl::StatusOr<std::vector<TensorType>> InferLossGrad(const ShapeContext& c, ShapeCheck check) {
+absl::StatusOr<std::vector<TensorType>> InferLossGrad(const ShapeContext& c, TargetCheck check) {
   if (absl::Status s = check(c, 1, 2); !s.ok()) return s;
   if (c.inputs[0].shape.rank() != 0 || c.inputs[0].dtype != c.inputs[2].dtype) {
     return ShapeError(c, absl::StrCat("dloss must be a ", DTypeName(c.inputs[2].dtype),
@@ -78,41 +78,81 @@ struct BceLogits {
   static double Grad(double t, double z) { return Sigmoid(z) - t; }
 };
 
-struct ScceProbs {
-  template <typename T>
-  static double Loss(int64_t y, const T* p, int64_t k) {
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j) sum += p[j];
-    return -std::log(std::clamp(p[y] / sum, kLossClipLo, kLossClipHi));
-  }
-  template <typename T>
-  static void Grad(int64_t y, const T* p, int64_t k, double scale, T* dp) {
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j) sum += p[j];
-    if (!Unclipped(p[y] / sum)) {
-      std::fill(dp, dp + k, T(0));
-      return;
+struct SquaredError {
+  static double Loss(double t, double p) { return (p - t) * (p - t); }
+  static double Grad(double t, double p) { return 2 * (p - t); }
+};
+
+struct AbsoluteError {
+  static double Loss(double t, double p) { return std::abs(p - t); }
+  static double Grad(double t, double p) { return p > t ? 1.0 : (p < t ? -1.0 : 0.0); }
+};
+
+template <typename T>
+double RowSum(const T* x, int64_t k) {
+  double sum = 0;
+  for (int64_t j = 0; j < k; ++j) sum += x[j];
+  return sum;
+}
+
+// Crossentropy on probabilities, Keras 3 (normalised, then clipped), for t one row of targets
+// (ops/targets.h TargetRows: y_true's row, or the one-hot row of a sparse label):
+//   q = p / sum(p),  l = -sum_j t_j log(clip(q_j, lo, hi));
+//   dl/dp_i = sum_{j: q_j unclipped} t_j / sum(p)  -  [q_i unclipped] t_i / p_i.
+// Classes with t_j = 0 add nothing (their log is finite) and are skipped.
+struct CrossentropyProbs {
+  template <typename Targets, typename T>
+  static double Loss(const Targets& t, const T* p, int64_t k) {
+    const double sum = RowSum(p, k);
+    double l = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      if (t[j] != 0) l -= t[j] * std::log(std::clamp(p[j] / sum, kLossClipLo, kLossClipHi));
     }
-    for (int64_t j = 0; j < k; ++j) dp[j] = static_cast<T>(scale / sum);
-    dp[y] = static_cast<T>(scale * (1.0 / sum - 1.0 / p[y]));
+    return l;
+  }
+  template <typename Targets, typename T>
+  static void Grad(const Targets& t, const T* p, int64_t k, double scale, T* dp) {
+    const double sum = RowSum(p, k);
+    double passed = 0;  // the targets of the unclipped classes
+    for (int64_t j = 0; j < k; ++j) {
+      if (t[j] != 0 && Unclipped(p[j] / sum)) passed += t[j];
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      const double own = t[j] != 0 && Unclipped(p[j] / sum) ? t[j] / p[j] : 0.0;
+      dp[j] = static_cast<T>(scale * (passed / sum - own));
+    }
   }
 };
 
-struct ScceLogits {
+// Crossentropy from logits (TF softmax_cross_entropy_with_logits), for t one row of targets
+// (as CrossentropyProbs):
+//   l = sum(t) logsumexp(z) - sum_j t_j z_j;  dl/dz_j = sum(t) softmax(z)_j - t_j.
+struct CrossentropyLogits {
+  // logsumexp(z) = m + log(sum), m = max(z).
   template <typename T>
-  static double Loss(int64_t y, const T* z, int64_t k) {
+  static std::pair<double, double> MaxAndExpSum(const T* z, int64_t k) {
     const double m = *std::max_element(z, z + k);
     double sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += std::exp(z[j] - m);
-    return m + std::log(sum) - z[y];
+    return {m, sum};
   }
-  template <typename T>
-  static void Grad(int64_t y, const T* z, int64_t k, double scale, T* dz) {
-    const double m = *std::max_element(z, z + k);
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j) sum += std::exp(z[j] - m);
+  template <typename Targets, typename T>
+  static double Loss(const Targets& t, const T* z, int64_t k) {
+    const auto [m, sum] = MaxAndExpSum(z, k);
+    const double lse = m + std::log(sum);
+    double l = 0;
     for (int64_t j = 0; j < k; ++j) {
-      dz[j] = static_cast<T>(scale * (std::exp(z[j] - m) / sum - (j == y ? 1.0 : 0.0)));
+      if (t[j] != 0) l += t[j] * (lse - z[j]);
+    }
+    return l;
+  }
+  template <typename Targets, typename T>
+  static void Grad(const Targets& t, const T* z, int64_t k, double scale, T* dz) {
+    const auto [m, sum] = MaxAndExpSum(z, k);
+    double t_sum = 0;
+    for (int64_t j = 0; j < k; ++j) t_sum += t[j];
+    for (int64_t j = 0; j < k; ++j) {
+      dz[j] = static_cast<T>(scale * (t_sum * std::exp(z[j] - m) / sum - t[j]));
     }
   }
 };
@@ -180,45 +220,36 @@ class ElementwiseLossGradKernel : public Kernel {
   }
 };
 
-// (labels (N,) or (N, 1), y_pred (N, K)) -> mean_n Fn::Loss(label_n, row_n).
-template <typename Fn, typename T, bool kParallel>
+// (y_true, y_pred) -> mean over rows r of Fn::Loss(targets_r, y_pred row r).
+template <typename Fn, bool kSparse, typename T, bool kParallel>
 class RowLossKernel : public Kernel {
  public:
   absl::Status Run(KernelRunContext& ctx) override {
-    const Tensor& y_true = ctx.input(0);
-    const Tensor& y_pred = ctx.input(1);
-    const int64_t n = y_pred.shape().dim(0), k = y_pred.shape().dim(1);
-    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
-    const T* labels = y_true.data<T>();
-    if (absl::Status s = CheckLabels(labels, n, k); !s.ok()) return s;
-    const T* x = y_pred.data<T>();
-    const double sum = BlockedSum(kParallel, n, [&](int64_t r) {
-      return Fn::Loss(static_cast<int64_t>(labels[r]), x + r * k, k);
-    });
+    TargetRows<kSparse, T> rows;
+    if (absl::Status s = rows.Init(ctx.input(0), ctx.input(1)); !s.ok()) return s;
+    const int64_t n = rows.rows();
+    const double sum = BlockedSum(
+        kParallel, n, [&](int64_t r) { return Fn::Loss(rows.targets(r), rows.x(r), rows.k()); });
     ctx.output(0).data<T>()[0] = static_cast<T>(n > 0 ? sum / static_cast<double>(n) : 0.0);
     return absl::OkStatus();
   }
 };
 
-// (dloss, labels, y_pred) -> dx row n = Fn::Grad(label_n, row_n, dloss / N).
-template <typename Fn, typename T, bool kParallel>
+// (dloss, y_true, y_pred) -> dx row r = Fn::Grad(targets_r, y_pred row r, dloss / rows).
+template <typename Fn, bool kSparse, typename T, bool kParallel>
 class RowLossGradKernel : public Kernel {
  public:
   absl::Status Run(KernelRunContext& ctx) override {
-    const Tensor& y_true = ctx.input(1);
-    const Tensor& y_pred = ctx.input(2);
-    const int64_t n = y_pred.shape().dim(0), k = y_pred.shape().dim(1);
-    if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
-    const T* labels = y_true.data<T>();
-    if (absl::Status s = CheckLabels(labels, n, k); !s.ok()) return s;
+    TargetRows<kSparse, T> rows;
+    if (absl::Status s = rows.Init(ctx.input(1), ctx.input(2)); !s.ok()) return s;
+    const int64_t n = rows.rows(), k = rows.k();
     const double scale = static_cast<double>(ctx.input(0).data<T>()[0]) / static_cast<double>(n);
-    const T* x = y_pred.data<T>();
     T* dx = ctx.output(0).data<T>();
     ForRange(
         kParallel, n,
         [&](int64_t b, int64_t e) {
           for (int64_t r = b; r < e; ++r) {
-            Fn::Grad(static_cast<int64_t>(labels[r]), x + r * k, k, scale, dx + r * k);
+            Fn::Grad(rows.targets(r), rows.x(r), k, scale, dx + r * k);
           }
         },
         /*grain=*/std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(k, 1)));
@@ -235,14 +266,14 @@ struct ElementwiseLoss {
   using GradReference = ElementwiseLossGradKernel<Fn, T, false>;
   using GradFastF32 = ElementwiseLossGradKernel<Fn, float, true>;
 };
-template <typename Fn>
+template <typename Fn, bool kSparse>
 struct RowLoss {
   template <typename T>
-  using Reference = RowLossKernel<Fn, T, false>;
-  using FastF32 = RowLossKernel<Fn, float, true>;
+  using Reference = RowLossKernel<Fn, kSparse, T, false>;
+  using FastF32 = RowLossKernel<Fn, kSparse, float, true>;
   template <typename T>
-  using GradReference = RowLossGradKernel<Fn, T, false>;
-  using GradFastF32 = RowLossGradKernel<Fn, float, true>;
+  using GradReference = RowLossGradKernel<Fn, kSparse, T, false>;
+  using GradFastF32 = RowLossGradKernel<Fn, kSparse, float, true>;
 };
 
 // ---- registration ---------------------------------------------------------------------------
@@ -259,12 +290,13 @@ GradFn LossGrad(std::string grad_op) {
 
 // "graft.<name>": (y_true, y_pred) -> loss.
 template <typename Kernels>
-OpDef<NoAttrs> LossOp(const std::string& name, ShapeCheck check, std::string doc) {
+OpDef<NoAttrs> LossOp(const std::string& name, TargetCheck check, std::string doc) {
   OpDef<NoAttrs> def("graft." + name);
   def.Doc(std::move(doc))
       .Inputs({"y_true", "y_pred"})
       .Outputs({"loss"})
-      .Shape([check](const ShapeContext& c, const NoAttrs&) { return InferLoss(c, check); })
+      .Shape(
+          [check](const ShapeContext& c, const NoAttrs&) { return InferScalarOfTargets(c, check); })
       .template Kernel<typename Kernels::FastF32>(DType::kF32)
       .template Reference<Kernels::template Reference>()
       .Grad(LossGrad("graft." + name + "Grad"));
@@ -273,7 +305,7 @@ OpDef<NoAttrs> LossOp(const std::string& name, ShapeCheck check, std::string doc
 
 // "graft.<name>Grad": (dloss, y_true, y_pred) -> d(y_pred).
 template <typename Kernels>
-OpDef<NoAttrs> LossGradOp(const std::string& name, ShapeCheck check, std::string doc) {
+OpDef<NoAttrs> LossGradOp(const std::string& name, TargetCheck check, std::string doc) {
   OpDef<NoAttrs> def("graft." + name + "Grad");
   def.Doc(std::move(doc))
       .Inputs({"dloss", "y_true", "y_pred"})
@@ -284,32 +316,43 @@ OpDef<NoAttrs> LossGradOp(const std::string& name, ShapeCheck check, std::string
   return def;
 }
 
-using Bce = ElementwiseLoss<BceProbs>;
-using BceFromLogits = ElementwiseLoss<BceLogits>;
-using Scce = RowLoss<ScceProbs>;
-using ScceFromLogits = RowLoss<ScceLogits>;
+using Scce = RowLoss<CrossentropyProbs, /*kSparse=*/true>;
+using ScceFromLogits = RowLoss<CrossentropyLogits, /*kSparse=*/true>;
+using Cce = RowLoss<CrossentropyProbs, /*kSparse=*/false>;
+using CceFromLogits = RowLoss<CrossentropyLogits, /*kSparse=*/false>;
 
-GRAFT_REGISTER_OP(LossOp<Bce>(
-    "BinaryCrossentropy", CheckBinaryTargets,
-    "mean(-(t log p' + (1-t) log(1-p'))), p' = clip(p, float32(1e-7), float32(1-1e-7))"));
-GRAFT_REGISTER_OP(
-    LossGradOp<Bce>("BinaryCrossentropy", CheckBinaryTargets,
-                    "dp = dloss * (-t/p + (1-t)/(1-p)) / count; 0 where p was clipped"));
-GRAFT_REGISTER_OP(LossOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryTargets,
-                                        "mean(max(z, 0) - z t + log1p(exp(-|z|)))"));
-GRAFT_REGISTER_OP(LossGradOp<BceFromLogits>("BinaryCrossentropyFromLogits", CheckBinaryTargets,
-                                            "dz = dloss * (sigmoid(z) - t) / count"));
-GRAFT_REGISTER_OP(
-    LossOp<Scce>("SparseCategoricalCrossentropy", CheckSparseTargets,
-                 "mean_n -log(clip(p_n / sum(p_n), float32(1e-7), float32(1-1e-7))[y_n])"));
-GRAFT_REGISTER_OP(LossGradOp<Scce>(
-    "SparseCategoricalCrossentropy", CheckSparseTargets,
-    "dp_nj = dloss * (1/sum(p_n) - [j == y_n]/p_n,y_n) / N; 0 for row n if it was clipped"));
-GRAFT_REGISTER_OP(LossOp<ScceFromLogits>("SparseCategoricalCrossentropyFromLogits",
-                                         CheckSparseTargets, "mean_n logsumexp(z_n) - z_n,y_n"));
-GRAFT_REGISTER_OP(LossGradOp<ScceFromLogits>("SparseCategoricalCrossentropyFromLogits",
-                                             CheckSparseTargets,
-                                             "dz_n = dloss * (softmax(z_n) - onehot(y_n)) / N"));
+// Registers "graft.<name>" and its backward op "graft.<name>Grad".
+#define GRAFT_REGISTER_LOSS(Kernels, name, check, doc, grad_doc) \
+  GRAFT_REGISTER_OP(LossOp<Kernels>(name, check, doc));          \
+  GRAFT_REGISTER_OP(LossGradOp<Kernels>(name, check, grad_doc))
+
+GRAFT_REGISTER_LOSS(
+    ElementwiseLoss<BceProbs>, "BinaryCrossentropy", CheckBinaryTargets,
+    "mean(-(t log p' + (1-t) log(1-p'))), p' = clip(p, float32(1e-7), float32(1-1e-7))",
+    "dp = dloss * (-t/p + (1-t)/(1-p)) / count; 0 where p was clipped");
+GRAFT_REGISTER_LOSS(ElementwiseLoss<BceLogits>, "BinaryCrossentropyFromLogits", CheckBinaryTargets,
+                    "mean(max(z, 0) - z t + log1p(exp(-|z|)))",
+                    "dz = dloss * (sigmoid(z) - t) / count");
+GRAFT_REGISTER_LOSS(
+    Scce, "SparseCategoricalCrossentropy", CheckSparseTargets,
+    "mean_n -log(clip(p_n / sum(p_n), float32(1e-7), float32(1-1e-7))[y_n])",
+    "dp_nj = dloss * (1/sum(p_n) - [j == y_n]/p_n,y_n) / N; 0 for row n if it was clipped");
+GRAFT_REGISTER_LOSS(ScceFromLogits, "SparseCategoricalCrossentropyFromLogits", CheckSparseTargets,
+                    "mean_n logsumexp(z_n) - z_n,y_n",
+                    "dz_n = dloss * (softmax(z_n) - onehot(y_n)) / N");
+GRAFT_REGISTER_LOSS(
+    Cce, "CategoricalCrossentropy", CheckCategoricalTargets,
+    "mean_n -sum_j t_nj log(clip(p_nj / sum(p_n), float32(1e-7), float32(1-1e-7)))",
+    "dp_nj = dloss * (sum_{i unclipped} t_ni / sum(p_n) - [j unclipped] t_nj / p_nj) / N");
+GRAFT_REGISTER_LOSS(CceFromLogits, "CategoricalCrossentropyFromLogits", CheckCategoricalTargets,
+                    "mean_n sum(t_n) logsumexp(z_n) - sum_j t_nj z_nj",
+                    "dz_n = dloss * (sum(t_n) softmax(z_n) - t_n) / N");
+GRAFT_REGISTER_LOSS(ElementwiseLoss<SquaredError>, "MeanSquaredError", CheckBinaryTargets,
+                    "mean((p - t)^2)", "dp = dloss * 2 (p - t) / count");
+GRAFT_REGISTER_LOSS(ElementwiseLoss<AbsoluteError>, "MeanAbsoluteError", CheckBinaryTargets,
+                    "mean(|p - t|)", "dp = dloss * sign(p - t) / count, sign(0) = 0");
+
+#undef GRAFT_REGISTER_LOSS
 
 }  // namespace
 
@@ -328,6 +371,22 @@ absl::StatusOr<Value> SparseCategoricalCrossentropy(Graph& g, Value y_true, Valu
 absl::StatusOr<Value> SparseCategoricalCrossentropyFromLogits(Graph& g, Value y_true,
                                                               Value logits) {
   return g.Add("graft.SparseCategoricalCrossentropyFromLogits", {y_true, logits});
+}
+
+absl::StatusOr<Value> CategoricalCrossentropy(Graph& g, Value y_true, Value y_pred) {
+  return g.Add("graft.CategoricalCrossentropy", {y_true, y_pred});
+}
+
+absl::StatusOr<Value> CategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits) {
+  return g.Add("graft.CategoricalCrossentropyFromLogits", {y_true, logits});
+}
+
+absl::StatusOr<Value> MeanSquaredError(Graph& g, Value y_true, Value y_pred) {
+  return g.Add("graft.MeanSquaredError", {y_true, y_pred});
+}
+
+absl::StatusOr<Value> MeanAbsoluteError(Graph& g, Value y_true, Value y_pred) {
+  return g.Add("graft.MeanAbsoluteError", {y_true, y_pred});
 }
 
 }  // namespace graft::ops

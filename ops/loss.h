@@ -1,14 +1,13 @@
-// graft — loss ops: Keras's crossentropies as graph builders.
+// graft — loss ops: Keras's crossentropies and regression losses as graph builders.
 //
 // Every loss reduces with Keras's "sum_over_batch_size": the per-sample loss, then the mean over
 // the batch, to a scalar of y_pred's dtype. y_true must have y_pred's dtype (float32, or float64
 // in float64 plans); class indices are stored as floats, as Keras feeds them. The gradient flows
 // to y_pred (or the logits) only; y_true gets none.
 //
-// The ops ("graft.BinaryCrossentropy", "graft.BinaryCrossentropyFromLogits",
-// "graft.SparseCategoricalCrossentropy", "graft.SparseCategoricalCrossentropyFromLogits") take
-// (y_true, y_pred) and have no attributes (graft::NoAttrs). Each has a backward op
-// "<name>Grad" taking (dloss, y_true, y_pred) and giving d(y_pred).
+// The ops ("graft.<Name>" for each builder below: "graft.BinaryCrossentropy", ...,
+// "graft.MeanAbsoluteError") take (y_true, y_pred) and have no attributes (graft::NoAttrs).
+// Each has a backward op "<name>Grad" taking (dloss, y_true, y_pred) and giving d(y_pred).
 #ifndef GRAFT_OPS_LOSS_H_
 #define GRAFT_OPS_LOSS_H_
 
@@ -51,6 +50,28 @@ absl::StatusOr<Value> SparseCategoricalCrossentropy(Graph& g, Value y_true, Valu
 //   l = logsumexp(z) - z[label],  mean over the batch;  d/dz = (softmax(z) - onehot(label)) / N.
 // Shapes and label checks as SparseCategoricalCrossentropy.
 absl::StatusOr<Value> SparseCategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits);
+
+// Keras categorical_crossentropy on probabilities (Keras 3 normalises first):
+//   q = p / sum(p) per row,  l = -sum_j t_j log(clip(q_j, lo, hi)),  mean over the rows;
+//   d/dp_j = (sum_{i: q_i unclipped} t_i / sum(p) - [q_j unclipped] t_j / p_j) / rows.
+// y_pred (N, ..., K) probabilities; y_true the same shape, one-hot or soft targets. Rows are all
+// positions but the class axis (N for (N, K)), as Keras's per-sample losses of shape (N, ...)
+// reduced with "sum_over_batch_size". For class indices use SparseCategoricalCrossentropy.
+absl::StatusOr<Value> CategoricalCrossentropy(Graph& g, Value y_true, Value y_pred);
+
+// Categorical crossentropy from logits z (TF softmax_cross_entropy_with_logits):
+//   l = sum(t) logsumexp(z) - sum_j t_j z_j  (= logsumexp(z) - t.z for targets summing to 1);
+//   d/dz = (sum(t) softmax(z) - t) / rows.
+// Shapes as CategoricalCrossentropy.
+absl::StatusOr<Value> CategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits);
+
+// Keras mean_squared_error: mean((p - t)^2) over the last axis, then over the batch (so over
+// every element);  d/dp = 2 (p - t) / count. Shapes as BinaryCrossentropy.
+absl::StatusOr<Value> MeanSquaredError(Graph& g, Value y_true, Value y_pred);
+
+// Keras mean_absolute_error: mean(|p - t|) over the last axis, then over the batch;
+//   d/dp = sign(p - t) / count, with sign(0) = 0. Shapes as BinaryCrossentropy.
+absl::StatusOr<Value> MeanAbsoluteError(Graph& g, Value y_true, Value y_pred);
 
 }  // namespace graft::ops
 

@@ -4,6 +4,12 @@
 // over an epoch is the caller's (Keras's stateful Mean weighs batches by their size). Metric
 // ops have no gradient rule: they are never on the path from a loss to a parameter.
 // y_true must have y_pred's dtype (float32, or float64 in float64 plans).
+//
+// Mean absolute / squared error as metrics ("mae", "mse") are the loss ops themselves,
+// ops::MeanAbsoluteError and ops::MeanSquaredError (ops/loss.h): Keras's metric of a batch is
+// the mean over its samples of the per-sample mean over the last axis, which is the loss's
+// "sum_over_batch_size" value, and the epoch mean weighs batches by size for both. Used as a
+// metric, nothing asks for their gradient.
 #ifndef GRAFT_OPS_METRIC_H_
 #define GRAFT_OPS_METRIC_H_
 
@@ -31,6 +37,13 @@ absl::StatusOr<Value> BinaryAccuracy(Graph& g, Value y_true, Value y_pred, doubl
 // not an integer in [0, K) makes the plan's Run fail with InvalidArgument naming the row and
 // the label.
 absl::StatusOr<Value> SparseCategoricalAccuracy(Graph& g, Value y_true, Value y_pred);
+
+// Keras CategoricalAccuracy on one batch ("graft.CategoricalAccuracy", no attrs):
+//   mean over the rows of [ argmax(y_pred row) == argmax(y_true row) ], the first maximum
+//   winning ties on both sides.
+// y_pred (N, ..., K) scores; y_true the same shape, one-hot or soft targets. Rows are every
+// position but the class axis (Keras's per-sample matches of shape (N, ...)).
+absl::StatusOr<Value> CategoricalAccuracy(Graph& g, Value y_true, Value y_pred);
 
 }  // namespace graft::ops
 

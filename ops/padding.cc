@@ -54,10 +54,14 @@ Geometry ComputeGeometry(int64_t length, int64_t kernel, int64_t stride, int64_t
   return g;
 }
 
+std::string ValidExpression(int64_t length, int64_t kernel, int64_t stride, int64_t dilation) {
+  return absl::StrCat("floor((", length, " - ", dilation, "*(", kernel, "-1) - 1)/", stride,
+                      ") + 1");
+}
+
 std::string ValidFormula(int64_t length, int64_t kernel, int64_t stride, int64_t dilation) {
   const int64_t out = FloorDiv(length - dilation * (kernel - 1) - 1, stride) + 1;
-  return absl::StrCat("floor((", length, " - ", dilation, "*(", kernel, "-1) - 1)/", stride,
-                      ") + 1 = ", out);
+  return absl::StrCat(ValidExpression(length, kernel, stride, dilation), " = ", out);
 }
 
 }  // namespace graft::ops

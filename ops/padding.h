@@ -33,6 +33,8 @@ Geometry ComputeGeometry(int64_t length, int64_t kernel, int64_t stride, int64_t
 // The valid-padding formula with the numbers filled in, for error messages:
 // "floor((1 - 1*(3-1) - 1)/1) + 1 = -1".
 std::string ValidFormula(int64_t length, int64_t kernel, int64_t stride, int64_t dilation);
+// The same without the result: "floor((1 - 1*(3-1) - 1)/1) + 1".
+std::string ValidExpression(int64_t length, int64_t kernel, int64_t stride, int64_t dilation);
 
 }  // namespace graft::ops
 

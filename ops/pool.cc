@@ -1,18 +1,30 @@
-// ops/pool.cc — MaxPooling1D, channels-last (N, L, C).
-//   y[n, i, c] = max_{j < p} x[n, i*s + j - pad_l, c]      (positions outside [0, L) are never
-//                                                            selected; ties: the first wins)
+// ops/pool.cc — max and average pooling, 1-D, 2-D and global, channels-last.
+// Every op is the 2-D case inside: x (N, L, C) is (N, 1, L, C) with a window of height 1 and
+// stride 1 along that axis; a global pool's window is x's whole spatial extent (valid padding).
+// Per spatial axis a (window p_a, stride s_a, pads from ops/padding.h with dilation 1):
 //   L_out = floor((L - p)/s) + 1 (valid), ceil(L/s) (same: total pad
 //           max((L_out - 1)*s + p - L, 0), left = total/2, extra on the right)
-//   dx[n, l, c] = sum over the windows i whose argmax is l of dy[n, i, c]
-//                 (overlapping windows, s < p, accumulate)
-// The forward op has a hidden int32 workspace output with y's shape, which the gradient rule
-// passes to graft.MaxPool1DBackward(dy, workspace, x). The oneDNN kernels keep oneDNN's own
-// workspace in those bytes; the reference kernels keep the argmax input position l.
-// oneDNN pooling primitives for f32; reference loops for f32 and f64.
+//   W(i, j) = the real input positions (h, w) with h in [i*s_0 - pt, i*s_0 - pt + p_0) and
+//             w in [j*s_1 - pl, j*s_1 - pl + p_1)     (padded positions are not in W)
+//   max:      y[n, i, j, c] = max_{(h, w) in W(i, j)} x[n, h, w, c]   (ties: first in (h, w)
+//                                                                      order wins)
+//             dx[n, h, w, c] = sum of dy[n, i, j, c] over the windows whose argmax is (h, w)
+//   average:  y[n, i, j, c] = sum_{W(i, j)} x[n, h, w, c] / |W(i, j)|   (padding excluded)
+//             dx[n, h, w, c] = sum over the windows (i, j) holding (h, w) of dy[n, i, j, c] / |W|
+// Max ops have a hidden int32 workspace output with y's shape, which the gradient rule passes
+// to "<op>Backward"(dy, workspace, x); average backward ops take (dy, x). The oneDNN kernels
+// keep oneDNN's own workspace in those bytes; the reference kernels keep the argmax's flat
+// spatial position h*W + w.
+// oneDNN pooling primitives (pooling_max, pooling_avg_exclude_padding; nhwc) for f32; reference
+// loops for f32 and f64.
 #include "ops/pool.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ops/common.h"
@@ -23,63 +35,173 @@ namespace {
 
 namespace on = ::graft::onednn;
 
-// The geometry of one node, from its attributes and x's length.
-Geometry PoolGeometry(const MaxPool1DAttrs& a, int64_t length) {
-  return ComputeGeometry(length, a.pool, a.stride, /*dilation=*/1, a.padding);
+// ---- the window of a node -------------------------------------------------------------------
+
+// A pooling window over (H, W). `rank` is the spatial rank of x (1: (N, L, C), the W axis).
+struct Window {
+  int rank = 2;
+  int64_t pool[2] = {1, 1};
+  int64_t stride[2] = {1, 1};
+  Padding padding = Padding::kValid;
+};
+
+// x's spatial extent as (H, W); a 1-D input has H = 1.
+std::pair<int64_t, int64_t> Spatial(const Shape& x) {
+  return {x.rank() == 4 ? x.dim(1) : 1, x.dim(x.rank() - 2)};
+}
+
+Window WindowFor(const Pool1DAttrs& a, const Shape&) {
+  return {1, {1, a.pool}, {1, a.stride}, a.padding};
+}
+Window WindowFor(const Pool2DAttrs& a, const Shape&) {
+  return {2, {a.pool_h, a.pool_w}, {a.stride_h, a.stride_w}, a.padding};
+}
+Window WindowFor(const GlobalPoolAttrs&, const Shape& x) {
+  const auto [h, w] = Spatial(x);
+  return {x.rank() - 2, {h, w}, {h, w}, Padding::kValid};
+}
+
+// The sizes of one pooling node for x's shape (unknown sizes give unknown outputs).
+struct PoolSizes {
+  int64_t n = 0, c = 0;
+  int64_t in[2] = {1, 1}, out[2] = {1, 1};
+  int64_t pool[2] = {1, 1}, stride[2] = {1, 1}, pad_l[2] = {0, 0}, pad_r[2] = {0, 0};
+};
+
+PoolSizes Sizes(const Window& w, const Shape& x) {
+  PoolSizes z;
+  z.n = x.dim(0);
+  z.c = x.dim(-1);
+  std::tie(z.in[0], z.in[1]) = Spatial(x);
+  for (int a = 0; a < 2; ++a) {
+    const Geometry geo = ComputeGeometry(z.in[a], w.pool[a], w.stride[a], 1, w.padding);
+    z.out[a] = geo.out;
+    z.pool[a] = w.pool[a];
+    z.stride[a] = w.stride[a];
+    z.pad_l[a] = geo.pad_l;
+    z.pad_r[a] = geo.pad_r;
+  }
+  return z;
+}
+
+template <typename Attrs>
+PoolSizes SizesFor(const Attrs& a, const Shape& x) {
+  return Sizes(WindowFor(a, x), x);
 }
 
 // ---- shape functions ------------------------------------------------------------------------
 
-std::string Describe(const MaxPool1DAttrs& a) {
-  return absl::StrCat("pool_size=", a.pool, ", strides=", a.stride,
-                      ", padding=", PaddingName(a.padding));
+// Keras prints an int for 1-D and a tuple for 2-D.
+std::string Tuple(const Window& w, const int64_t (&v)[2]) {
+  return w.rank == 1 ? absl::StrCat(v[1]) : absl::StrCat("(", v[0], ", ", v[1], ")");
+}
+std::string Describe(const Window& w) {
+  return absl::StrCat("pool_size=", Tuple(w, w.pool), ", strides=", Tuple(w, w.stride),
+                      ", padding=", PaddingName(w.padding));
+}
+template <typename WindowedAttrs>  // Pool1DAttrs, Pool2DAttrs
+std::string Describe(const WindowedAttrs& a) {
+  return Describe(WindowFor(a, Shape{}));
+}
+std::string Describe(const GlobalPoolAttrs& a) {
+  return absl::StrCat("keepdims=", a.keepdims ? "true" : "false");
 }
 
-// Checks the attributes and x (input `xi`), and returns y's type.
-absl::StatusOr<TensorType> InferPooled(const ShapeContext& c, int xi, const MaxPool1DAttrs& a) {
-  if (a.pool < 1) {
-    return ShapeError(c,
-                      absl::StrCat("pool_size must be a positive integer, received ", Describe(a)));
+// y's shape for a windowed pool: checks the attributes, x's rank and every output size.
+absl::StatusOr<Shape> WindowedShape(const ShapeContext& c, const Shape& x, const Window& w) {
+  for (int a = 0; a < 2; ++a) {
+    if (w.pool[a] < 1) {
+      return ShapeError(
+          c, absl::StrCat("pool_size must be a positive integer, received ", Describe(w)));
+    }
+    if (w.stride[a] < 1) {
+      return ShapeError(c,
+                        absl::StrCat("strides must be a positive integer, received ", Describe(w)));
+    }
   }
-  if (a.stride < 1) {
-    return ShapeError(c,
-                      absl::StrCat("strides must be a positive integer, received ", Describe(a)));
-  }
-  if (a.padding == Padding::kCausal) {
+  if (w.padding == Padding::kCausal) {
     return ShapeError(c,
                       "padding must be \"valid\" or \"same\" for pooling; "
                       "\"causal\" is only allowed for Conv1D");
   }
+  if (x.rank() != w.rank + 2) {
+    return ShapeError(c, absl::StrCat("expected input of rank ", w.rank + 2,
+                                      w.rank == 1 ? " (batch, steps, channels)"
+                                                  : " (batch, height, width, channels)",
+                                      ", got shape ", x.ToString()));
+  }
+  const PoolSizes z = Sizes(w, x);
+  for (int a = 2 - w.rank; a < 2; ++a) {
+    if (z.in[a] < 0 || z.out[a] > 0) continue;
+    const char* axis = w.rank == 1 ? "steps" : (a == 0 ? "height" : "width");
+    const char* symbol = w.rank == 1 ? "L" : (a == 0 ? "H" : "W");
+    const std::string index = w.rank == 1 ? "" : absl::StrCat("[", a, "]");
+    const std::string formula =
+        w.padding == Padding::kValid
+            ? absl::StrCat("floor((", symbol, " - pool_size", index, ")/strides", index,
+                           ") + 1 = floor((", z.in[a], " - ", w.pool[a], ")/", w.stride[a],
+                           ") + 1 = ", z.out[a], ". Use a pool_size", index, " of at most ",
+                           z.in[a], " or padding=\"same\".")
+            : absl::StrCat("ceil(", symbol, "/strides", index, ") = ceil(", z.in[a], "/",
+                           w.stride[a], ") = ", z.out[a], ": the input is empty.");
+    return ShapeError(c, absl::StrCat("Computed output size would be zero or negative. "
+                                      "Received: `inputs.shape=",
+                                      x.ToString(), "`, `pool_size=", Tuple(w, w.pool),
+                                      "`, `strides=", Tuple(w, w.stride), "`, `padding=",
+                                      PaddingName(w.padding), "`. Output ", axis, " ", formula));
+  }
+  std::vector<int64_t> dims = {z.n};
+  for (int a = 2 - w.rank; a < 2; ++a) dims.push_back(z.out[a]);
+  dims.push_back(z.c);
+  return Shape(std::move(dims));
+}
+
+template <typename WindowedAttrs>
+absl::StatusOr<Shape> PooledShape(const ShapeContext& c, const Shape& x, const WindowedAttrs& a) {
+  return WindowedShape(c, x, WindowFor(a, x));
+}
+absl::StatusOr<Shape> PooledShape(const ShapeContext& c, const Shape& x, const GlobalPoolAttrs& a) {
+  if (x.rank() != 3 && x.rank() != 4) {
+    return ShapeError(c, absl::StrCat("expected input of rank 3 (batch, steps, channels) or 4 "
+                                      "(batch, height, width, channels), got shape ",
+                                      x.ToString()));
+  }
+  for (int i = 1; i + 1 < x.rank(); ++i) {
+    if (x.dim(i) == 0) {
+      return ShapeError(
+          c, absl::StrCat("cannot pool over an empty spatial axis: input shape ", x.ToString()));
+    }
+  }
+  if (!a.keepdims) return Shape({x.dim(0), x.dim(-1)});
+  std::vector<int64_t> dims(x.rank(), 1);
+  dims.front() = x.dim(0);
+  dims.back() = x.dim(-1);
+  return Shape(std::move(dims));
+}
+
+// Checks the attributes and x (input `xi`), and returns y's type.
+template <typename Attrs>
+absl::StatusOr<TensorType> InferPooled(const ShapeContext& c, int xi, const Attrs& a) {
   const TensorType& x = c.inputs[xi];
   if (!IsFloating(x.dtype)) {
     return ShapeError(c,
                       absl::StrCat("input must be float32 or float64, got ", DTypeName(x.dtype)));
   }
-  if (x.shape.rank() != 3) {
-    return ShapeError(c, absl::StrCat("expected input of rank 3 (batch, steps, channels), got "
-                                      "shape ",
-                                      x.shape.ToString()));
-  }
-  const int64_t length = x.shape.dim(1);
-  const Geometry geo = PoolGeometry(a, length);
-  if (length >= 0 && geo.out <= 0) {
-    return ShapeError(
-        c, absl::StrCat("Computed output size would be zero or negative. Received: "
-                        "`inputs.shape=",
-                        x.shape.ToString(), "`, `pool_size=", a.pool, "`, `strides=", a.stride,
-                        "`, `padding=", PaddingName(a.padding),
-                        "`. Output steps floor((L - pool_size)/strides) + 1 = floor((", length,
-                        " - ", a.pool, ")/", a.stride, ") + 1 = ", geo.out,
-                        ". Use a pool_size of at most ", length, " or padding=\"same\"."));
-  }
-  return TensorType{x.dtype, Shape({x.shape.dim(0), geo.out, x.shape.dim(2)})};
+  absl::StatusOr<Shape> y = PooledShape(c, x.shape, a);
+  if (!y.ok()) return y.status();
+  return TensorType{x.dtype, *std::move(y)};
 }
 
-absl::StatusOr<std::vector<TensorType>> InferMaxPool1D(const ShapeContext& c,
-                                                       const MaxPool1DAttrs& a) {
+// Inputs of the backward ops: (dy, workspace, x) for max, (dy, x) for average.
+constexpr int BackwardXIndex(PoolKind kind) { return kind == PoolKind::kMax ? 2 : 1; }
+
+template <typename Attrs, PoolKind kKind>
+absl::StatusOr<std::vector<TensorType>> InferForward(const ShapeContext& c, const Attrs& a) {
   absl::StatusOr<TensorType> y = InferPooled(c, 0, a);
   if (!y.ok()) return y.status();
-  return std::vector<TensorType>{*y, TensorType{DType::kI32, y->shape}};
+  std::vector<TensorType> out = {*y};
+  if (kKind == PoolKind::kMax) out.push_back(TensorType{DType::kI32, y->shape});
+  return out;
 }
 
 // Equal except where either side is unknown (-1).
@@ -91,53 +213,30 @@ bool Compatible(const Shape& a, const Shape& b) {
   return true;
 }
 
-// (dy, workspace, x) -> dx with x's type.
-absl::StatusOr<std::vector<TensorType>> InferMaxPool1DBackward(const ShapeContext& c,
-                                                               const MaxPool1DAttrs& a) {
-  absl::StatusOr<TensorType> y = InferPooled(c, 2, a);
+// -> dx with x's type.
+template <typename Attrs, PoolKind kKind>
+absl::StatusOr<std::vector<TensorType>> InferBackward(const ShapeContext& c, const Attrs& a) {
+  const int xi = BackwardXIndex(kKind);
+  absl::StatusOr<TensorType> y = InferPooled(c, xi, a);
   if (!y.ok()) return y.status();
   const TensorType& dy = c.inputs[0];
-  const TensorType& ws = c.inputs[1];
   if (dy.dtype != y->dtype || !Compatible(dy.shape, y->shape)) {
     return ShapeError(
         c, absl::StrCat("dy must have the forward output's type ", y->ToString(), " (from x ",
-                        c.inputs[2].ToString(), ", ", Describe(a), "), got ", dy.ToString()));
+                        c.inputs[xi].ToString(), ", ", Describe(a), "), got ", dy.ToString()));
   }
-  if (ws.dtype != DType::kI32 || !Compatible(ws.shape, y->shape)) {
-    return ShapeError(c, absl::StrCat("workspace must be int32 with the forward output's "
-                                      "shape ",
-                                      y->shape.ToString(), ", got ", ws.ToString()));
+  if (kKind == PoolKind::kMax) {
+    const TensorType& ws = c.inputs[1];
+    if (ws.dtype != DType::kI32 || !Compatible(ws.shape, y->shape)) {
+      return ShapeError(c, absl::StrCat("workspace must be int32 with the forward output's "
+                                        "shape ",
+                                        y->shape.ToString(), ", got ", ws.ToString()));
+    }
   }
-  return std::vector<TensorType>{c.inputs[2]};
+  return std::vector<TensorType>{c.inputs[xi]};
 }
 
 // ---- oneDNN kernels -------------------------------------------------------------------------
-
-// The oneDNN view of one node: x as (N, C, L) `nwc` (graft's (N, L, C) memory), y likewise.
-struct PoolDescs {
-  dnnl::memory::desc x, y;
-  on::dims strides, kernel, pad_l, pad_r;
-};
-
-PoolDescs MakeDescs(const MaxPool1DAttrs& a, const TensorType& x) {
-  const int64_t n = x.shape.dim(0), length = x.shape.dim(1), ch = x.shape.dim(2);
-  const Geometry geo = PoolGeometry(a, length);
-  PoolDescs d;
-  d.x = on::Desc({n, ch, length}, on::tag::nwc);
-  d.y = on::Desc({n, ch, geo.out}, on::tag::nwc);
-  d.strides = {a.stride};
-  d.kernel = {a.pool};
-  d.pad_l = {geo.pad_l};
-  d.pad_r = {geo.pad_r};
-  return d;
-}
-
-dnnl::pooling_forward::primitive_desc ForwardPd(const PoolDescs& d) {
-  auto desc =
-      dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_max,
-                                  d.x, d.y, d.strides, d.kernel, d.pad_l, d.pad_r);
-  return dnnl::pooling_forward::primitive_desc(desc, on::Engine());
-}
 
 // oneDNN's workspace has to fit in the int32 tensor the graph allocated for it (y's shape).
 absl::Status CheckWorkspaceFits(const dnnl::memory::desc& ws, const TensorType& y) {
@@ -150,59 +249,54 @@ absl::Status CheckWorkspaceFits(const dnnl::memory::desc& ws, const TensorType& 
   return absl::OkStatus();
 }
 
-class OneDnnMaxPool1D : public on::OneDnnKernel {
+// One pooling primitive, forward (x -> y [, workspace]) or backward (dy [, workspace] -> dx).
+// x and y are oneDNN's logical (N, C, H, W) over graft's (N, H, W, C) memory: tag nhwc.
+template <typename Attrs, PoolKind kKind, bool kBackward>
+class OneDnnPool : public on::OneDnnKernel {
+  static constexpr bool kIsMax = kKind == PoolKind::kMax;
+  static constexpr int kX = kBackward ? BackwardXIndex(kKind) : 0;
+
  public:
   absl::Status Init(const KernelInitContext& c) override {
-    PoolDescs d;
+    const Shape& xs = c.input_types[kX].shape;
+    const PoolSizes z = SizesFor(c.attrs<Attrs>(), xs);
     absl::Status s = on::Call([&] {
-      d = MakeDescs(c.attrs<MaxPool1DAttrs>(), c.input_types[0]);
-      auto pd = ForwardPd(d);
-      ws_ = pd.workspace_desc();
-      prim_ = dnnl::pooling_forward(pd);
+      x_ = on::Desc({z.n, z.c, z.in[0], z.in[1]}, on::tag::nhwc);
+      y_ = on::Desc({z.n, z.c, z.out[0], z.out[1]}, on::tag::nhwc);
+      const on::dims strides = {z.stride[0], z.stride[1]}, kernel = {z.pool[0], z.pool[1]};
+      const on::dims pad_l = {z.pad_l[0], z.pad_l[1]}, pad_r = {z.pad_r[0], z.pad_r[1]};
+      const dnnl::algorithm alg =
+          kIsMax ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
+      auto fd = dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, x_, y_, strides,
+                                            kernel, pad_l, pad_r);
+      auto fpd = dnnl::pooling_forward::primitive_desc(fd, on::Engine());
+      if constexpr (kBackward) {
+        auto bd = dnnl::pooling_backward::desc(alg, x_, y_, strides, kernel, pad_l, pad_r);
+        auto pd = dnnl::pooling_backward::primitive_desc(bd, on::Engine(), fpd);
+        ws_ = pd.workspace_desc();
+        prim_ = dnnl::pooling_backward(pd);
+      } else {
+        ws_ = fpd.workspace_desc();
+        prim_ = dnnl::pooling_forward(fpd);
+      }
     });
-    if (!s.ok()) return s;
-    x_ = d.x;
-    y_ = d.y;
-    return CheckWorkspaceFits(ws_, c.output_types[1]);
+    if (!s.ok() || !kIsMax) return s;
+    return CheckWorkspaceFits(ws_, kBackward ? c.input_types[1] : c.output_types[1]);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
       on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_SRC, on::Wrap(x_, ctx.input(0))},
-                          {DNNL_ARG_DST, on::Wrap(y_, ctx.output(0))},
-                          {DNNL_ARG_WORKSPACE, on::Wrap(ws_, ctx.output(1))}});
-    });
-  }
-
- private:
-  dnnl::memory::desc x_, y_, ws_;
-  dnnl::primitive prim_;
-};
-
-class OneDnnMaxPool1DBackward : public on::OneDnnKernel {
- public:
-  absl::Status Init(const KernelInitContext& c) override {
-    PoolDescs d;
-    absl::Status s = on::Call([&] {
-      d = MakeDescs(c.attrs<MaxPool1DAttrs>(), c.input_types[2]);
-      auto fpd = ForwardPd(d);
-      auto bd = dnnl::pooling_backward::desc(dnnl::algorithm::pooling_max, d.x, d.y, d.strides,
-                                             d.kernel, d.pad_l, d.pad_r);
-      auto pd = dnnl::pooling_backward::primitive_desc(bd, on::Engine(), fpd);
-      ws_ = pd.workspace_desc();
-      prim_ = dnnl::pooling_backward(pd);
-    });
-    if (!s.ok()) return s;
-    x_ = d.x;
-    y_ = d.y;
-    return CheckWorkspaceFits(ws_, c.input_types[1]);
-  }
-  absl::Status Run(KernelRunContext& ctx) override {
-    return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_DIFF_DST, on::Wrap(y_, ctx.input(0))},
-                          {DNNL_ARG_WORKSPACE, on::Wrap(ws_, ctx.input(1))},
-                          {DNNL_ARG_DIFF_SRC, on::Wrap(x_, ctx.output(0))}});
+      std::unordered_map<int, dnnl::memory> args;
+      if constexpr (kBackward) {
+        args = {{DNNL_ARG_DIFF_DST, on::Wrap(y_, ctx.input(0))},
+                {DNNL_ARG_DIFF_SRC, on::Wrap(x_, ctx.output(0))}};
+        if (kIsMax) args[DNNL_ARG_WORKSPACE] = on::Wrap(ws_, ctx.input(1));
+      } else {
+        args = {{DNNL_ARG_SRC, on::Wrap(x_, ctx.input(0))},
+                {DNNL_ARG_DST, on::Wrap(y_, ctx.output(0))}};
+        if (kIsMax) args[DNNL_ARG_WORKSPACE] = on::Wrap(ws_, ctx.output(1));
+      }
+      on::Execute(prim_, args);
     });
   }
 
@@ -213,114 +307,240 @@ class OneDnnMaxPool1DBackward : public on::OneDnnKernel {
 
 // ---- reference kernels ----------------------------------------------------------------------
 
-template <typename T>
-class RefMaxPool1D : public Kernel {
- public:
-  absl::Status Run(KernelRunContext& ctx) override {
-    const MaxPool1DAttrs& a = attrs_;
-    const Shape& xs = ctx.input(0).shape();
-    const int64_t n = xs.dim(0), length = xs.dim(1), ch = xs.dim(2);
-    const Geometry geo = PoolGeometry(a, length);
-    const T* x = ctx.input(0).data<T>();
-    T* y = ctx.output(0).data<T>();
-    int32_t* ws = ctx.output(1).data<int32_t>();
-    for (int64_t b = 0; b < n; ++b) {
-      for (int64_t i = 0; i < geo.out; ++i) {
-        const int64_t start = std::max<int64_t>(i * a.stride - geo.pad_l, 0);
-        const int64_t end = std::min<int64_t>(i * a.stride - geo.pad_l + a.pool, length);
-        for (int64_t c = 0; c < ch; ++c) {
-          int64_t arg = start;
-          T best = x[(b * length + start) * ch + c];
-          for (int64_t l = start + 1; l < end; ++l) {
-            const T v = x[(b * length + l) * ch + c];
-            if (v > best) {
-              best = v;
-              arg = l;
-            }
-          }
-          y[(b * geo.out + i) * ch + c] = best;
-          ws[(b * geo.out + i) * ch + c] = static_cast<int32_t>(arg);
-        }
+// The real input rows [h0, h1) and columns [w0, w1) of output position (i, j).
+struct Span {
+  int64_t h0, h1, w0, w1;
+  int64_t count() const { return (h1 - h0) * (w1 - w0); }
+};
+Span SpanAt(const PoolSizes& z, int64_t i, int64_t j) {
+  const int64_t h = i * z.stride[0] - z.pad_l[0], w = j * z.stride[1] - z.pad_l[1];
+  return {std::max<int64_t>(h, 0), std::min(h + z.pool[0], z.in[0]), std::max<int64_t>(w, 0),
+          std::min(w + z.pool[1], z.in[1])};
+}
+
+// Calls fn(span, x offset of (n, 0, 0, 0), output offset of (n, i, j, 0)) for every output
+// position, in order.
+template <typename Fn>
+void ForEachWindow(const PoolSizes& z, Fn fn) {
+  for (int64_t n = 0; n < z.n; ++n) {
+    for (int64_t i = 0; i < z.out[0]; ++i) {
+      for (int64_t j = 0; j < z.out[1]; ++j) {
+        fn(SpanAt(z, i, j), n * z.in[0] * z.in[1] * z.c, ((n * z.out[0] + i) * z.out[1] + j) * z.c);
       }
     }
-    return absl::OkStatus();
   }
+}
+
+// Base of the reference kernels: the sizes, from x (input kX) at Init.
+template <typename Attrs, int kX>
+class RefPoolBase : public Kernel {
+ public:
   absl::Status Init(const KernelInitContext& c) override {
-    attrs_ = c.attrs<MaxPool1DAttrs>();
+    z_ = SizesFor(c.attrs<Attrs>(), c.input_types[kX].shape);
     return absl::OkStatus();
   }
 
- private:
-  MaxPool1DAttrs attrs_;
+ protected:
+  PoolSizes z_;
 };
 
-template <typename T>
-class RefMaxPool1DBackward : public Kernel {  // (dy, workspace, x)
+template <typename T, typename Attrs, PoolKind kKind>
+class RefPool : public RefPoolBase<Attrs, 0> {
  public:
   absl::Status Run(KernelRunContext& ctx) override {
-    const Shape& ys = ctx.input(0).shape();
-    const int64_t n = ys.dim(0), out = ys.dim(1), ch = ys.dim(2);
-    const int64_t length = ctx.input(2).shape().dim(1);
-    const T* dy = ctx.input(0).data<T>();
-    const int32_t* ws = ctx.input(1).data<int32_t>();
-    T* dx = ctx.output(0).data<T>();
-    std::fill(dx, dx + ctx.output(0).num_elements(), T(0));
-    for (int64_t b = 0; b < n; ++b) {
-      for (int64_t i = 0; i < out; ++i) {
-        for (int64_t c = 0; c < ch; ++c) {
-          const int64_t k = (b * out + i) * ch + c;
-          const int64_t l = ws[k];
-          if (l < 0 || l >= length) {
-            return absl::InternalError(absl::StrCat(
-                "MaxPool1DBackward: workspace entry ", k, " = ", l, " is outside [0, ", length,
-                "); the workspace must come from the reference MaxPool1D kernel"));
+    const PoolSizes& z = this->z_;
+    const T* x = ctx.input(0).data<T>();
+    T* y = ctx.output(0).data<T>();
+    int32_t* ws = kKind == PoolKind::kMax ? ctx.output(1).data<int32_t>() : nullptr;
+    ForEachWindow(z, [&](const Span& s, int64_t xo, int64_t yo) {
+      for (int64_t c = 0; c < z.c; ++c) {
+        T acc = kKind == PoolKind::kMax ? x[xo + (s.h0 * z.in[1] + s.w0) * z.c + c] : T(0);
+        int64_t arg = s.h0 * z.in[1] + s.w0;
+        for (int64_t h = s.h0; h < s.h1; ++h) {
+          for (int64_t w = s.w0; w < s.w1; ++w) {
+            const int64_t p = h * z.in[1] + w;
+            const T v = x[xo + p * z.c + c];
+            if (kKind == PoolKind::kAverage) {
+              acc += v;
+            } else if (v > acc) {
+              acc = v;
+              arg = p;
+            }
           }
-          dx[(b * length + l) * ch + c] += dy[k];
+        }
+        if (kKind == PoolKind::kMax) {
+          y[yo + c] = acc;
+          ws[yo + c] = static_cast<int32_t>(arg);
+        } else {
+          y[yo + c] = acc / static_cast<T>(s.count());
         }
       }
-    }
+    });
     return absl::OkStatus();
+  }
+};
+
+template <typename T, typename Attrs, PoolKind kKind>
+class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
+ public:
+  absl::Status Run(KernelRunContext& ctx) override {
+    const PoolSizes& z = this->z_;
+    const T* dy = ctx.input(0).data<T>();
+    T* dx = ctx.output(0).data<T>();
+    std::fill(dx, dx + ctx.output(0).num_elements(), T(0));
+    if (kKind == PoolKind::kAverage) {
+      ForEachWindow(z, [&](const Span& s, int64_t xo, int64_t yo) {
+        for (int64_t c = 0; c < z.c; ++c) {
+          const T g = dy[yo + c] / static_cast<T>(s.count());
+          for (int64_t h = s.h0; h < s.h1; ++h) {
+            for (int64_t w = s.w0; w < s.w1; ++w) dx[xo + (h * z.in[1] + w) * z.c + c] += g;
+          }
+        }
+      });
+      return absl::OkStatus();
+    }
+    const int32_t* ws = ctx.input(1).data<int32_t>();
+    const int64_t area = z.in[0] * z.in[1];
+    absl::Status status;
+    ForEachWindow(z, [&](const Span&, int64_t xo, int64_t yo) {
+      for (int64_t c = 0; c < z.c && status.ok(); ++c) {
+        const int64_t p = ws[yo + c];
+        if (p < 0 || p >= area) {
+          status = absl::InternalError(absl::StrCat(
+              "pooling backward: workspace entry ", yo + c, " = ", p, " is outside [0, ", area,
+              "); the workspace must come from the reference forward kernel"));
+          return;
+        }
+        dx[xo + p * z.c + c] += dy[yo + c];
+      }
+    });
+    return status;
   }
 };
 
 // ---- gradient rule and registration ---------------------------------------------------------
 
-GradResult GradMaxPool1D(GradContext& g) {
-  if (!g.needs_input_grad(0) || !g.output_grad(0).has_value()) return Grads{std::nullopt};
-  absl::StatusOr<Value> dx =
-      g.graph().Add("graft.MaxPool1DBackward", {*g.output_grad(0), g.output(1), g.input(0)},
-                    g.attrs<MaxPool1DAttrs>());
-  if (!dx.ok()) return dx.status();
-  return Grads{*dx};
+// The kernels of one op and its backward op.
+template <typename Attrs, PoolKind kKind>
+struct PoolKernels {
+  using FastF32 = OneDnnPool<Attrs, kKind, false>;
+  using BackwardFastF32 = OneDnnPool<Attrs, kKind, true>;
+  template <typename T>
+  using Reference = RefPool<T, Attrs, kKind>;
+  template <typename T>
+  using BackwardReference = RefPoolBackward<T, Attrs, kKind>;
+};
+
+// dx = backward_op(dy, [workspace,] x).
+template <typename Attrs, PoolKind kKind>
+GradFn PoolGrad(std::string backward_op) {
+  return [backward_op](GradContext& g) -> GradResult {
+    if (!g.needs_input_grad(0) || !g.output_grad(0).has_value()) return Grads{std::nullopt};
+    std::vector<Value> inputs = {*g.output_grad(0)};
+    if (kKind == PoolKind::kMax) inputs.push_back(g.output(1));
+    inputs.push_back(g.input(0));
+    absl::StatusOr<Value> dx = g.graph().Add(backward_op, inputs, g.attrs<Attrs>());
+    if (!dx.ok()) return dx.status();
+    return Grads{*dx};
+  };
 }
 
-GRAFT_REGISTER_OP(
-    OpDef<MaxPool1DAttrs>("graft.MaxPool1D")
-        .Doc("y[n,i,c] = max_{j<p} x[n, i*s + j - pad_l, c] (padding never selected); "
-             "workspace: argmax state for MaxPool1DBackward")
-        .Inputs({"x"})
-        .Outputs({"y", "workspace~"})
-        .Shape(InferMaxPool1D)
-        .PrintAttrs(Describe)
-        .Kernel<OneDnnMaxPool1D>(DType::kF32)
-        .Reference<RefMaxPool1D>()
-        .Grad(GradMaxPool1D));
-GRAFT_REGISTER_OP(OpDef<MaxPool1DAttrs>("graft.MaxPool1DBackward")
-                      .Doc("dx: dy routed to the argmax of each window (overlaps accumulate)")
-                      .Inputs({"dy", "workspace", "x"})
-                      .Outputs({"dx"})
-                      .Shape(InferMaxPool1DBackward)
-                      .PrintAttrs(Describe)
-                      .Kernel<OneDnnMaxPool1DBackward>(DType::kF32)
-                      .Reference<RefMaxPool1DBackward>());
+// "graft.<name>": x -> y [, workspace~].
+template <typename Attrs, PoolKind kKind>
+OpDef<Attrs> PoolOp(const std::string& name, std::string doc) {
+  using K = PoolKernels<Attrs, kKind>;
+  OpDef<Attrs> def("graft." + name);
+  def.Doc(std::move(doc))
+      .Inputs({"x"})
+      .Outputs(kKind == PoolKind::kMax ? std::vector<std::string>{"y", "workspace~"}
+                                       : std::vector<std::string>{"y"})
+      .Shape(InferForward<Attrs, kKind>)
+      .PrintAttrs([](const Attrs& a) { return Describe(a); })
+      .template Kernel<typename K::FastF32>(DType::kF32)
+      .template Reference<K::template Reference>()
+      .Grad(PoolGrad<Attrs, kKind>("graft." + name + "Backward"));
+  return def;
+}
+
+// "graft.<name>Backward": (dy, [workspace,] x) -> dx.
+template <typename Attrs, PoolKind kKind>
+OpDef<Attrs> PoolBackwardOp(const std::string& name, std::string doc) {
+  using K = PoolKernels<Attrs, kKind>;
+  OpDef<Attrs> def("graft." + name + "Backward");
+  def.Doc(std::move(doc))
+      .Inputs(kKind == PoolKind::kMax ? std::vector<std::string>{"dy", "workspace", "x"}
+                                      : std::vector<std::string>{"dy", "x"})
+      .Outputs({"dx"})
+      .Shape(InferBackward<Attrs, kKind>)
+      .PrintAttrs([](const Attrs& a) { return Describe(a); })
+      .template Kernel<typename K::BackwardFastF32>(DType::kF32)
+      .template Reference<K::template BackwardReference>();
+  return def;
+}
+
+constexpr PoolKind kMax = PoolKind::kMax;
+constexpr PoolKind kAvg = PoolKind::kAverage;
+constexpr const char* kMaxDoc =
+    "y = max over the window's real elements (padding never selected); workspace: argmax state "
+    "for the backward op";
+constexpr const char* kMaxBackwardDoc =
+    "dx: dy routed to the argmax of each window (overlaps accumulate)";
+constexpr const char* kAvgDoc =
+    "y = mean over the window's real elements (padding excluded from the count)";
+constexpr const char* kAvgBackwardDoc =
+    "dx: dy / count spread over each window's real elements (overlaps accumulate)";
+
+GRAFT_REGISTER_OP(PoolOp<Pool1DAttrs, kMax>("MaxPool1D", kMaxDoc));
+GRAFT_REGISTER_OP(PoolBackwardOp<Pool1DAttrs, kMax>("MaxPool1D", kMaxBackwardDoc));
+GRAFT_REGISTER_OP(PoolOp<Pool2DAttrs, kMax>("MaxPool2D", kMaxDoc));
+GRAFT_REGISTER_OP(PoolBackwardOp<Pool2DAttrs, kMax>("MaxPool2D", kMaxBackwardDoc));
+GRAFT_REGISTER_OP(PoolOp<Pool1DAttrs, kAvg>("AveragePool1D", kAvgDoc));
+GRAFT_REGISTER_OP(PoolBackwardOp<Pool1DAttrs, kAvg>("AveragePool1D", kAvgBackwardDoc));
+GRAFT_REGISTER_OP(PoolOp<Pool2DAttrs, kAvg>("AveragePool2D", kAvgDoc));
+GRAFT_REGISTER_OP(PoolBackwardOp<Pool2DAttrs, kAvg>("AveragePool2D", kAvgBackwardDoc));
+GRAFT_REGISTER_OP(PoolOp<GlobalPoolAttrs, kMax>(
+    "GlobalMaxPool",
+    "y[n, c] = max over every spatial position (ties: the first in (h, w) "
+    "order); workspace: argmax state for the backward op"));
+GRAFT_REGISTER_OP(PoolBackwardOp<GlobalPoolAttrs, kMax>(
+    "GlobalMaxPool", "dx: dy[n, c] routed to the argmax position of (n, c)"));
+GRAFT_REGISTER_OP(PoolOp<GlobalPoolAttrs, kAvg>("GlobalAveragePool",
+                                                "y[n, c] = mean over every spatial "
+                                                "position"));
+GRAFT_REGISTER_OP(PoolBackwardOp<GlobalPoolAttrs, kAvg>("GlobalAveragePool",
+                                                        "dx[n, h, w, c] = dy[n, c] / (H*W)"));
+
+// Adds `op` and returns its visible output y.
+template <typename Attrs>
+absl::StatusOr<Value> AddPool(Graph& g, absl::string_view op, Value x, const Attrs& attrs,
+                              absl::string_view name) {
+  absl::StatusOr<std::vector<Value>> outs = g.AddNode(op, {x}, attrs, name);
+  if (!outs.ok()) return outs.status();
+  return (*outs)[0];
+}
 
 }  // namespace
 
-absl::StatusOr<Value> MaxPool1D(Graph& g, Value x, const MaxPool1DAttrs& attrs,
+absl::StatusOr<Value> MaxPool1D(Graph& g, Value x, const Pool1DAttrs& attrs,
                                 absl::string_view name) {
-  absl::StatusOr<std::vector<Value>> outs = g.AddNode("graft.MaxPool1D", {x}, attrs, name);
-  if (!outs.ok()) return outs.status();
-  return (*outs)[0];
+  return AddPool(g, "graft.MaxPool1D", x, attrs, name);
+}
+absl::StatusOr<Value> MaxPool2D(Graph& g, Value x, const Pool2DAttrs& attrs,
+                                absl::string_view name) {
+  return AddPool(g, "graft.MaxPool2D", x, attrs, name);
+}
+absl::StatusOr<Value> AveragePool1D(Graph& g, Value x, const Pool1DAttrs& attrs,
+                                    absl::string_view name) {
+  return AddPool(g, "graft.AveragePool1D", x, attrs, name);
+}
+absl::StatusOr<Value> AveragePool2D(Graph& g, Value x, const Pool2DAttrs& attrs,
+                                    absl::string_view name) {
+  return AddPool(g, "graft.AveragePool2D", x, attrs, name);
+}
+absl::StatusOr<Value> GlobalPool(Graph& g, Value x, PoolKind kind, bool keepdims,
+                                 absl::string_view name) {
+  return AddPool(g, kind == PoolKind::kMax ? "graft.GlobalMaxPool" : "graft.GlobalAveragePool", x,
+                 GlobalPoolAttrs{keepdims}, name);
 }
 
 }  // namespace graft::ops

@@ -81,6 +81,37 @@ absl::Status CheckSparseTargets(const ShapeContext& c, int t, int p) {
   return absl::OkStatus();
 }
 
+// Categorical targets: y_pred (N, ..., K), y_true of the same shape.
+absl::Status CheckCategoricalTargets(const ShapeContext& c, int t, int p) {
+  if (absl::Status s = CheckDTypes(c, t, p); !s.ok()) return s;
+  const Shape& ts = c.inputs[t].shape;
+  const Shape& ps = c.inputs[p].shape;
+  if (ps.rank() < 2) {
+    return ShapeError(
+        c, absl::StrCat("y_pred must have shape (batch, ..., classes), got ", ps.ToString()));
+  }
+  if (ps.dim(-1) == 0) {
+    return ShapeError(c, absl::StrCat("y_pred ", ps.ToString(), " has no classes"));
+  }
+  if (!Compatible(ts, ps)) {
+    const bool looks_sparse = ts.rank() == ps.rank() - 1 ||
+                              (ts.rank() == ps.rank() && ts.dim(-1) == 1 && ps.dim(-1) != 1);
+    return ShapeError(
+        c, absl::StrCat("y_true ", ts.ToString(), " and y_pred ", ps.ToString(),
+                        " must have the same shape (one-hot or soft targets, one value per class)",
+                        looks_sparse ? "; for class indices use the sparse categorical "
+                                       "crossentropy / accuracy"
+                                     : ""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TensorType>> InferScalarOfTargets(const ShapeContext& c,
+                                                             TargetCheck check) {
+  if (absl::Status s = check(c, 0, 1); !s.ok()) return s;
+  return std::vector<TensorType>{{c.inputs[1].dtype, Shape{}}};
+}
+
 absl::Status TargetCountMismatch(const Tensor& y_true, const Tensor& y_pred) {
   return absl::InvalidArgumentError(absl::StrCat("y_true ", y_true.shape().ToString(),
                                                  " and y_pred ", y_pred.shape().ToString(),

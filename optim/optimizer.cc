@@ -1,10 +1,16 @@
-// optim/optimizer.cc — the Optimizer base (argument checks, slot variables) and lookup by name.
-// The optimizers themselves, with their update ops and kernels, are in adam.cc and sgd.cc.
+// optim/optimizer.cc — the Optimizer base (argument checks, slot variables, the update loop),
+// the update ops' shared shape function, and lookup by name. The optimizers themselves, with
+// their update ops and kernels, are in adam.cc (Adam, AdamW), sgd.cc, rmsprop.cc, adagrad.cc.
 #include "optim/optimizer.h"
+
+#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "ops/common.h"
+#include "optim/update_op.h"
 
 namespace graft::optim {
 namespace {
@@ -65,13 +71,44 @@ std::string SlotBase(const Graph& graph, absl::string_view optimizer, Value para
 }
 }  // namespace
 
-Value Optimizer::AddSlot(Graph& graph, Value param, absl::string_view suffix) {
+absl::StatusOr<std::vector<int>> Optimizer::AppendUpdates(Graph& graph,
+                                                          const std::vector<Value>& params,
+                                                          const std::vector<Value>& grads,
+                                                          Value learning_rate, Value iteration) {
+  if (absl::Status s = CheckOptions(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
+  }
+  if (absl::Status s = CheckUpdateArguments(graph, params, grads, learning_rate, iteration);
+      !s.ok()) {
+    return s;
+  }
+  std::vector<int> updates;
+  for (size_t i = 0; i < params.size(); ++i) {
+    UpdateNode u = Update(graph, params[i], grads[i], learning_rate, iteration);
+    std::string scope = graph.SetNameScope("");
+    absl::StatusOr<std::vector<Value>> out =
+        graph.AddNode(u.op, std::move(u.inputs), std::move(u.attrs), UpdateName(graph, params[i]));
+    graph.SetNameScope(std::move(scope));
+    if (!out.ok()) return out.status();
+    updates.push_back(graph.num_nodes() - 1);
+  }
+  return updates;
+}
+
+Value Optimizer::AddSlot(Graph& graph, Value param, absl::string_view suffix,
+                         double initial_value) {
   // Slots live outside any layer's name scope: "adam/dense_kernel_momentum".
   std::string scope = graph.SetNameScope("");
   const TensorType& t = graph.type(param);
-  Value slot = graph.Variable(Tensor(t.dtype, t.shape),
-                              absl::StrCat(SlotBase(graph, name(), param), "_", suffix),
-                              /*trainable=*/false);
+  Tensor value(t.dtype, t.shape);
+  if (initial_value != 0) {
+    value = Tensor::FromVector<double>(t.shape,
+                                       std::vector<double>(value.num_elements(), initial_value))
+                .CastTo(t.dtype);
+  }
+  Value slot =
+      graph.Variable(std::move(value), absl::StrCat(SlotBase(graph, name(), param), "_", suffix),
+                     /*trainable=*/false);
   graph.SetNameScope(std::move(scope));
   slots_.push_back(slot);
   return slot;
@@ -84,9 +121,56 @@ std::string Optimizer::UpdateName(const Graph& graph, Value param) const {
 absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerByName(absl::string_view name) {
   const std::string lower = absl::AsciiStrToLower(name);
   if (lower == "adam") return MakeAdam();
+  if (lower == "adamw") return MakeAdamW();
   if (lower == "sgd") return MakeSgd();
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown optimizer \"", name, "\"; graft knows: adam, sgd"));
+  if (lower == "rmsprop") return MakeRmsprop();
+  if (lower == "adagrad") return MakeAdagrad();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown optimizer \"", name, "\"; graft knows: adagrad, adam, adamw, rmsprop, sgd"));
 }
+
+namespace internal {
+
+absl::Status ExpectNonNegative(absl::string_view name, double value) {
+  if (value >= 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(name, " must be >= 0, got ", value));
+}
+
+absl::Status ExpectUnitInterval(absl::string_view name, double value) {
+  if (value >= 0 && value <= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(name, " must lie in [0, 1], got ", value));
+}
+
+absl::Status FirstError(std::initializer_list<absl::Status> checks) {
+  for (const absl::Status& s : checks) {
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TensorType>> InferUpdate(const ShapeContext& c,
+                                                    const absl::Status& attrs_ok,
+                                                    const std::vector<std::string>& names,
+                                                    const std::vector<int>& scalars) {
+  if (!attrs_ok.ok()) return ops::ShapeError(c, std::string(attrs_ok.message()));
+  if (c.inputs.size() != names.size()) {
+    return ops::ShapeError(
+        c, absl::StrCat("with these attributes the inputs are (", absl::StrJoin(names, ", "),
+                        "), got ", c.inputs.size(), " inputs"));
+  }
+  if (absl::Status s = ops::ExpectFloat(c, 0); !s.ok()) return s;
+  for (int i = 1; i < static_cast<int>(names.size()); ++i) {
+    if (std::find(scalars.begin(), scalars.end(), i) != scalars.end()) {
+      if (absl::Status s = ops::ExpectFloat(c, i, /*rank=*/0); !s.ok()) return s;
+    } else if (!(c.inputs[i] == c.inputs[0])) {
+      return ops::ShapeError(
+          c, absl::StrCat(names[i], " must have the type of ", names[0], ", ",
+                          c.inputs[0].ToString(), ", got ", c.inputs[i].ToString()));
+    }
+  }
+  return std::vector<TensorType>{};
+}
+
+}  // namespace internal
 
 }  // namespace graft::optim

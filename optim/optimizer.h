@@ -9,10 +9,21 @@
 //   Adam (t = iteration + 1):  m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2)
 //                              alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
 //                              p -= alpha * m / (sqrt(v) + epsilon)        ("epsilon hat")
+//   AdamW:                     p -= p * weight_decay * lr  (decoupled decay, first), then Adam
 //   SGD:                       momentum 0: p -= lr * g
 //                              else:       velocity = momentum * velocity - lr * g
 //                                          p += velocity                  (plain momentum)
 //                                          p += momentum * velocity - lr * g   (nesterov)
+//   RMSprop:                   velocity = rho * velocity + (1 - rho) g^2
+//                              centered:   average_gradient = rho * average_gradient + (1-rho) g
+//                                          increment = lr g / sqrt(velocity - average_gradient^2
+//                                                                  + epsilon)
+//                              else:       increment = lr g / sqrt(velocity + epsilon)
+//                              momentum 0: p -= increment
+//                              else:       m = momentum * m + increment;  p -= m
+//   Adagrad:                   accumulator += g^2  (starts at initial_accumulator_value)
+//                              p -= lr g / sqrt(accumulator + epsilon)
+// (RMSprop's and Adagrad's epsilon is inside the sqrt, unlike PyTorch's.)
 //
 // Usage:
 //   auto adam = optim::MakeAdam({.learning_rate = 1e-3});
@@ -24,6 +35,7 @@
 #ifndef GRAFT_OPTIM_OPTIMIZER_H_
 #define GRAFT_OPTIM_OPTIMIZER_H_
 
+#include <any>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,12 +47,13 @@
 
 namespace graft::optim {
 
-// An optimizer: hyperparameters plus the slot variables it created in a graph.
+// An optimizer: hyperparameters plus the slot variables it created in a graph. A subclass says
+// which update node each parameter gets (Update) and checks its hyperparameters (CheckOptions).
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
 
-  // The Keras name: "adam", "sgd".
+  // The Keras name: "adam", "adamw", "sgd", "rmsprop", "adagrad".
   virtual std::string name() const = 0;
 
   // The learning rate the trainer feeds to the `learning_rate` placeholder each step.
@@ -48,34 +61,50 @@ class Optimizer {
   void set_learning_rate(double lr) { learning_rate_ = lr; }
 
   // Appends one fused in-place update node per parameter to `graph`, creating its slot
-  // variables (zero-initialised, non-trainable graph variables: Adam's m and v, SGD's velocity
-  // when momentum != 0), and returns the update node ids (a plan runs them as targets).
+  // variables (non-trainable graph variables: Adam's m and v, SGD's velocity when
+  // momentum != 0, ...), and returns the update node ids (a plan runs them as targets).
   // `params` must be variables; `grads[i]` must have the type of `params[i]`. `learning_rate`
   // and `iteration` are scalar floating placeholders the trainer feeds every step: iteration is
   // the number of updates applied before this one (Keras `optimizer.iterations`, 0 on the first
   // step). Each call creates new slots; slots() accumulates them. Fails with InvalidArgument
-  // naming the parameter when an argument is wrong; on failure the graph may hold some of the
+  // naming the parameter when an argument is wrong, or naming the hyperparameter when one is out
+  // of range (then before adding anything); on other failures the graph may hold some of the
   // nodes already appended.
-  virtual absl::StatusOr<std::vector<int>> AppendUpdates(Graph& graph,
-                                                         const std::vector<Value>& params,
-                                                         const std::vector<Value>& grads,
-                                                         Value learning_rate, Value iteration) = 0;
+  absl::StatusOr<std::vector<int>> AppendUpdates(Graph& graph, const std::vector<Value>& params,
+                                                 const std::vector<Value>& grads,
+                                                 Value learning_rate, Value iteration);
 
   // Slot variables created so far (for Summary's optimizer-parameter count and for tests), in
-  // creation order: per parameter, Adam's (m, v); SGD's velocity.
+  // creation order: per parameter, Adam's (m, v); SGD's velocity; RMSprop's velocity, then its
+  // momentum and average gradient where used; Adagrad's accumulator.
   const std::vector<Value>& slots() const { return slots_; }
 
  protected:
   explicit Optimizer(double lr) : learning_rate_(lr) {}
 
+  // One parameter's update node: its op ("graft.AdamUpdate"), inputs and attributes.
+  struct UpdateNode {
+    std::string op;
+    std::vector<Value> inputs;
+    std::any attrs;
+  };
+  // The update node for `param`, creating its slots with AddSlot.
+  virtual UpdateNode Update(Graph& graph, Value param, Value grad, Value learning_rate,
+                            Value iteration) = 0;
+  // The hyperparameters are in range (Keras raises in the constructor); the message is
+  // prefixed with "<name> optimizer: ".
+  virtual absl::Status CheckOptions() const = 0;
+
+  // A non-trainable variable shaped like `param`, filled with `initial_value`, named
+  // "<optimizer>/<param name with '/' replaced by '_'>_<suffix>" (Keras's slot names); recorded
+  // in slots_.
+  Value AddSlot(Graph& graph, Value param, absl::string_view suffix, double initial_value = 0);
+
+ private:
   // Checks the arguments shared by every AppendUpdates (counts, variables, types, scalars).
   absl::Status CheckUpdateArguments(const Graph& graph, const std::vector<Value>& params,
                                     const std::vector<Value>& grads, Value learning_rate,
                                     Value iteration) const;
-  // A zero-initialised, non-trainable variable shaped like `param`, named
-  // "<optimizer>/<param name with '/' replaced by '_'>_<suffix>" (Keras's slot names); recorded
-  // in slots_.
-  Value AddSlot(Graph& graph, Value param, absl::string_view suffix);
   // "<optimizer>/<param name with '/' replaced by '_'>_update": the update node's name.
   std::string UpdateName(const Graph& graph, Value param) const;
 
@@ -90,29 +119,60 @@ struct AdamOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
 };
+// Keras defaults (keras.optimizers.AdamW): Adam with decoupled weight decay.
+struct AdamWOptions {
+  double learning_rate = 0.001;
+  double weight_decay = 0.004;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
 // Keras defaults (keras.optimizers.SGD). momentum must lie in [0, 1].
 struct SgdOptions {
   double learning_rate = 0.01;
   double momentum = 0.0;
   bool nesterov = false;
 };
+// Keras defaults (keras.optimizers.RMSprop). rho and momentum must lie in [0, 1].
+struct RmspropOptions {
+  double learning_rate = 0.001;
+  double rho = 0.9;
+  double momentum = 0.0;
+  double epsilon = 1e-7;
+  bool centered = false;
+};
+// Keras defaults (keras.optimizers.Adagrad).
+struct AdagradOptions {
+  double learning_rate = 0.001;
+  double initial_accumulator_value = 0.1;
+  double epsilon = 1e-7;
+};
 
 std::unique_ptr<Optimizer> MakeAdam(const AdamOptions& options = {});
+std::unique_ptr<Optimizer> MakeAdamW(const AdamWOptions& options = {});
 std::unique_ptr<Optimizer> MakeSgd(const SgdOptions& options = {});
+std::unique_ptr<Optimizer> MakeRmsprop(const RmspropOptions& options = {});
+std::unique_ptr<Optimizer> MakeAdagrad(const AdagradOptions& options = {});
 
-// The optimizer Keras means by `name` ("adam", "sgd"; case-insensitive), with Keras's defaults.
-// An unknown name fails with InvalidArgument listing the known names.
+// The optimizer Keras means by `name` ("adam", "adamw", "sgd", "rmsprop", "adagrad";
+// case-insensitive), with Keras's defaults. An unknown name fails with InvalidArgument listing
+// the known names.
 absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerByName(absl::string_view name);
 
 // ---- the update ops (for graph code that builds update nodes itself) -----------------------
 
+// Every update op: param, grad and the slots have one floating type; lr and iteration are
+// floating scalars; hyperparameters out of range are shape errors naming the node.
+
 // "graft.AdamUpdate": inputs (param, grad, m, v, lr, iteration); updates param, m and v in
-// place (Mutates {0, 2, 3}); no outputs. param, grad, m, v: one floating type; lr, iteration:
-// floating scalars. beta_1 and beta_2 must lie in [0, 1), epsilon must be >= 0.
+// place (Mutates {0, 2, 3}); no outputs. beta_1 and beta_2 must lie in [0, 1), epsilon and
+// weight_decay must be >= 0. A weight_decay > 0 first applies AdamW's decoupled decay
+// p -= p * weight_decay * lr.
 struct AdamUpdateAttrs {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
+  double weight_decay = 0.0;
 };
 
 // "graft.SgdUpdate": inputs (param, grad, lr, velocity?); updates param and velocity in place
@@ -122,6 +182,24 @@ struct AdamUpdateAttrs {
 struct SgdUpdateAttrs {
   double momentum = 0.0;
   bool nesterov = false;
+};
+
+// "graft.RmspropUpdate": inputs (param, grad, lr, velocity, momentum?, average_gradient?); the
+// optional slots are present exactly when used: the momentum slot when momentum > 0, then the
+// average gradient when centered (so with centered and no momentum it is input 4). Updates
+// param and the slots in place (Mutates {0, 3, 4, 5}); no outputs. rho and momentum must lie in
+// [0, 1], epsilon must be >= 0.
+struct RmspropUpdateAttrs {
+  double rho = 0.9;
+  double momentum = 0.0;
+  double epsilon = 1e-7;
+  bool centered = false;
+};
+
+// "graft.AdagradUpdate": inputs (param, grad, accumulator, lr); updates param and the
+// accumulator in place (Mutates {0, 2}); no outputs. epsilon must be >= 0.
+struct AdagradUpdateAttrs {
+  double epsilon = 1e-7;
 };
 
 }  // namespace graft::optim

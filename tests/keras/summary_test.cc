@@ -43,12 +43,73 @@ TEST(Summary, ExampleAMatchesKeras3Exactly) {
   EXPECT_EQ(model.CountParams(), 2049);
 }
 
+// Example B's rows and totals as Keras 3 prints them (second model in the process).
+TEST(Summary, ExampleBMatchesKeras3Rows) {
+  Sequential model({
+      L::Conv2D(32, {3, 3}, {.activation = "relu", .input_shape = {32, 32, 3}}),
+      L::MaxPooling2D({2, 2}),
+      L::Flatten(),
+      L::Dense(10, {.activation = "softmax"}),
+  });
+  absl::StatusOr<std::string> text = model.SummaryText();
+  ASSERT_TRUE(text.ok()) << text.status();
+  const std::string& t = *text;
+  EXPECT_NE(t.find("Model: \"sequential_1\""), std::string::npos) << t;
+  EXPECT_NE(t.find("│ conv2d (Conv2D)                      │ (None, 30, 30, 32)          │         "
+                   "    896 │"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("│ max_pooling2d (MaxPooling2D)         │ (None, 15, 15, 32)          │         "
+                   "      0 │"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("│ flatten_1 (Flatten)                  │ (None, 7200)                │         "
+                   "      0 │"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("│ dense_1 (Dense)                      │ (None, 10)                  │         "
+                   " 72,010 │"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find(" Total params: 72,906 (284.79 KB)\n"), std::string::npos) << t;
+  EXPECT_EQ(model.CountParams(), 72906);
+}
+
 TEST(Summary, NamesAreUniquifiedPerProcess) {
   Sequential model({L::Conv1D(8, 3, {.input_shape = {10, 2}}), L::Flatten(), L::Dense(2)});
-  EXPECT_EQ(model.name(), "sequential_1");
+  EXPECT_EQ(model.name(), "sequential_2");
   EXPECT_EQ(model.layers()[0]->name(), "conv1d_1");
-  EXPECT_EQ(model.layers()[1]->name(), "flatten_1");
-  EXPECT_EQ(model.layers()[2]->name(), "dense_1");
+  EXPECT_EQ(model.layers()[1]->name(), "flatten_2");
+  EXPECT_EQ(model.layers()[2]->name(), "dense_2");
+}
+
+TEST(Summary, BatchNormalizationStatisticsAreNonTrainable) {
+  Sequential model({L::Dense(16, {.input_shape = {8}}), L::BatchNormalization(), L::Dense(1)});
+  absl::StatusOr<std::string> text = model.SummaryText();
+  ASSERT_TRUE(text.ok()) << text.status();
+  // dense 8*16+16 = 144, BN gamma+beta 32 trainable + 32 moving statistics, dense 17.
+  EXPECT_NE(text->find(" Total params: 225 (900.00 B)"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" Trainable params: 193 (772.00 B)"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" Non-trainable params: 32 (128.00 B)"), std::string::npos) << *text;
+}
+
+// Example C: the "wrong" Conv2D fails at Compile, before any data, naming the layer, the width
+// formula and the fixes.
+TEST(BuildErrors, ExampleCWrongConv2DSuggestsConv1D) {
+  Sequential model({L::Conv2D(32, {3, 3}, {.input_shape = {100, 1, 1}})});
+  absl::Status s = model.Compile({.optimizer = "adam", .loss = "mse"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  const std::string m(s.message());
+  EXPECT_EQ(m.rfind("conv2d_1 (Conv2D, layer 0): output width would be -1 = "
+                    "floor((1 - 1*(3-1) - 1)/1) + 1 (input (None, 100, 1, 1)",
+                    0),
+            0u)
+      << m;
+  EXPECT_NE(m.find("looks like a sequence of 100 steps x 1 feature: use Conv1D(32, 3) with "
+                   "input_shape (100, 1); or kernel_size (3, 1); or padding \"same\"."),
+            std::string::npos)
+      << m;
 }
 
 TEST(Summary, FormatsSizesLikeKeras) {
@@ -69,7 +130,7 @@ TEST(BuildErrors, ValidConvTooShortNamesLayerFormulaAndFix) {
   const std::string m(s.message());
   EXPECT_NE(m.find("short_conv (Conv1D, layer 0)"), std::string::npos) << m;
   EXPECT_NE(m.find("output length would be -1"), std::string::npos) << m;
-  EXPECT_NE(m.find("floor((3 - 1*(5-1) - 1)/1) + 1 = -1"), std::string::npos) << m;
+  EXPECT_NE(m.find("would be -1 = floor((3 - 1*(5-1) - 1)/1) + 1 (input"), std::string::npos) << m;
   EXPECT_NE(m.find("padding=\"same\""), std::string::npos) << m;
 }
 

@@ -31,6 +31,9 @@ const char* const kBinaryLosses[] = {"graft.BinaryCrossentropy",
                                      "graft.BinaryCrossentropyFromLogits"};
 const char* const kSparseLosses[] = {"graft.SparseCategoricalCrossentropy",
                                      "graft.SparseCategoricalCrossentropyFromLogits"};
+const char* const kCategoricalLosses[] = {"graft.CategoricalCrossentropy",
+                                          "graft.CategoricalCrossentropyFromLogits"};
+const char* const kRegressionLosses[] = {"graft.MeanSquaredError", "graft.MeanAbsoluteError"};
 
 // The message contains `part`.
 ::testing::AssertionResult HasText(const absl::Status& status, const std::string& part) {
@@ -68,8 +71,8 @@ LossRun RunLoss(const std::string& op, const Tensor& y_true, const Tensor& y_pre
   return r;
 }
 
-// The golden loss value. tools/golden/common.py's save() writes 0-d arrays as shape (1,)
-// (np.ascontiguousarray returns at least 1-d), so it is reshaped to the op's scalar here.
+// The golden loss value, reshaped to the op's scalar: files written by older numpy versions of
+// tools/golden/common.py's save() hold it as shape (1,), newer ones as a 0-d array.
 Tensor GoldenScalar(const std::string& name) {
   Tensor t = Golden(name);
   if (t.empty()) return t;
@@ -102,6 +105,25 @@ struct ShapeCase {
   const char* error;  // nullptr: accepted (a scalar loss)
 };
 
+// Runs op's shape function on each case: an accepted case gives a float32 scalar, a rejected one
+// an InvalidArgument naming the op and containing the case's text.
+void ExpectShapes(const char* op, const std::vector<ShapeCase>& cases) {
+  for (const ShapeCase& c : cases) {
+    SCOPED_TRACE(absl::StrCat(op, " ", c.y_true.ToString(), " ", c.y_pred.ToString()));
+    auto out = InferOp(op, NoAttrs{}, {{kF32, c.y_true}, {kF32, c.y_pred}});
+    if (c.error == nullptr) {
+      ASSERT_TRUE(out.ok()) << out.status();
+      ASSERT_EQ(out->size(), 1u);
+      EXPECT_EQ((*out)[0], (TensorType{kF32, Shape{}}));
+    } else {
+      ASSERT_FALSE(out.ok());
+      EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_TRUE(HasText(out.status(), c.error));
+      EXPECT_TRUE(HasText(out.status(), absl::StrCat("(", op, ")")));
+    }
+  }
+}
+
 TEST(LossShapes, Binary) {
   const std::vector<ShapeCase> cases = {
       {{kNone, 1}, {kNone, 1}, nullptr},
@@ -119,22 +141,8 @@ TEST(LossShapes, Binary) {
       {{kNone, 3}, {kNone, 1, 3}, "y_true (None, 3) and y_pred (None, 1, 3) must have"},
       {{}, {}, "must have a batch axis first"},
   };
-  for (const char* op : kBinaryLosses) {
-    for (const ShapeCase& c : cases) {
-      SCOPED_TRACE(absl::StrCat(op, " ", c.y_true.ToString(), " ", c.y_pred.ToString()));
-      auto out = InferOp(op, NoAttrs{}, {{kF32, c.y_true}, {kF32, c.y_pred}});
-      if (c.error == nullptr) {
-        ASSERT_TRUE(out.ok()) << out.status();
-        ASSERT_EQ(out->size(), 1u);
-        EXPECT_EQ((*out)[0], (TensorType{kF32, Shape{}}));
-      } else {
-        ASSERT_FALSE(out.ok());
-        EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
-        EXPECT_TRUE(HasText(out.status(), c.error));
-        EXPECT_TRUE(HasText(out.status(), absl::StrCat("(", op, ")")));
-      }
-    }
-  }
+  for (const char* op : kBinaryLosses) ExpectShapes(op, cases);
+  for (const char* op : kRegressionLosses) ExpectShapes(op, cases);
 }
 
 TEST(LossShapes, Sparse) {
@@ -155,24 +163,41 @@ TEST(LossShapes, Sparse) {
       {{kNone, 1, 1}, {kNone, 5}, "y_true must hold one class index per sample"},
       {{}, {kNone, 5}, "y_true must hold one class index per sample"},
   };
-  for (const char* op : kSparseLosses) {
-    for (const ShapeCase& c : cases) {
-      SCOPED_TRACE(absl::StrCat(op, " ", c.y_true.ToString(), " ", c.y_pred.ToString()));
-      auto out = InferOp(op, NoAttrs{}, {{kF32, c.y_true}, {kF32, c.y_pred}});
-      if (c.error == nullptr) {
-        ASSERT_TRUE(out.ok()) << out.status();
-        EXPECT_EQ((*out)[0], (TensorType{kF32, Shape{}}));
-      } else {
-        ASSERT_FALSE(out.ok());
-        EXPECT_TRUE(HasText(out.status(), c.error));
-        EXPECT_TRUE(HasText(out.status(), absl::StrCat("(", op, ")")));
-      }
-    }
-  }
+  for (const char* op : kSparseLosses) ExpectShapes(op, cases);
+}
+
+TEST(LossShapes, Categorical) {
+  const std::vector<ShapeCase> cases = {
+      {{kNone, 5}, {kNone, 5}, nullptr},
+      {{4, 5}, {4, 5}, nullptr},
+      {{kNone, 5}, {6, 5}, nullptr},
+      {{6, 5}, {kNone, 5}, nullptr},
+      {{kNone, 3, 4}, {kNone, 3, 4}, nullptr},  // (N, L, K): rows N*L
+      {{kNone, 1}, {kNone, 1}, nullptr},        // one class (Keras warns; the loss is 0)
+      {{kNone, 4},
+       {kNone, 5},
+       "y_true (None, 4) and y_pred (None, 5) must have the same shape (one-hot or soft targets, "
+       "one value per class)"},
+      {{4, 5}, {3, 5}, "y_true (4, 5) and y_pred (3, 5) must have the same shape"},
+      {{kNone},
+       {kNone, 5},
+       "y_true (None,) and y_pred (None, 5) must have the same shape (one-hot or soft targets, "
+       "one value per class); for class indices use the sparse categorical crossentropy"},
+      {{kNone, 1}, {kNone, 5}, "; for class indices use the sparse categorical"},
+      {{kNone}, {kNone}, "y_pred must have shape (batch, ..., classes), got (None,)"},
+      {{kNone, 0}, {kNone, 0}, "y_pred (None, 0) has no classes"},
+  };
+  for (const char* op : kCategoricalLosses) ExpectShapes(op, cases);
+  // The hint is only for targets that look like class indices.
+  auto plain =
+      InferOp("graft.CategoricalCrossentropy", NoAttrs{}, {{kF32, {3, 4}}, {kF32, {3, 5}}});
+  ASSERT_FALSE(plain.ok());
+  EXPECT_FALSE(HasText(plain.status(), "class indices"));
 }
 
 TEST(LossShapes, DTypes) {
-  for (const char* op : {"graft.BinaryCrossentropy", "graft.SparseCategoricalCrossentropy"}) {
+  for (const char* op : {"graft.BinaryCrossentropy", "graft.SparseCategoricalCrossentropy",
+                         "graft.CategoricalCrossentropy", "graft.MeanSquaredError"}) {
     auto f64 = InferOp(op, NoAttrs{}, {{kF64, {kNone, 1}}, {kF64, {kNone, 1}}});
     ASSERT_TRUE(f64.ok()) << f64.status();
     EXPECT_EQ((*f64)[0], (TensorType{kF64, Shape{}}));
@@ -185,9 +210,12 @@ TEST(LossShapes, DTypes) {
 }
 
 TEST(LossShapes, Backward) {
-  for (const char* op : {"graft.BinaryCrossentropyGrad", "graft.BinaryCrossentropyFromLogitsGrad",
-                         "graft.SparseCategoricalCrossentropyGrad",
-                         "graft.SparseCategoricalCrossentropyFromLogitsGrad"}) {
+  for (const char* op :
+       {"graft.BinaryCrossentropyGrad", "graft.BinaryCrossentropyFromLogitsGrad",
+        "graft.SparseCategoricalCrossentropyGrad",
+        "graft.SparseCategoricalCrossentropyFromLogitsGrad", "graft.CategoricalCrossentropyGrad",
+        "graft.CategoricalCrossentropyFromLogitsGrad", "graft.MeanSquaredErrorGrad",
+        "graft.MeanAbsoluteErrorGrad"}) {
     SCOPED_TRACE(op);
     const bool sparse = std::string(op).find("Sparse") != std::string::npos;
     const Shape t = sparse ? Shape{kNone} : Shape{kNone, 4};
@@ -208,9 +236,13 @@ TEST(LossBuilders, AddOneScalarNode) {
   Value p = g.Placeholder({kF32, {kNone, 1}}, "y_pred");
   Value labels = g.Placeholder({kF32, {kNone}}, "labels");
   Value probs = g.Placeholder({kF32, {kNone, 3}}, "probs");
+  Value onehot = g.Placeholder({kF32, {kNone, 3}}, "onehot");
   for (auto v : {ops::BinaryCrossentropy(g, t, p), ops::BinaryCrossentropyFromLogits(g, t, p),
                  ops::SparseCategoricalCrossentropy(g, labels, probs),
-                 ops::SparseCategoricalCrossentropyFromLogits(g, labels, probs)}) {
+                 ops::SparseCategoricalCrossentropyFromLogits(g, labels, probs),
+                 ops::CategoricalCrossentropy(g, onehot, probs),
+                 ops::CategoricalCrossentropyFromLogits(g, onehot, probs),
+                 ops::MeanSquaredError(g, t, p), ops::MeanAbsoluteError(g, t, p)}) {
     ASSERT_TRUE(v.ok()) << v.status();
     EXPECT_EQ(g.type(*v), (TensorType{kF32, Shape{}}));
   }
@@ -218,6 +250,9 @@ TEST(LossBuilders, AddOneScalarNode) {
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(
       HasText(bad.status(), "(graft.SparseCategoricalCrossentropy): y_true must hold one class"));
+  auto bad_cce = ops::CategoricalCrossentropy(g, labels, probs);
+  ASSERT_FALSE(bad_cce.ok());
+  EXPECT_TRUE(HasText(bad_cce.status(), "(graft.CategoricalCrossentropy): y_true (None,)"));
 }
 
 // ---- PyTorch golden data (tools/golden/loss.py) ---------------------------------------------
@@ -264,7 +299,13 @@ INSTANTIATE_TEST_SUITE_P(
                       GoldenCase{"bce3d", "graft.BinaryCrossentropy"},
                       GoldenCase{"bce_logits", "graft.BinaryCrossentropyFromLogits"},
                       GoldenCase{"scce", "graft.SparseCategoricalCrossentropy"},
-                      GoldenCase{"scce_logits", "graft.SparseCategoricalCrossentropyFromLogits"}),
+                      GoldenCase{"scce_logits", "graft.SparseCategoricalCrossentropyFromLogits"},
+                      GoldenCase{"cce", "graft.CategoricalCrossentropy"},
+                      GoldenCase{"cce3d", "graft.CategoricalCrossentropy"},
+                      GoldenCase{"cce_logits", "graft.CategoricalCrossentropyFromLogits"},
+                      GoldenCase{"mse", "graft.MeanSquaredError"},
+                      GoldenCase{"mse3d", "graft.MeanSquaredError"},
+                      GoldenCase{"mae", "graft.MeanAbsoluteError"}),
     [](const ::testing::TestParamInfo<GoldenCase>& info) { return std::string(info.param.name); });
 
 TEST(LossGoldenExtra, BceClipEdges) {
@@ -300,6 +341,46 @@ TEST(LossGoldenExtra, SparseLabelsAsColumn) {
   }
 }
 
+TEST(LossGoldenExtra, OneHotCategoricalEqualsSparse) {
+  // The categorical losses on one-hot rows are the sparse losses on their labels, bit for bit
+  // (one math serves both).
+  for (const char* name : {"scce", "scce_logits"}) {
+    const std::string prefix = absl::StrCat("loss_", name, "_");
+    const bool logits = std::string(name) == "scce_logits";
+    Tensor labels = Golden(prefix + "true");
+    Tensor y_pred = Golden(prefix + "pred");
+    const int64_t n = y_pred.shape().dim(0), k = y_pred.shape().dim(1);
+    Tensor onehot(kF32, {n, k});
+    for (int64_t r = 0; r < n; ++r) {
+      onehot.data<float>()[r * k + static_cast<int64_t>(labels.AsDouble(r))] = 1;
+    }
+    for (KernelKind kind : {KernelKind::kFast, KernelKind::kReference}) {
+      LossRun sparse = RunLoss(logits ? "graft.SparseCategoricalCrossentropyFromLogits"
+                                      : "graft.SparseCategoricalCrossentropy",
+                               labels, y_pred, kind, 0.5);
+      LossRun dense = RunLoss(
+          logits ? "graft.CategoricalCrossentropyFromLogits" : "graft.CategoricalCrossentropy",
+          onehot, y_pred, kind, 0.5);
+      ASSERT_FALSE(sparse.loss.empty() || dense.loss.empty());
+      EXPECT_EQ(sparse.loss.AsDouble(0), dense.loss.AsDouble(0)) << name;
+      EXPECT_TRUE(AllClose(dense.grad, sparse.grad, 0, 0)) << name;
+    }
+  }
+}
+
+TEST(LossGoldenExtra, MaeSignOfZeroIsZero) {
+  Tensor t = F32({2, 2}, {1, 2, 3, 4});
+  Tensor p = F32({2, 2}, {1, 2.5f, 2, 4});
+  for (KernelKind kind : {KernelKind::kFast, KernelKind::kReference}) {
+    LossRun r = RunLoss("graft.MeanAbsoluteError", t, p, kind);
+    EXPECT_FLOAT_EQ(r.loss.AsDouble(0), 1.5 / 4);
+    EXPECT_TRUE(AllClose(r.grad, F32({2, 2}, {0, 0.25f, -0.25f, 0}), 0, 0));
+    LossRun m = RunLoss("graft.MeanSquaredError", t, p, kind);
+    EXPECT_FLOAT_EQ(m.loss.AsDouble(0), 1.25 / 4);
+    EXPECT_TRUE(AllClose(m.grad, F32({2, 2}, {0, 0.25f, -0.5f, 0}), 0, 0));
+  }
+}
+
 // ---- fast vs reference ----------------------------------------------------------------------
 
 TEST(LossFastVsReference, BitwiseEqualOnLargeInputs) {
@@ -314,11 +395,16 @@ TEST(LossFastVsReference, BitwiseEqualOnLargeInputs) {
   for (int64_t i = 0; i < n; ++i) labels.data<float>()[i] = static_cast<float>((i * 7) % k);
   Tensor probs = Random({n, k}, 14, 0.01, 1);
   Tensor logits = Random({n, k}, 15, -5, 5);
+  Tensor soft = Random({n, k}, 16, 0, 1);
   const std::vector<std::tuple<const char*, Tensor, Tensor>> cases = {
       {"graft.BinaryCrossentropy", t, p},
       {"graft.BinaryCrossentropyFromLogits", t, z},
       {"graft.SparseCategoricalCrossentropy", labels, probs},
-      {"graft.SparseCategoricalCrossentropyFromLogits", labels, logits}};
+      {"graft.SparseCategoricalCrossentropyFromLogits", labels, logits},
+      {"graft.CategoricalCrossentropy", soft, probs},
+      {"graft.CategoricalCrossentropyFromLogits", soft, logits},
+      {"graft.MeanSquaredError", t, z},
+      {"graft.MeanAbsoluteError", t, z}};
   for (const auto& [op, y_true, y_pred] : cases) {
     SCOPED_TRACE(op);
     LossRun fast = RunLoss(op, y_true, y_pred, KernelKind::kFast, 0.75);
@@ -372,6 +458,44 @@ TEST(LossGradCheck, SparseCategoricalCrossentropyFromLogits) {
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok) << report->ToString();
   EXPECT_EQ(report->entries_checked, 15);
+}
+
+TEST(LossGradCheck, CategoricalCrossentropy) {
+  Tensor t = Random({4, 3}, 27, 0, 1);      // soft targets, rows not summing to 1
+  Tensor p = Random({4, 3}, 28, 0.1, 1.0);  // unnormalised
+  auto report =
+      autodiff::CheckGradients("graft.CategoricalCrossentropy", NoAttrs{}, {t, p}, {.wrt = {1}});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok) << report->ToString();
+  EXPECT_EQ(report->entries_checked, 12);
+  // Rank 3: rows over (N, L).
+  auto r3 = autodiff::CheckGradients("graft.CategoricalCrossentropy", NoAttrs{},
+                                     {Random({2, 2, 3}, 29, 0, 1), Random({2, 2, 3}, 30, 0.1, 1)},
+                                     {.wrt = {1}});
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_TRUE(r3->ok) << r3->ToString();
+}
+
+TEST(LossGradCheck, CategoricalCrossentropyFromLogits) {
+  Tensor t = Random({3, 4}, 31, 0, 1);
+  Tensor z = Random({3, 4}, 32, -3, 3);
+  auto report = autodiff::CheckGradients("graft.CategoricalCrossentropyFromLogits", NoAttrs{},
+                                         {t, z}, {.wrt = {1}});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok) << report->ToString();
+  EXPECT_EQ(report->entries_checked, 12);
+}
+
+TEST(LossGradCheck, MeanSquaredAndAbsoluteError) {
+  // Random values: no p == t tie within the difference step, where |p - t| has a kink.
+  for (const char* op : kRegressionLosses) {
+    SCOPED_TRACE(op);
+    auto report = autodiff::CheckGradients(op, NoAttrs{}, {Random({3, 4}, 33), Random({3, 4}, 34)},
+                                           {.wrt = {1}});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->ok) << report->ToString();
+    EXPECT_EQ(report->entries_checked, 12);
+  }
 }
 
 // ---- labels ---------------------------------------------------------------------------------
@@ -484,6 +608,17 @@ TEST(LossInGraph, SoftmaxThenScceMatchesFromLogits) {
       EXPECT_NEAR(logits.dx.AsDouble(r * 3 + j), want, 1e-6);
     }
   }
+}
+
+TEST(LossInGraph, SoftmaxThenCceMatchesFromLogits) {
+  Tensor t = F32({3, 3}, {0, 1, 0, 0.2f, 0.3f, 0.5f, 1, 0, 0});
+  Tensor z = Random({3, 3}, 44, -3, 3);
+  ChainResult probs = RunChain("softmax", "graft.CategoricalCrossentropy", t, z);
+  ChainResult logits = RunChain("linear", "graft.CategoricalCrossentropyFromLogits", t, z);
+  ASSERT_FALSE(probs.loss.empty() || logits.loss.empty());
+  EXPECT_TRUE(AllClose(probs.loss, logits.loss));
+  EXPECT_TRUE(AllClose(probs.dx, logits.dx));  // both (softmax(z) - t) / N: rows of t sum to 1
+  EXPECT_TRUE(AllClose(probs.dy_true, Tensor(kF32, t.shape()), 0, 0));
 }
 
 TEST(LossInGraph, UnknownBatchCompilesForEachBatchSize) {

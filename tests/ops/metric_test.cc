@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "autodiff/gradients.h"
 #include "gtest/gtest.h"
+#include "ops/loss.h"
+#include "runtime/plan.h"
 #include "tests/testing.h"
 
 namespace graft {
@@ -54,6 +56,18 @@ double Binary(const Tensor& y_true, const Tensor& y_pred, double threshold = 0.5
 }
 double Sparse(const Tensor& y_true, const Tensor& y_pred) {
   return Accuracy("graft.SparseCategoricalAccuracy", NoAttrs{}, y_true, y_pred);
+}
+double Categorical(const Tensor& y_true, const Tensor& y_pred) {
+  return Accuracy("graft.CategoricalAccuracy", NoAttrs{}, y_true, y_pred);
+}
+
+// Scores whose argmax (first maximum) is 1, 0, 0, 0, 0.
+Tensor ScoresWithTies() {
+  return F32({5, 3}, {0.1f, 0.7f, 0.2f,    // argmax 1
+                      0.4f, 0.4f, 0.2f,    // tie 0/1: the first, 0
+                      0.5f, 0.5f, 0.0f,    // tie 0/1: 0
+                      0.6f, 0.1f, 0.3f,    // argmax 0
+                      0.3f, 0.3f, 0.3f});  // all tied: 0
 }
 
 // ---- BinaryAccuracy --------------------------------------------------------------------------
@@ -119,11 +133,8 @@ TEST(BinaryAccuracy, Builder) {
 
 TEST(SparseCategoricalAccuracy, HandComputedWithTies) {
   Tensor labels = F32({5}, {1, 0, 1, 2, 2});
-  Tensor p = F32({5, 3}, {0.1f, 0.7f, 0.2f,    // argmax 1: correct
-                          0.4f, 0.4f, 0.2f,    // tie 0/1, first wins -> 0: correct
-                          0.5f, 0.5f, 0.0f,    // tie 0/1 -> 0, label 1: wrong
-                          0.6f, 0.1f, 0.3f,    // argmax 0, label 2: wrong
-                          0.3f, 0.3f, 0.3f});  // all tied -> 0, label 2: wrong
+  Tensor p = ScoresWithTies();
+  // argmax 1, 0 (tie 0/1), 0 (tie 0/1), 0, 0 (all tied): right, right, wrong, wrong, wrong.
   EXPECT_FLOAT_EQ(Sparse(labels, p), 0.4);
   // Labels as a column (N, 1) give the same.
   auto column = labels.Reshaped({5, 1});
@@ -171,6 +182,72 @@ TEST(SparseCategoricalAccuracy, Builder) {
   EXPECT_EQ(g.type(*acc), (TensorType{kF32, Shape{}}));
 }
 
+// ---- CategoricalAccuracy ---------------------------------------------------------------------
+
+TEST(CategoricalAccuracy, HandComputedWithTies) {
+  Tensor t = F32({5, 3}, {0, 1, 0,           // class 1
+                          1, 0, 0,           // class 0
+                          0, 1, 0,           // class 1
+                          0.2f, 0.3f, 0.5f,  // soft: argmax 2
+                          0.5f, 0.5f, 0});   // tied targets: the first, class 0
+  // Predicted 1, 0, 0, 0, 0: right, right, wrong, wrong, right.
+  EXPECT_FLOAT_EQ(Categorical(t, ScoresWithTies()), 0.6);
+}
+
+TEST(CategoricalAccuracy, EqualsSparseOnOneHotTargets) {
+  Tensor labels = F32({6}, {0, 3, 1, 2, 3, 3});
+  Tensor onehot(kF32, {6, 4});
+  for (int64_t r = 0; r < 6; ++r) onehot.data<float>()[r * 4 + int64_t(labels.AsDouble(r))] = 1;
+  Tensor p = Random({6, 4}, 9, 0, 1);
+  EXPECT_EQ(Categorical(onehot, p), Sparse(labels, p));
+  EXPECT_EQ(Categorical(onehot, onehot), 1.0);
+}
+
+TEST(CategoricalAccuracy, RowsAreEveryPositionButTheClassAxis) {
+  // (N, L, K) = (2, 2, 2): four rows, as Keras's matches of shape (N, L).
+  Tensor t = F32({2, 2, 2}, {1, 0, 0, 1, 0, 1, 0, 1});
+  Tensor p = F32({2, 2, 2}, {0.9f, 0.1f, 0.8f, 0.2f, 0.3f, 0.7f, 0.4f, 0.6f});
+  EXPECT_FLOAT_EQ(Categorical(t, p), 0.75);
+}
+
+TEST(CategoricalAccuracy, Builder) {
+  Graph g;
+  Value t = g.Placeholder({kF32, {kNone, 10}}, "onehot");
+  Value p = g.Placeholder({kF32, {kNone, 10}}, "probs");
+  auto acc = ops::CategoricalAccuracy(g, t, p);
+  ASSERT_TRUE(acc.ok()) << acc.status();
+  EXPECT_EQ(g.type(*acc), (TensorType{kF32, Shape{}}));
+  Value labels = g.Placeholder({kF32, {kNone}}, "labels");
+  auto bad = ops::CategoricalAccuracy(g, labels, p);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(HasText(bad.status(),
+                      "(graft.CategoricalAccuracy): y_true (None,) and y_pred "
+                      "(None, 10) must have the same shape"));
+  EXPECT_TRUE(HasText(bad.status(), "for class indices use the sparse categorical"));
+}
+
+// ---- MAE and MSE as metrics: the loss ops ----------------------------------------------------
+
+TEST(RegressionMetrics, AreTheLossOpsValues) {
+  // Keras's MeanSquaredError / MeanAbsoluteError metrics of one batch: the mean over samples of
+  // the per-sample mean over the last axis; ops/metric.h says to use the loss ops.
+  Graph g;
+  Value t = g.Placeholder({kF32, {kNone, 2}}, "y_true");
+  Value p = g.Placeholder({kF32, {kNone, 2}}, "y_pred");
+  auto mse = ops::MeanSquaredError(g, t, p);
+  auto mae = ops::MeanAbsoluteError(g, t, p);
+  ASSERT_TRUE(mse.ok() && mae.ok());
+  auto plan = Plan::Compile(g, {.feeds = {t, p}, .fetches = {*mse, *mae}},
+                            {{kF32, {3, 2}}, {kF32, {3, 2}}});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::vector<Tensor> out;
+  ASSERT_TRUE(
+      (*plan)->Run({F32({3, 2}, {0, 1, 2, 3, 4, 5}), F32({3, 2}, {1, 1, 2, 1, 4, 8})}, &out).ok());
+  // Per sample: squared (0.5, 2, 4.5), absolute (0.5, 1, 1.5).
+  EXPECT_FLOAT_EQ(out[0].AsDouble(0), 7.0 / 3);
+  EXPECT_FLOAT_EQ(out[1].AsDouble(0), 1.0);
+}
+
 // ---- shapes ----------------------------------------------------------------------------------
 
 struct ShapeCase {
@@ -178,6 +255,24 @@ struct ShapeCase {
   Shape y_pred;
   const char* error;  // nullptr: accepted
 };
+
+// Each case through op's shape function: a float32 scalar, or an error naming the op and
+// containing the case's text.
+void ExpectShapes(const std::string& op, const std::any& attrs,
+                  const std::vector<ShapeCase>& cases) {
+  for (const ShapeCase& c : cases) {
+    SCOPED_TRACE(absl::StrCat(op, " ", c.y_true.ToString(), " ", c.y_pred.ToString()));
+    auto out = InferOp(op, attrs, {{kF32, c.y_true}, {kF32, c.y_pred}});
+    if (c.error == nullptr) {
+      ASSERT_TRUE(out.ok()) << out.status();
+      EXPECT_EQ((*out)[0], (TensorType{kF32, Shape{}}));
+    } else {
+      ASSERT_FALSE(out.ok());
+      EXPECT_TRUE(HasText(out.status(), c.error));
+      EXPECT_TRUE(HasText(out.status(), absl::StrCat("(", op, ")")));
+    }
+  }
+}
 
 TEST(MetricShapes, Binary) {
   const std::vector<ShapeCase> cases = {
@@ -188,19 +283,7 @@ TEST(MetricShapes, Binary) {
       {{4, 1}, {5, 1}, "y_true (4, 1) and y_pred (5, 1) must have the same shape"},
       {{}, {}, "must have a batch axis first"},
   };
-  for (const ShapeCase& c : cases) {
-    SCOPED_TRACE(absl::StrCat(c.y_true.ToString(), " ", c.y_pred.ToString()));
-    auto out = InferOp("graft.BinaryAccuracy", BinaryAccuracyAttrs{},
-                       {{kF32, c.y_true}, {kF32, c.y_pred}});
-    if (c.error == nullptr) {
-      ASSERT_TRUE(out.ok()) << out.status();
-      EXPECT_EQ((*out)[0], (TensorType{kF32, Shape{}}));
-    } else {
-      ASSERT_FALSE(out.ok());
-      EXPECT_TRUE(HasText(out.status(), c.error));
-      EXPECT_TRUE(HasText(out.status(), "(graft.BinaryAccuracy)"));
-    }
-  }
+  ExpectShapes("graft.BinaryAccuracy", BinaryAccuracyAttrs{}, cases);
 }
 
 TEST(MetricShapes, Sparse) {
@@ -212,18 +295,19 @@ TEST(MetricShapes, Sparse) {
       {{kNone}, {kNone, 3, 4}, "y_pred must have shape (batch, classes), got (None, 3, 4)"},
       {{kNone, 10}, {kNone, 10}, "y_true must hold one class index per sample"},
   };
-  for (const ShapeCase& c : cases) {
-    SCOPED_TRACE(absl::StrCat(c.y_true.ToString(), " ", c.y_pred.ToString()));
-    auto out =
-        InferOp("graft.SparseCategoricalAccuracy", NoAttrs{}, {{kF32, c.y_true}, {kF32, c.y_pred}});
-    if (c.error == nullptr) {
-      ASSERT_TRUE(out.ok()) << out.status();
-      EXPECT_EQ((*out)[0], (TensorType{kF32, Shape{}}));
-    } else {
-      ASSERT_FALSE(out.ok());
-      EXPECT_TRUE(HasText(out.status(), c.error));
-    }
-  }
+  ExpectShapes("graft.SparseCategoricalAccuracy", NoAttrs{}, cases);
+}
+
+TEST(MetricShapes, Categorical) {
+  const std::vector<ShapeCase> cases = {
+      {{kNone, 10}, {kNone, 10}, nullptr},
+      {{8, 10}, {kNone, 10}, nullptr},
+      {{kNone, 3, 4}, {kNone, 3, 4}, nullptr},
+      {{4, 3}, {5, 3}, "y_true (4, 3) and y_pred (5, 3) must have the same shape"},
+      {{kNone, 1}, {kNone, 10}, "for class indices use the sparse categorical"},
+      {{kNone}, {kNone}, "y_pred must have shape (batch, ..., classes), got (None,)"},
+  };
+  ExpectShapes("graft.CategoricalAccuracy", NoAttrs{}, cases);
 }
 
 TEST(MetricShapes, DTypes) {
@@ -248,6 +332,12 @@ TEST(Metric, HasNoGradientRule) {
   auto grads = autodiff::Gradients(g, *acc, {p});
   ASSERT_FALSE(grads.ok());
   EXPECT_TRUE(HasText(grads.status(), "(graft.BinaryAccuracy) has no gradient rule"));
+  Value q = g.Placeholder({kF32, {kNone, 3}}, "q");
+  auto cat = ops::CategoricalAccuracy(g, q, q);
+  ASSERT_TRUE(cat.ok()) << cat.status();
+  auto cat_grads = autodiff::Gradients(g, *cat, {q});
+  ASSERT_FALSE(cat_grads.ok());
+  EXPECT_TRUE(HasText(cat_grads.status(), "(graft.CategoricalAccuracy) has no gradient rule"));
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Tests for optim/: Adam and SGD against torch.optim golden data (tools/golden/optim.py), fast
+// Tests for optim/: Adam, AdamW, SGD, RMSprop and Adagrad against golden data
+// (tools/golden/optim.py: torch.optim, or the Keras formula where torch differs), fast
 // vs reference kernels, name lookup, argument errors, and the plan's ordering of a variable's
 // readers before its in-place update.
 #include "optim/optimizer.h"
 
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -92,37 +94,49 @@ class Harness {
   std::unique_ptr<Plan> plan_;
 };
 
-class OptimizerGolden : public ::testing::TestWithParam<Config> {};
-
-TEST_P(OptimizerGolden, AdamMatchesTorchWithEpsilonHat) {
-  const Tensor p0 = Golden("optim_p0");
+// Runs three steps of `opt` from optim_p0 with optim_grads under config `c` and compares the
+// parameter with <prefix>_params and <prefix>_updates, and slot i with <prefix>_<slots[i]>.
+void ExpectGolden(optim::Optimizer& opt, const std::string& prefix,
+                  const std::vector<std::string>& slots, const Config& c) {
+  SCOPED_TRACE(prefix);
   const Tensor grads = Golden("optim_grads");
-  for (const char* tag : {"1e-3", "1e-2"}) {
-    SCOPED_TRACE(std::string("lr ") + tag);
-    auto adam = optim::MakeAdam({.learning_rate = std::stod(tag)});
-    Harness h(*adam, p0, GetParam());
-    ASSERT_TRUE(h.ok());
-    ASSERT_EQ(adam->slots().size(), 2u);
-    const std::string prefix = std::string("optim_adam_lr") + tag;
-    const Tensor params = Golden(prefix + "_params"), updates = Golden(prefix + "_updates");
-    const Tensor ms = Golden(prefix + "_m"), vs = Golden(prefix + "_v");
-    Tensor prev = h.param();
-    for (int t = 0; t < 3; ++t) {
-      SCOPED_TRACE(::testing::Message() << "step " << t + 1);
-      ASSERT_TRUE(h.Step(Step(grads, t), t).ok());
-      const Tensor p = h.param();
-      EXPECT_TRUE(AllClose(Diff(p, prev), Step(updates, t), kUpdateRtol, kUpdateAtol));
-      EXPECT_TRUE(AllClose(p, Step(params, t), kParamRtol, kParamAtol));
-      EXPECT_TRUE(AllClose(h.slot(0), Step(ms, t), kSlotRtol, kSlotAtol));
-      EXPECT_TRUE(AllClose(h.slot(1), Step(vs, t), kSlotRtol, kSlotAtol));
-      prev = p;
+  Harness h(opt, Golden("optim_p0"), c);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(opt.slots().size(), slots.size());
+  const Tensor params = Golden(prefix + "_params"), updates = Golden(prefix + "_updates");
+  std::vector<Tensor> slot_values;
+  for (const std::string& s : slots) slot_values.push_back(Golden(prefix + "_" + s));
+  Tensor prev = h.param();
+  for (int t = 0; t < 3; ++t) {
+    SCOPED_TRACE(::testing::Message() << "step " << t + 1);
+    ASSERT_TRUE(h.Step(Step(grads, t), t).ok());
+    const Tensor p = h.param();
+    EXPECT_TRUE(AllClose(Diff(p, prev), Step(updates, t), kUpdateRtol, kUpdateAtol));
+    EXPECT_TRUE(AllClose(p, Step(params, t), kParamRtol, kParamAtol));
+    for (size_t i = 0; i < slots.size(); ++i) {
+      EXPECT_TRUE(AllClose(h.slot(i), Step(slot_values[i], t), kSlotRtol, kSlotAtol)) << slots[i];
     }
+    prev = p;
   }
 }
 
+class OptimizerGolden : public ::testing::TestWithParam<Config> {};
+
+TEST_P(OptimizerGolden, AdamMatchesTorchWithEpsilonHat) {
+  for (const char* tag : {"1e-3", "1e-2"}) {
+    auto adam = optim::MakeAdam({.learning_rate = std::stod(tag)});
+    ExpectGolden(*adam, std::string("optim_adam_lr") + tag, {"m", "v"}, GetParam());
+  }
+}
+
+TEST_P(OptimizerGolden, AdamWMatchesTorch) {
+  auto keras_default = optim::MakeAdamW();
+  ExpectGolden(*keras_default, "optim_adamw_default", {"m", "v"}, GetParam());
+  auto strong = optim::MakeAdamW({.learning_rate = 1e-2, .weight_decay = 0.1});
+  ExpectGolden(*strong, "optim_adamw_lr1e-2_wd0.1", {"m", "v"}, GetParam());
+}
+
 TEST_P(OptimizerGolden, SgdMatchesTorch) {
-  const Tensor p0 = Golden("optim_p0");
-  const Tensor grads = Golden("optim_grads");
   struct Variant {
     const char* name;
     double momentum;
@@ -130,27 +144,34 @@ TEST_P(OptimizerGolden, SgdMatchesTorch) {
   };
   for (const Variant& v : {Variant{"plain", 0.0, false}, Variant{"momentum", 0.9, false},
                            Variant{"nesterov", 0.9, true}}) {
-    SCOPED_TRACE(v.name);
     auto sgd = optim::MakeSgd({.momentum = v.momentum, .nesterov = v.nesterov});
-    Harness h(*sgd, p0, GetParam());
-    ASSERT_TRUE(h.ok());
-    ASSERT_EQ(sgd->slots().size(), v.momentum == 0 ? 0u : 1u);
-    const std::string prefix = std::string("optim_sgd_") + v.name;
-    const Tensor params = Golden(prefix + "_params"), updates = Golden(prefix + "_updates");
-    Tensor prev = h.param();
-    for (int t = 0; t < 3; ++t) {
-      SCOPED_TRACE(::testing::Message() << "step " << t + 1);
-      ASSERT_TRUE(h.Step(Step(grads, t), t).ok());
-      const Tensor p = h.param();
-      EXPECT_TRUE(AllClose(Diff(p, prev), Step(updates, t), kUpdateRtol, kUpdateAtol));
-      EXPECT_TRUE(AllClose(p, Step(params, t), kParamRtol, kParamAtol));
-      if (v.momentum != 0) {
-        EXPECT_TRUE(
-            AllClose(h.slot(0), Step(Golden(prefix + "_velocity"), t), kSlotRtol, kSlotAtol));
-      }
-      prev = p;
-    }
+    ExpectGolden(
+        *sgd, std::string("optim_sgd_") + v.name,
+        v.momentum == 0 ? std::vector<std::string>{} : std::vector<std::string>{"velocity"},
+        GetParam());
   }
+}
+
+TEST_P(OptimizerGolden, RmspropMatchesKerasWithEpsilonInsideTheSqrt) {
+  struct Variant {
+    const char* name;
+    double momentum;
+    bool centered;
+    std::vector<std::string> slots;
+  };
+  for (const Variant& v :
+       {Variant{"plain", 0.0, false, {"velocity"}},
+        Variant{"momentum", 0.9, false, {"velocity", "momentum"}},
+        Variant{"centered", 0.0, true, {"velocity", "average_gradient"}},
+        Variant{"centered_momentum", 0.9, true, {"velocity", "momentum", "average_gradient"}}}) {
+    auto rmsprop = optim::MakeRmsprop({.momentum = v.momentum, .centered = v.centered});
+    ExpectGolden(*rmsprop, std::string("optim_rmsprop_") + v.name, v.slots, GetParam());
+  }
+}
+
+TEST_P(OptimizerGolden, AdagradMatchesKerasWithEpsilonInsideTheSqrt) {
+  auto adagrad = optim::MakeAdagrad({.learning_rate = 1e-2});
+  ExpectGolden(*adagrad, "optim_adagrad", {"accumulator"}, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -169,6 +190,10 @@ TEST(OptimizerKernels, FastEqualsReference) {
       [] { return optim::MakeAdam({.learning_rate = 1e-2}); },
       [] { return optim::MakeSgd({.momentum = 0.9, .nesterov = true}); },
       [] { return optim::MakeSgd(); },
+      [] { return optim::MakeAdamW({.learning_rate = 1e-2, .weight_decay = 0.1}); },
+      [] { return optim::MakeRmsprop(); },
+      [] { return optim::MakeRmsprop({.momentum = 0.5, .centered = true}); },
+      [] { return optim::MakeAdagrad(); },
   };
   for (const auto& make : makers) {
     std::unique_ptr<optim::Optimizer> opts[] = {make(), make()};
@@ -201,15 +226,52 @@ TEST(OptimizerByName, KnowsKerasNamesWithKerasDefaults) {
     EXPECT_EQ((*opt)->name(), "sgd");
     EXPECT_DOUBLE_EQ((*opt)->learning_rate(), 0.01);
   }
+  for (const char* name : {"rmsprop", "RMSprop", "adamw", "AdamW", "adagrad", "Adagrad"}) {
+    auto opt = optim::OptimizerByName(name);
+    ASSERT_TRUE(opt.ok()) << opt.status();
+    std::string lower = name;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
+    EXPECT_EQ((*opt)->name(), lower);
+    EXPECT_DOUBLE_EQ((*opt)->learning_rate(), 0.001);
+  }
+}
+
+TEST(OptimizerByName, DefaultsAreKeras) {
+  // The update nodes carry Keras's default hyperparameters.
+  Graph g;
+  Value w = g.Variable(Random({3}, 1), "w");
+  Value gw = g.Placeholder({DType::kF32, {3}}, "gw");
+  Value lr = g.Placeholder({DType::kF32, {}}, "lr");
+  Value it = g.Placeholder({DType::kF32, {}}, "it");
+  auto node = [&](const char* name) -> const Node& {
+    auto opt = optim::OptimizerByName(name);
+    EXPECT_TRUE(opt.ok()) << opt.status();
+    auto updates = (*opt)->AppendUpdates(g, {w}, {gw}, lr, it);
+    EXPECT_TRUE(updates.ok()) << updates.status();
+    return g.node(updates->at(0));
+  };
+  const auto& rms = node("rmsprop").attrs_as<optim::RmspropUpdateAttrs>();
+  EXPECT_EQ(rms.rho, 0.9);
+  EXPECT_EQ(rms.momentum, 0.0);
+  EXPECT_EQ(rms.epsilon, 1e-7);
+  EXPECT_FALSE(rms.centered);
+  const auto& adamw = node("adamw").attrs_as<optim::AdamUpdateAttrs>();
+  EXPECT_EQ(adamw.weight_decay, 0.004);
+  EXPECT_EQ(adamw.beta_1, 0.9);
+  EXPECT_EQ(adamw.beta_2, 0.999);
+  EXPECT_EQ(adamw.epsilon, 1e-7);
+  EXPECT_EQ(node("adam").attrs_as<optim::AdamUpdateAttrs>().weight_decay, 0.0);
+  EXPECT_EQ(node("adagrad").attrs_as<optim::AdagradUpdateAttrs>().epsilon, 1e-7);
 }
 
 TEST(OptimizerByName, UnknownNameListsKnownNames) {
-  auto opt = optim::OptimizerByName("adamw");
+  auto opt = optim::OptimizerByName("nadam");
   ASSERT_FALSE(opt.ok());
   EXPECT_EQ(opt.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(opt.status().message().find("unknown optimizer \"adamw\""), std::string::npos)
+  EXPECT_NE(opt.status().message().find("unknown optimizer \"nadam\""), std::string::npos)
       << opt.status();
-  EXPECT_NE(opt.status().message().find("adam, sgd"), std::string::npos) << opt.status();
+  EXPECT_NE(opt.status().message().find("adagrad, adam, adamw, rmsprop, sgd"), std::string::npos)
+      << opt.status();
 }
 
 TEST(Optimizer, SlotsAreZeroNonTrainableVariablesWithKerasNames) {
@@ -246,6 +308,40 @@ TEST(Optimizer, SlotsAreZeroNonTrainableVariablesWithKerasNames) {
   ASSERT_TRUE(momentum->AppendUpdates(g, {w, b}, {gw, gb}, lr, it).ok());
   ASSERT_EQ(momentum->slots().size(), 2u);
   EXPECT_EQ(g.node(momentum->slots()[0]).name, "sgd/dense_kernel_momentum");
+
+  // RMSprop: the velocity always, momentum and average gradient only when used (as Keras).
+  auto rmsprop = optim::MakeRmsprop();
+  auto rms_updates = rmsprop->AppendUpdates(g, {w}, {gw}, lr, it);
+  ASSERT_TRUE(rms_updates.ok()) << rms_updates.status();
+  EXPECT_EQ(g.node((*rms_updates)[0]).op->name, "graft.RmspropUpdate");
+  ASSERT_EQ(rmsprop->slots().size(), 1u);
+  EXPECT_EQ(g.node(rmsprop->slots()[0]).name, "rmsprop/dense_kernel_velocity");
+  auto full = optim::MakeRmsprop({.momentum = 0.9, .centered = true});
+  ASSERT_TRUE(full->AppendUpdates(g, {w}, {gw}, lr, it).ok());
+  ASSERT_EQ(full->slots().size(), 3u);
+  EXPECT_EQ(g.node(full->slots()[1]).name, "rmsprop/dense_kernel_momentum");
+  EXPECT_EQ(g.node(full->slots()[2]).name, "rmsprop/dense_kernel_average_gradient");
+  auto centered = optim::MakeRmsprop({.centered = true});
+  ASSERT_TRUE(centered->AppendUpdates(g, {w}, {gw}, lr, it).ok());
+  ASSERT_EQ(centered->slots().size(), 2u);
+
+  // AdamW: Adam's slots under its own name.
+  auto adamw = optim::MakeAdamW();
+  ASSERT_TRUE(adamw->AppendUpdates(g, {w}, {gw}, lr, it).ok());
+  ASSERT_EQ(adamw->slots().size(), 2u);
+  EXPECT_EQ(g.node(adamw->slots()[0]).name, "adamw/dense_kernel_momentum");
+
+  // Adagrad: the accumulator starts at initial_accumulator_value, rounded to the param's type.
+  auto adagrad = optim::MakeAdagrad();
+  ASSERT_TRUE(adagrad->AppendUpdates(g, {w, b}, {gw, gb}, lr, it).ok());
+  ASSERT_EQ(adagrad->slots().size(), 2u);
+  EXPECT_EQ(g.node(adagrad->slots()[0]).name, "adagrad/dense_kernel_accumulator");
+  for (Value s : adagrad->slots()) {
+    EXPECT_FALSE(g.node(s).attrs_as<VariableAttrs>().trainable);
+    const Tensor t = g.VariableValue(s);
+    for (int64_t i = 0; i < t.num_elements(); ++i) EXPECT_EQ(t.AsDouble(i), double{0.1f});
+  }
+  EXPECT_TRUE(g.Verify().ok());
 }
 
 TEST(Optimizer, ArgumentErrorsAreClear) {
@@ -270,8 +366,24 @@ TEST(Optimizer, ArgumentErrorsAreClear) {
                "learning_rate must be a floating scalar");
   expect_error(adam->AppendUpdates(g, {w}, {x}, lr, vec), "iteration must be a floating scalar");
   expect_error(optim::MakeSgd({.momentum = 1.5})->AppendUpdates(g, {w}, {x}, lr, it),
-               "momentum must lie in [0, 1], got 1.5");
+               "sgd optimizer: momentum must lie in [0, 1], got 1.5");
   EXPECT_TRUE(adam->slots().empty());
+  // Hyperparameters out of range fail before anything is added.
+  const int nodes = g.num_nodes();
+  expect_error(optim::MakeRmsprop({.rho = 1.5})->AppendUpdates(g, {w}, {x}, lr, it),
+               "rmsprop optimizer: rho must lie in [0, 1], got 1.5");
+  expect_error(optim::MakeRmsprop({.momentum = -0.5})->AppendUpdates(g, {w}, {x}, lr, it),
+               "momentum must lie in [0, 1], got -0.5");
+  expect_error(optim::MakeRmsprop({.epsilon = -1})->AppendUpdates(g, {w}, {x}, lr, it),
+               "epsilon must be >= 0, got -1");
+  expect_error(optim::MakeAdamW({.weight_decay = -0.1})->AppendUpdates(g, {w}, {x}, lr, it),
+               "adamw optimizer: weight_decay must be >= 0, got -0.1");
+  expect_error(optim::MakeAdam({.beta_2 = 1})->AppendUpdates(g, {w}, {x}, lr, it),
+               "adam optimizer: beta_1 and beta_2 must lie in [0, 1)");
+  expect_error(
+      optim::MakeAdagrad({.initial_accumulator_value = -1})->AppendUpdates(g, {w}, {x}, lr, it),
+      "adagrad optimizer: initial_accumulator_value must be >= 0, got -1");
+  EXPECT_EQ(g.num_nodes(), nodes);
 
   // The op's own shape function rejects bad attributes and inputs when built directly.
   auto bad = g.AddNode("graft.SgdUpdate", {w, x, lr}, optim::SgdUpdateAttrs{.momentum = 0.9});
@@ -290,6 +402,25 @@ TEST(Optimizer, ArgumentErrorsAreClear) {
   ASSERT_FALSE(bad_beta.ok());
   EXPECT_NE(bad_beta.status().message().find("must lie in [0, 1)"), std::string::npos)
       << bad_beta.status();
+  // RMSprop's optional slots follow its attributes.
+  auto missing = g.AddNode("graft.RmspropUpdate", {w, x, lr, m},
+                           optim::RmspropUpdateAttrs{.momentum = 0.9, .centered = true});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("with these attributes the inputs are (param, grad, "
+                                            "lr, velocity, momentum, average_gradient), got 4 "
+                                            "inputs"),
+            std::string::npos)
+      << missing.status();
+  auto centered_only = g.AddNode("graft.RmspropUpdate", {w, x, lr, m, m},
+                                 optim::RmspropUpdateAttrs{.centered = true});
+  EXPECT_TRUE(centered_only.ok()) << centered_only.status();
+  auto bad_acc = g.AddNode("graft.AdagradUpdate", {w, x, wrong, lr}, optim::AdagradUpdateAttrs{});
+  ASSERT_FALSE(bad_acc.ok());
+  EXPECT_NE(bad_acc.status().message().find("accumulator must have the type of param"),
+            std::string::npos)
+      << bad_acc.status();
+  auto bad_lr = g.AddNode("graft.AdagradUpdate", {w, x, m, vec}, optim::AdagradUpdateAttrs{});
+  EXPECT_FALSE(bad_lr.ok());
 }
 
 // A node that reads a variable must run before the node that updates the variable in place,

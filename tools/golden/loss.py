@@ -10,6 +10,11 @@ Follows the Keras 3 formulas (reduction "sum_over_batch_size" = mean over the ba
   BCE (logits):        max(z, 0) - z t + log1p(exp(-|z|))  (TF sigmoid_cross_entropy_with_logits)
   SCCE (probabilities): -log(clip(p / sum(p), lo, hi)[label])
   SCCE (logits):       logsumexp(z) - z[label]
+  CCE (probabilities): -sum(t log(clip(p / sum(p), lo, hi))) over the last axis, t one-hot/soft
+  CCE (logits):        -sum(t log_softmax(z)) = sum(t) logsumexp(z) - sum(t z)
+                       (TF softmax_cross_entropy_with_logits)
+  MSE, MAE:            mean((p - t)^2), mean(|p - t|) over the last axis, then over the batch;
+                       torch's abs has gradient sign(0) = 0, as graft.
 Inputs are rounded to float32 first and the math is run in float64 on those float32 values, so
 graft's float32 inputs are exactly the ones the golden values belong to. Gradients are wrt y_pred
 (or the logits) with d(loss) = 1; torch's clamp passes the gradient at the bounds themselves and
@@ -73,6 +78,24 @@ def scce_logits(t, z):
     return (torch.logsumexp(z, dim=-1, keepdim=True) - z.gather(1, labels)).mean()
 
 
+def cce_probs(t, p):
+    q = p / p.sum(dim=-1, keepdim=True)
+    qc = torch.clamp(q, LO, HI)
+    return (-(t * torch.log(qc)).sum(dim=-1)).mean()
+
+
+def cce_logits(t, z):
+    return (-(t * torch.log_softmax(z, dim=-1)).sum(dim=-1)).mean()
+
+
+def mse(t, p):
+    return ((p - t) ** 2).mean(dim=-1).mean()
+
+
+def mae(t, p):
+    return (p - t).abs().mean(dim=-1).mean()
+
+
 def main():
     r = rng(20240611)
 
@@ -120,6 +143,53 @@ def main():
     z[5] = [-80.0, 80.0, 79.0, 0.0]
     labels = np.array([2, 0, 3, 1, 0, 2], dtype=np.float64)
     run("scce_logits", scce_logits, labels, z)
+
+    # CCE on probabilities, (6, 5). Rows 0-1: softmax outputs, one-hot targets; row 2:
+    # unnormalised, soft targets; row 3: soft targets, one class with no mass (clipped, zero
+    # gradient for it) and one with all but nothing (q > hi is impossible with two nonzero
+    # classes, so row 4 holds all the mass in its target class: clipped, a zero-gradient row);
+    # row 5: soft targets with one class of zero target and zero mass.
+    logits = r.normal(0, 1.5, size=(6, 5))
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    t = np.zeros((6, 5))
+    t[0, 2] = 1
+    t[1, 4] = 1
+    p[2] = r.uniform(0.1, 2.0, size=5)
+    t[2] = [0.1, 0.2, 0.3, 0.4, 0.0]
+    p[3] = [0.0, 0.5, 0.3, 0.1, 0.1]
+    t[3] = [0.5, 0.25, 0.0, 0.25, 0.0]
+    p[4] = [0.0, 0.0, 0.0, 1.0, 0.0]
+    t[4] = [0.0, 0.0, 0.0, 1.0, 0.0]
+    p[5] = [0.2, 0.0, 0.3, 0.4, 0.1]
+    t[5] = [0.3, 0.0, 0.3, 0.2, 0.2]
+    run("cce", cce_probs, t, p)
+
+    # CCE on probabilities, rank 3 (N, L, K) = (2, 3, 4): the mean is over the N*L rows.
+    t3 = np.eye(4)[r.integers(0, 4, size=(2, 3))]
+    run("cce3d", cce_probs, t3, r.uniform(0.05, 1.0, size=(2, 3, 4)))
+
+    # CCE from logits, (5, 4): one-hot and soft targets, large logits, and a row whose targets
+    # do not sum to 1 (the general form sum(t) logsumexp(z) - sum(t z)).
+    z = r.normal(0, 2, size=(5, 4))
+    t = np.zeros((5, 4))
+    t[0, 1] = 1
+    t[1] = [0.1, 0.6, 0.3, 0.0]
+    z[2] = [1000.0, 0.0, -1000.0, 5.0]
+    t[2] = [0.0, 0.0, 1.0, 0.0]
+    z[3] = [-80.0, 80.0, 79.0, 0.0]
+    t[3] = [0.25, 0.25, 0.25, 0.25]
+    t[4] = [0.5, 0.0, 1.0, 0.25]
+    run("cce_logits", cce_logits, t, z)
+
+    # MSE and MAE, (4, 3), with exact ties (p == t: MAE's gradient is 0 there).
+    t = r.normal(0, 1, size=(4, 3))
+    p = r.normal(0, 1, size=(4, 3))
+    p[1, 1] = t[1, 1]
+    p[3, 0] = t[3, 0]
+    run("mse", mse, t, p)
+    run("mae", mae, t, p)
+    # Rank 3 (2, 3, 2).
+    run("mse3d", mse, r.normal(0, 1, size=(2, 3, 2)), r.normal(0, 1, size=(2, 3, 2)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,132 @@
+// ops/dropout.cc — Dropout (inverted, as Keras), training only.
+//   mask_i = [u_i >= rate] * s,  s = 1 / (1 - rate)  (s = 0 when rate = 1: everything dropped)
+//   y_i    = x_i * mask_i
+//   dx_i   = dy_i * mask_i          (graft.Mul with the hidden mask output; step: none)
+// u_i is a counter-based uniform in [0, 1): element i of the SplitMix64 stream keyed by
+// (seed, step), u_i = top 53 bits of Mix(key + (i + 1) * gamma) / 2^53. Each element depends
+// only on (seed, step, i), so the mask is the same for any thread count or split, and the fast
+// kernel (TBB loop) and the reference kernel (serial loop) agree bitwise. A new step (the
+// trainer's iteration count) gives a new mask.
+#include "ops/dropout.h"
+
+#include <cmath>
+#include <string>
+
+#include "ops/common.h"
+
+namespace graft::ops {
+namespace {
+
+enum DropoutInput { kX = 0, kStep };
+
+// ---- the counter-based generator ------------------------------------------------------------
+
+constexpr uint64_t kGamma = 0x9e3779b97f4a7c15ULL;  // SplitMix64's increment (golden ratio)
+
+// SplitMix64's output function (a bijection of 64-bit words).
+constexpr uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// The stream key of one (seed, step): distinct steps give distinct keys for a seed.
+constexpr uint64_t StreamKey(uint64_t seed, uint64_t step) {
+  return Mix(Mix(seed + kGamma) + step * kGamma);
+}
+
+// u_i in [0, 1) with 53 random bits.
+inline double Uniform(uint64_t key, int64_t i) {
+  return static_cast<double>(Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11) * 0x1.0p-53;
+}
+
+// ---- shape function -------------------------------------------------------------------------
+
+std::string Describe(const DropoutAttrs& a) {
+  return absl::StrCat("rate=", a.rate, ", seed=", a.seed);
+}
+
+absl::StatusOr<std::vector<TensorType>> InferDropout(const ShapeContext& c, const DropoutAttrs& a) {
+  if (!(a.rate >= 0 && a.rate <= 1)) {
+    return ShapeError(c, absl::StrCat("Invalid value received for argument `rate`. Expected a "
+                                      "float value between 0 and 1. Received: rate=",
+                                      a.rate));
+  }
+  if (absl::Status s = ExpectFloat(c, kX); !s.ok()) return s;
+  const TensorType& step = c.inputs[kStep];
+  if (!IsFloating(step.dtype) || step.shape.rank() != 0) {
+    return ShapeError(c, absl::StrCat("step must be a float scalar (the iteration count the "
+                                      "trainer feeds), got ",
+                                      step.ToString()));
+  }
+  return std::vector<TensorType>{c.inputs[kX], c.inputs[kX]};
+}
+
+// ---- kernels --------------------------------------------------------------------------------
+
+// The fast (kParallel: TBB blocks) and reference kernels run the same per-element arithmetic.
+template <typename T, bool kParallel>
+class DropoutKernel : public Kernel {
+ public:
+  absl::Status Init(const KernelInitContext& c) override {
+    attrs_ = c.attrs<DropoutAttrs>();
+    return absl::OkStatus();
+  }
+  absl::Status Run(KernelRunContext& ctx) override {
+    const double step = ctx.input(kStep).AsDouble(0);
+    if (!(step >= 0 && step < 0x1.0p64 && step == std::floor(step))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Dropout: step must be a non-negative whole number (the iteration count), got ", step));
+    }
+    const uint64_t key = StreamKey(attrs_.seed, static_cast<uint64_t>(step));
+    const double rate = attrs_.rate;
+    const T scale = rate < 1 ? static_cast<T>(1 / (1 - rate)) : T(0);
+    const T* x = ctx.input(kX).data<T>();
+    T* y = ctx.output(0).data<T>();
+    T* mask = ctx.output(1).data<T>();
+    ForRange(kParallel, ctx.input(kX).num_elements(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        mask[i] = Uniform(key, i) >= rate ? scale : T(0);
+        y[i] = x[i] * mask[i];
+      }
+    });
+    return absl::OkStatus();
+  }
+
+ private:
+  DropoutAttrs attrs_;
+};
+
+template <typename T>
+using ReferenceDropout = DropoutKernel<T, false>;
+
+// ---- gradient rule and registration ---------------------------------------------------------
+
+GradResult GradDropout(GradContext& g) {
+  if (!g.needs_input_grad(kX)) return Grads{std::nullopt, std::nullopt};
+  absl::StatusOr<Value> dx = g.graph().Add("graft.Mul", {*g.output_grad(0), g.output(1)});
+  if (!dx.ok()) return dx.status();
+  return Grads{*dx, std::nullopt};
+}
+
+GRAFT_REGISTER_OP(OpDef<DropoutAttrs>("graft.Dropout")
+                      .Doc("y = x * mask, mask = [u >= rate] / (1 - rate), u a counter-based "
+                           "uniform of (seed, step, i); dx = dy * mask")
+                      .Inputs({"x", "step"})
+                      .Outputs({"y", "mask~"})
+                      .Shape(InferDropout)
+                      .PrintAttrs(Describe)
+                      .Kernel<DropoutKernel<float, true>>(DType::kF32)
+                      .Reference<ReferenceDropout>()
+                      .Grad(GradDropout));
+
+}  // namespace
+
+absl::StatusOr<Value> Dropout(Graph& g, Value x, Value step, const DropoutAttrs& a,
+                              absl::string_view name) {
+  absl::StatusOr<std::vector<Value>> outs = g.AddNode("graft.Dropout", {x, step}, a, name);
+  if (!outs.ok()) return outs.status();
+  return (*outs)[0];
+}
+
+}  // namespace graft::ops
