@@ -74,6 +74,14 @@ using GradFn = std::function<absl::StatusOr<std::vector<std::optional<Value>>>(G
 using KernelFactory = std::function<std::unique_ptr<Kernel>()>;
 using AttrsPrinter = std::function<std::string(const std::any&)>;
 
+// An elementwise op that a oneDNN primitive can apply to its output as a post-op:
+// `algorithm` is a dnnl::algorithm value (0: none), alpha and beta its parameters.
+struct PostOp {
+  int algorithm = 0;
+  float alpha = 0;
+  float beta = 0;
+};
+
 // The type-erased definition of an op, as stored in the registry.
 struct OpSchema {
   std::string name;
@@ -81,6 +89,16 @@ struct OpSchema {
   std::vector<std::string> inputs;   // "b?" marks an optional trailing input
   std::vector<std::string> outputs;  // "workspace~" marks a hidden output (not user-visible)
   std::vector<int> mutated_inputs;   // inputs the kernel updates in place (optimizer updates)
+  // (output, input) pairs: the output may be written over the input's buffer when nothing
+  // reads the input afterwards (the kernel is safe with the two the same).
+  std::vector<std::pair<int, int>> in_place;
+  // (output, input) pairs: the output is always the input's bytes (a reshape); the kernel sees
+  // the two pointers equal and does nothing.
+  std::vector<std::pair<int, int>> aliases;
+  // This op, run by a oneDNN kernel, can be folded into the primitive that produces its input.
+  PostOp post_op;
+  // This op's fast kernel applies KernelInitContext::post_ops to its output 0.
+  bool accepts_post_ops = false;
   ShapeFn shape;
   GradFn grad;  // empty: not differentiable
   AttrsPrinter print_attrs;
@@ -131,6 +149,18 @@ class OpDef {
   }
   OpDef& Mutates(std::vector<int> inputs) {
     schema_.mutated_inputs = std::move(inputs);
+    return *this;
+  }
+  OpDef& InPlace(int output, int input) {
+    schema_.in_place.emplace_back(output, input);
+    return *this;
+  }
+  OpDef& Alias(int output, int input) {
+    schema_.aliases.emplace_back(output, input);
+    return *this;
+  }
+  OpDef& AcceptsPostOps() {
+    schema_.accepts_post_ops = true;
     return *this;
   }
 

@@ -4,6 +4,9 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+#include <algorithm>
+
 namespace graft {
 
 Tensor::Storage::Storage(size_t n) : bytes(n) {
@@ -15,7 +18,33 @@ Tensor::Storage::Storage(size_t n) : bytes(n) {
   std::memset(data, 0, rounded);
 }
 
-Tensor::Storage::~Storage() { std::free(data); }
+Tensor::Storage::Storage(void* borrowed, size_t n, std::shared_ptr<void> keep)
+    : data(borrowed), bytes(n), owner(std::move(keep)) {}
+
+Tensor::Storage::~Storage() {
+  if (owner == nullptr) std::free(data);
+}
+
+Tensor Tensor::View(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.storage_ = std::make_shared<Storage>(data, t.nbytes(), std::move(owner));
+  return t;
+}
+
+std::shared_ptr<void> Tensor::AllocateArena(size_t bytes) {
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const size_t align = bytes >= kHugePage ? kHugePage : 64;
+  const size_t rounded = std::max<size_t>((bytes + align - 1) / align * align, align);
+  void* p = std::aligned_alloc(align, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  // Huge pages make the one-time first touch cheap; the memset touches every page now, so no
+  // step ever pays a page fault.
+  if (align == kHugePage) madvise(p, rounded, MADV_HUGEPAGE);
+  std::memset(p, 0, rounded);
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   assert(shape_.IsFullyDefined());
@@ -84,6 +113,17 @@ Tensor Tensor::SliceRows(int64_t begin, int64_t end) const {
   std::vector<int64_t> idx;
   for (int64_t i = begin; i < end; ++i) idx.push_back(i);
   return GatherRows(idx);
+}
+
+void Tensor::GatherRowsInto(const std::vector<int64_t>& indices, Tensor& dst) const {
+  const int64_t rows = shape_.rank() == 0 ? 1 : shape_.dim(0);
+  const size_t row_bytes = rows == 0 ? 0 : nbytes() / rows;
+  assert(dst.dtype_ == dtype_ && dst.nbytes() == row_bytes * indices.size());
+  auto* out = static_cast<char*>(dst.raw_data());
+  const auto* src = static_cast<const char*>(raw_data());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    std::memcpy(out + i * row_bytes, src + indices[i] * row_bytes, row_bytes);
+  }
 }
 
 Tensor Tensor::GatherRows(const std::vector<int64_t>& indices) const {

@@ -79,17 +79,30 @@ class Tensor {
   // Copies src's elements into this tensor (same dtype and element count).
   void CopyFrom(const Tensor& src);
 
+  // A tensor over memory owned elsewhere (`data` stays valid while `owner` lives): how plans
+  // place their intermediate tensors in one arena. `data` must be 64-byte aligned.
+  static Tensor View(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner);
+  // A zero-filled, 64-byte aligned block of `bytes` that is never returned to the OS while
+  // alive (huge pages advised when large): the arena plans carve their tensors from.
+  static std::shared_ptr<void> AllocateArena(size_t bytes);
+  // Rows `indices` along the first dimension, copied into `dst` (same dtype, row size, and
+  // indices.size() rows): reuses dst's memory instead of allocating.
+  void GatherRowsInto(const std::vector<int64_t>& indices, Tensor& dst) const;
+
   // True when both tensors use the same storage.
   bool SharesStorageWith(const Tensor& other) const { return storage_ == other.storage_; }
 
  private:
   struct Storage {
     explicit Storage(size_t bytes);
+    // Borrowed memory kept alive by `owner` (a plan's arena); not freed here.
+    Storage(void* borrowed, size_t bytes, std::shared_ptr<void> owner);
     ~Storage();
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
     void* data = nullptr;
     size_t bytes = 0;
+    std::shared_ptr<void> owner;
   };
 
   DType dtype_ = DType::kF32;

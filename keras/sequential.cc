@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,8 @@
 #include "keras/progress.h"
 #include "keras/random.h"
 #include "keras/summary.h"
+#include "runtime/thread_governor.h"
+#include "runtime/threads.h"
 #include "ops/loss.h"
 #include "ops/metric.h"
 
@@ -45,7 +48,14 @@ struct Sequential::Compiled {
   std::string loss_name;
   TensorType y_type;
   int64_t iterations = 0;
-  std::map<std::pair<int, int64_t>, std::unique_ptr<Plan>> plans;
+  // Plans by (kind, batch size, thread count), and whether each has run once (its first run
+  // pays for oneDNN's JIT and is not shown to the thread governor).
+  struct CachedPlan {
+    std::unique_ptr<Plan> plan;
+    bool warm = false;
+  };
+  std::map<std::tuple<int, int64_t, int>, CachedPlan> plans;
+  std::unique_ptr<ThreadGovernor> governors[3];
 };
 
 Sequential::Sequential(std::vector<Layer> layers, std::string name)
@@ -344,11 +354,30 @@ absl::StatusOr<Tensor> Sequential::PrepareY(const Tensor& y, const char* where) 
                    " expects targets of shape ", want.ToString()));
 }
 
-absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch) {
+absl::Status Sequential::RunStep(int kind, const std::vector<Tensor>& feeds,
+                                 std::vector<Tensor>* fetched) {
   Compiled& c = *compiled_;
-  auto key = std::make_pair(kind, batch);
+  std::unique_ptr<ThreadGovernor>& gov = c.governors[kind];
+  if (!gov || gov->budget() != NumThreads()) {
+    gov = std::make_unique<ThreadGovernor>(NumThreads(), AdaptiveThreads());
+  }
+  const int64_t batch = feeds[0].shape().dim(0);
+  const int threads = gov->Choose();
+  absl::StatusOr<Plan*> plan = GetPlan(kind, batch, threads);
+  if (!plan.ok()) return plan.status();
+  Compiled::CachedPlan& cached = c.plans[{kind, batch, threads}];
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status s = (*plan)->Run(feeds, fetched);
+  if (s.ok() && cached.warm) gov->Record(threads, Seconds(start), batch);
+  cached.warm = true;
+  return s;
+}
+
+absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch, int threads) {
+  Compiled& c = *compiled_;
+  auto key = std::make_tuple(kind, batch, threads);
   auto it = c.plans.find(key);
-  if (it != c.plans.end()) return it->second.get();
+  if (it != c.plans.end()) return it->second.plan.get();
   PlanSpec spec;
   std::vector<TensorType> types;
   const TensorType x_type{DType::kF32, c.graph->type(c.x).shape.WithBatch(batch)};
@@ -371,11 +400,11 @@ absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch) {
       spec.targets = c.updates;
     }
   }
-  absl::StatusOr<std::unique_ptr<Plan>> plan =
-      Plan::Compile(*c.graph, std::move(spec), std::move(types), {.executor = executor_});
+  absl::StatusOr<std::unique_ptr<Plan>> plan = Plan::Compile(
+      *c.graph, std::move(spec), std::move(types), {.executor = executor_, .num_threads = threads});
   if (!plan.ok()) return plan.status();
   Plan* p = plan->get();
-  c.plans[key] = *std::move(plan);
+  c.plans[key].plan = *std::move(plan);
   return p;
 }
 
@@ -452,13 +481,11 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t b = s * o.batch_size, e = std::min(n, b + o.batch_size);
       std::vector<int64_t> idx(order.begin() + b, order.begin() + e);
-      absl::StatusOr<Plan*> plan = GetPlan(kTrain, e - b);
-      if (!plan.ok()) return plan.status();
       std::vector<Tensor> feeds = {
           x_train.GatherRows(idx), y_train.GatherRows(idx),
           Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())),
           Tensor::Scalar<float>(static_cast<float>(c.iterations))};
-      if (absl::Status st = (*plan)->Run(feeds, &fetched); !st.ok()) {
+      if (absl::Status st = RunStep(kTrain, feeds, &fetched); !st.ok()) {
         return WithContext(st, absl::StrCat("Fit (epoch ", epoch + 1, ", step ", s + 1, "): "));
       }
       ++c.iterations;
@@ -500,9 +527,8 @@ absl::StatusOr<std::vector<double>> Sequential::EvaluatePrepared(const Tensor& x
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += batch_size) {
     const int64_t e = std::min(n, b + batch_size);
-    absl::StatusOr<Plan*> plan = GetPlan(kEval, e - b);
-    if (!plan.ok()) return plan.status();
-    if (absl::Status s = (*plan)->Run({x.SliceRows(b, e), y.SliceRows(b, e)}, &fetched); !s.ok()) {
+    if (absl::Status s = RunStep(kEval, {x.SliceRows(b, e), y.SliceRows(b, e)}, &fetched);
+        !s.ok()) {
       return s;
     }
     for (size_t i = 0; i < k; ++i) sums[i] += fetched[i].AsDouble(0) * static_cast<double>(e - b);
@@ -559,9 +585,7 @@ absl::StatusOr<Tensor> Sequential::Predict(const Tensor& x_in, const PredictOpti
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += o.batch_size) {
     const int64_t e = std::min(n, b + o.batch_size);
-    absl::StatusOr<Plan*> plan = GetPlan(kPredict, e - b);
-    if (!plan.ok()) return plan.status();
-    if (absl::Status s = (*plan)->Run({x->SliceRows(b, e)}, &fetched); !s.ok()) {
+    if (absl::Status s = RunStep(kPredict, {x->SliceRows(b, e)}, &fetched); !s.ok()) {
       return WithContext(s, "Predict: ");
     }
     std::copy(fetched[0].data<float>(), fetched[0].data<float>() + (e - b) * row,
@@ -636,7 +660,7 @@ absl::StatusOr<std::string> Sequential::PlanReport(int64_t batch_size) {
   if (!compiled_ || !compiled_->trainable) {
     return absl::FailedPreconditionError("PlanReport: call Compile() first");
   }
-  absl::StatusOr<Plan*> plan = GetPlan(kTrain, batch_size);
+  absl::StatusOr<Plan*> plan = GetPlan(kTrain, batch_size, NumThreads());
   if (!plan.ok()) return plan.status();
   return (*plan)->Report();
 }

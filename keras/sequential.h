@@ -134,7 +134,9 @@ class Sequential {
   struct Compiled;
   absl::StatusOr<Tensor> PrepareX(const Tensor& x, const char* where) const;
   absl::StatusOr<Tensor> PrepareY(const Tensor& y, const char* where) const;
-  absl::StatusOr<Plan*> GetPlan(int kind, int64_t batch);
+  absl::StatusOr<Plan*> GetPlan(int kind, int64_t batch, int threads);
+  // Runs one batch of `kind` on the thread count the governor picks, and reports its time.
+  absl::Status RunStep(int kind, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
   // Runs `x`,`y` in batches through the evaluation plan: weighted means of loss and metrics.
   absl::StatusOr<std::vector<double>> EvaluatePrepared(const Tensor& x, const Tensor& y,
                                                        int64_t batch_size);

@@ -180,14 +180,15 @@ T Logistic(T x) {  // stable for large |x|
 
 struct Relu {
   static constexpr EltwiseInfo kInfo{
-      "relu", "graft.Relu", "y = max(x, 0)", "dx = dy * [x > 0]", alg::eltwise_relu, 0.f, From::kX};
+      "relu",         "graft.Relu", "y = max(x, 0)", "dx = dy * [y > 0]",
+      alg::eltwise_relu_use_dst_for_bwd, 0.f, From::kY};  // from y: fusable into a conv
   template <typename T>
   static T Forward(T x) {
     return x > T(0) ? x : T(0);
   }
   template <typename T>
-  static T Backward(T dy, T x) {
-    return x > T(0) ? dy : T(0);
+  static T Backward(T dy, T y) {
+    return y > T(0) ? dy : T(0);
   }
 };
 
@@ -196,17 +197,17 @@ struct LeakyRelu {
   static constexpr EltwiseInfo kInfo{"leaky_relu",
                                      "graft.LeakyRelu",
                                      "y = x > 0 ? x : 0.2 x",
-                                     "dx = dy * (x > 0 ? 1 : 0.2)",
-                                     alg::eltwise_relu,
+                                     "dx = dy * (y > 0 ? 1 : 0.2)",
+                                     alg::eltwise_relu_use_dst_for_bwd,
                                      kSlope,
-                                     From::kX};
+                                     From::kY};
   template <typename T>
   static T Forward(T x) {
     return x > T(0) ? x : T(kSlope) * x;
   }
   template <typename T>
-  static T Backward(T dy, T x) {
-    return x > T(0) ? dy : T(kSlope) * dy;
+  static T Backward(T dy, T y) {
+    return y > T(0) ? dy : T(kSlope) * dy;
   }
 };
 
@@ -430,6 +431,17 @@ KernelFactory Factory(Args... args) {
   return [=] { return std::unique_ptr<Kernel>(new K(args...)); };
 }
 
+// The forward-only algorithm for a post-op ("use dst for backward" is about the backward pass).
+alg PostOpAlgorithm(alg a) {
+  switch (a) {
+    case alg::eltwise_relu_use_dst_for_bwd: return alg::eltwise_relu;
+    case alg::eltwise_tanh_use_dst_for_bwd: return alg::eltwise_tanh;
+    case alg::eltwise_elu_use_dst_for_bwd: return alg::eltwise_elu;
+    case alg::eltwise_logistic_use_dst_for_bwd: return alg::eltwise_logistic;
+    default: return a;
+  }
+}
+
 // Registers the op pair of one elementwise activation M (a row of the table below).
 template <typename M>
 void RegisterEltwise() {
@@ -440,6 +452,7 @@ void RegisterEltwise() {
   fwd_def.Doc(info.doc)
       .Inputs({"x"})
       .Outputs({"y"})
+      .InPlace(0, 0)
       .Shape(Unary)
       .Reference<Loops<ForwardBody<M>>::template Reference>()
       .Grad(GradFrom(grad_op, from_y));
@@ -447,6 +460,7 @@ void RegisterEltwise() {
   bwd_def.Doc(info.grad_doc)
       .Inputs({"dy", from_y ? "y" : "x"})
       .Outputs({"dx"})
+      .InPlace(0, 0)
       .Shape(Binary)
       .Reference<Loops<BackwardBody<M>>::template Reference>();
   OpSchema fwd = std::move(fwd_def).Build();
@@ -455,6 +469,8 @@ void RegisterEltwise() {
     fwd.fast_kernels[DType::kF32] = Factory<typename Loops<ForwardBody<M>>::FastF32>();
     bwd.fast_kernels[DType::kF32] = Factory<typename Loops<BackwardBody<M>>::FastF32>();
   } else {
+    // A convolution or matmul producing x can apply this activation as a post-op.
+    fwd.post_op = {static_cast<int>(PostOpAlgorithm(info.onednn)), info.alpha, 0.f};
     fwd.fast_kernels[DType::kF32] = Factory<OneDnnEltwiseForward>(info.onednn, info.alpha);
     bwd.fast_kernels[DType::kF32] = Factory<OneDnnEltwiseBackward>(info.onednn, info.alpha, from_y);
   }

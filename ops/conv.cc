@@ -473,7 +473,8 @@ on::dims Dilates(const ConvSizes& z) {
   return d;
 }
 
-dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bias) {
+dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bias,
+                                                    const dnnl::primitive_attr& attr = {}) {
   const auto prop = dnnl::prop_kind::forward_training;
   const auto algo = dnnl::algorithm::convolution_direct;
   auto d =
@@ -481,7 +482,7 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bia
                                              DstDesc(z), z.stride, Dilates(z), z.pad_l, z.pad_r)
            : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), AnyWeightsDesc(z), DstDesc(z),
                                              z.stride, Dilates(z), z.pad_l, z.pad_r);
-  return dnnl::convolution_forward::primitive_desc(d, on::Engine());
+  return dnnl::convolution_forward::primitive_desc(d, attr, on::Engine());
 }
 
 // What the three oneDNN kernels hold: the sizes, the plain activation and bias descriptors,
@@ -509,7 +510,8 @@ class OneDnnConv : public OneDnnConvKernel {
     bias_ = c.input_types.size() > 2;
     SetSizes(ForwardSizes(c, Spec(c.attrs<A>())));
     return on::Call([&] {
-      auto pd = ForwardPd(z_, bias_);
+      // Fused activations (runtime fusion pass) run as eltwise post-ops of the convolution.
+      auto pd = ForwardPd(z_, bias_, on::PostOpsAttr(c.post_ops));
       weights_.Init(UserWeightsDesc(z_), pd.weights_desc());
       prim_ = dnnl::convolution_forward(pd);
     });
@@ -773,6 +775,7 @@ OpDef<A> ForwardOp(std::string name, std::string doc) {
       .PrintAttrs([](const A& a) { return AttrsString(Spec(a)); })
       .template Kernel<OneDnnConv<A>>(DType::kF32)
       .template Reference<ForAttrs<RefConv, A>::template Type>()
+      .AcceptsPostOps()
       .Grad(GradConv<A>);
   return def;
 }

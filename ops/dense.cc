@@ -150,7 +150,8 @@ class MatMul {
     on::tag layout = on::tag::ab;
   };
   // The bias, when asked for, is a (1, N) row added to every row of dst.
-  absl::Status Init(const Operand& src, const Operand& weights, const Operand& dst, bool bias) {
+  absl::Status Init(const Operand& src, const Operand& weights, const Operand& dst, bool bias,
+                    const std::vector<PostOp>& post_ops = {}) {
     has_bias_ = bias;
     return on::Call([&] {
       src_ = on::Desc(src.dims, src.layout);
@@ -161,7 +162,7 @@ class MatMul {
       if (empty_) return;
       auto d = has_bias_ ? dnnl::matmul::desc(src_, weights_, bias_, dst_)
                          : dnnl::matmul::desc(src_, weights_, dst_);
-      prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(d, on::Engine()));
+      prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(d, on::PostOpsAttr(post_ops), on::Engine()));
     });
   }
   // Runs the primitive. When the product is empty, dst is the empty sum: zeros, plus the bias
@@ -200,7 +201,7 @@ class OneDnnDense : public on::OneDnnKernel {
     const Shape& x = c.input_types[0].shape;
     const int64_t m = Rows(x), k = x.dim(-1), n = c.input_types[1].shape.dim(1);
     has_bias_ = c.input_types.size() == 3;
-    return matmul_.Init({{m, k}}, {{k, n}}, {{m, n}}, has_bias_);
+    return matmul_.Init({{m, k}}, {{k, n}}, {{m, n}}, has_bias_, c.post_ops);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return matmul_.Run(ctx.input(0), ctx.input(1), has_bias_ ? &ctx.input(2) : nullptr,
@@ -420,6 +421,7 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Dense")
                       .Shape(InferDense)
                       .Kernel<OneDnnDense>(DType::kF32)
                       .Reference<RefDense>()
+                      .AcceptsPostOps()
                       .Grad(GradDense));
 GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.DenseBackwardData")
                       .Doc("dx = dy @ w^T on the last axis")

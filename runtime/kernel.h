@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "graph/graph.h"
+#include "graph/op_registry.h"
 #include "graph/tensor.h"
 
 namespace graft {
@@ -18,6 +19,8 @@ struct KernelInitContext {
   const std::vector<TensorType>& input_types;
   const std::vector<TensorType>& output_types;
   int num_threads = 1;  // the plan's thread budget
+  // Elementwise ops fused into this node's output 0 (only for ops that AcceptsPostOps()).
+  std::vector<PostOp> post_ops = {};
 
   template <typename Attrs>
   const Attrs& attrs() const {

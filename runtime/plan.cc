@@ -4,8 +4,10 @@
 #include <functional>
 #include <queue>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/executor.h"
+#include "runtime/memory_planner.h"
 #include "runtime/threads.h"
 
 namespace graft {
@@ -32,7 +34,9 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   }
   auto plan = std::unique_ptr<Plan>(new Plan());
   plan->graph_ = &graph;
+  if (options.num_threads <= 0) options.num_threads = CurrentThreads();
   plan->options_ = options;
+  ScopedThreads threads(options.num_threads);
   plan->feed_types_ = feed_types;
   const int n = graph.num_nodes();
 
@@ -82,8 +86,41 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     plan->types_[id] = *std::move(out);
   }
 
-  // 3. Storage: variables and constants are bound to their own tensors; feeds at run time;
-  //    every other output is allocated here, once.
+  // 3. Fusion (fast kernels only): an elementwise op with a oneDNN post-op form whose input is
+  //    the sole use of output 0 of an op that accepts post-ops runs inside that op's
+  //    primitive. The producer writes straight into the elementwise op's output.
+  std::vector<std::vector<int>> readers(n);  // needed nodes reading each node (any output)
+  for (int id = 0; id < n; ++id) {
+    if (!needed[id]) continue;
+    for (const Value& v : graph.node(id).inputs) readers[v.node].push_back(id);
+  }
+  auto is_fetched = [&](Value v) {
+    return std::find(spec.fetches.begin(), spec.fetches.end(), v) != spec.fetches.end();
+  };
+  std::vector<int> fused_into(n, -1);   // producer -> the elementwise node folded into it
+  std::vector<bool> folded(n, false);   // elementwise nodes that have no step of their own
+  if (options.kernels == KernelKind::kFast) {
+    for (int id = 0; id < n; ++id) {
+      const Node& a = graph.node(id);
+      if (!needed[id] || a.op->post_op.algorithm == 0 || a.inputs.size() != 1) continue;
+      const Value in = a.inputs[0];
+      const Node& p = graph.node(in.node);
+      if (in.index != 0 || !p.op->accepts_post_ops || fused_into[in.node] >= 0) continue;
+      if (plan->types_[in.node][0].dtype != DType::kF32 || is_fetched(in)) continue;
+      bool sole_reader = true;
+      for (int r : readers[in.node]) {
+        for (const Value& v : graph.node(r).inputs) {
+          if (v == in && r != id) sole_reader = false;
+        }
+      }
+      if (!sole_reader) continue;
+      fused_into[in.node] = id;
+      folded[id] = true;
+    }
+  }
+
+  // 4. Storage: variables and constants are bound to their own tensors, feeds at run time;
+  //    every other value gets a view into one arena, placed in step 8.
   for (int id = 0; id < n; ++id) {
     if (!needed[id]) continue;
     const Node& node = graph.node(id);
@@ -91,26 +128,18 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
       plan->values_[id] = {node.attrs_as<VariableAttrs>().value};
     } else if (node.op->name == "graft.Constant") {
       plan->values_[id] = {node.attrs_as<ConstantAttrs>().value};
-    } else if (node.op->name == "graft.Placeholder") {
-      plan->values_[id] = {Tensor()};
     } else {
-      for (const TensorType& t : plan->types_[id]) {
-        plan->values_[id].emplace_back(t.dtype, t.shape);
-        plan->allocated_bytes_ += static_cast<int64_t>(plan->values_[id].back().nbytes());
-      }
+      plan->values_[id].resize(std::max<size_t>(plan->types_[id].size(), 1));
     }
   }
-
-  // A feed that no fetch or target needs still gets a slot for Run to bind (a trainer feeds the
-  // same placeholders to every plan, e.g. the iteration count that SGD's update ignores).
   for (const Value& f : spec.feeds) {
     if (plan->values_[f.node].empty()) plan->values_[f.node] = {Tensor()};
   }
 
-  // 4. Steps and kernels.
+  // 5. Steps and kernels.
   std::vector<int> step_of(n, -1);
   for (int id = 0; id < n; ++id) {
-    if (!needed[id] || IsSource(graph.node(id))) continue;
+    if (!needed[id] || IsSource(graph.node(id)) || folded[id]) continue;
     const Node& node = graph.node(id);
     DType dtype = KernelDType(node, plan->types_);
     const KernelFactory* factory = node.op->FindKernel(dtype, options.kernels);
@@ -127,7 +156,13 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
       step.ctx.inputs.push_back(&plan->values_[v.node][v.index]);
     }
     for (Tensor& t : plan->values_[id]) step.ctx.outputs.push_back(&t);
-    KernelInitContext init{node, in_types, plan->types_[id], NumThreads()};
+    KernelInitContext init{node, in_types, plan->types_[id], options.num_threads};
+    if (fused_into[id] >= 0) {
+      const int a = fused_into[id];
+      init.post_ops.push_back(graph.node(a).op->post_op);
+      step.ctx.outputs[0] = &plan->values_[a][0];
+      step.fused = graph.node(a).op->name;
+    }
     absl::Status s = step.kernel->Init(init);
     if (!s.ok()) {
       return absl::Status(s.code(),
@@ -136,8 +171,12 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     step_of[id] = static_cast<int>(plan->steps_.size());
     plan->steps_.push_back(std::move(step));
   }
+  // A folded node's readers wait for its producer.
+  for (int id = 0; id < n; ++id) {
+    if (fused_into[id] >= 0) step_of[fused_into[id]] = step_of[id];
+  }
 
-  // 5. Dependencies: data edges, plus "every reader of a variable runs before the step that
+  // 6. Dependencies: data edges, plus "every reader of a variable runs before the step that
   //    updates it in place".
   auto add_edge = [&](int from, int to) {
     if (from < 0 || to < 0 || from == to) return;
@@ -164,7 +203,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
   }
 
-  // 6. Order the steps so that every edge points forward, for the sequential executor: node ids
+  // 7. Order the steps so that every edge points forward, for the sequential executor: node ids
   //    order the data edges, but an update added before a reader of its variable must move
   //    after that reader. Kahn's algorithm taking the lowest ready index keeps node order
   //    wherever the edges allow it.
@@ -197,9 +236,147 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
       for (int& succ : sorted.back().successors) succ = new_index[succ];
     }
     plan->steps_ = std::move(sorted);
+    for (int id = 0; id < n; ++id) {
+      if (step_of[id] >= 0) step_of[id] = new_index[step_of[id]];
+    }
   }
+
+  // 8. Memory: one arena. Each value written by a step is live from that step to its last
+  //    reader (to the end when fetched). Values an op declares as aliases of an input, or as
+  //    writable over an input nothing reads afterwards, share that input's buffer.
   plan->spec_ = std::move(spec);
+  if (absl::Status s = plan->PlaceInArena(step_of, fused_into); !s.ok()) return s;
   return plan;
+}
+
+absl::Status Plan::PlaceInArena(const std::vector<int>& step_of,
+                                const std::vector<int>& fused_into) {
+  const Graph& graph = *graph_;
+  const int m = static_cast<int>(steps_.size());
+  // Buffers: union-find over the values written by steps.
+  struct Slot {
+    Value value;
+    int parent;
+    int first, last;
+    int64_t bytes;
+  };
+  std::vector<Slot> slots;
+  absl::flat_hash_map<Value, int> slot_of;
+  auto find = [&](int i) {
+    while (slots[i].parent != i) i = slots[i].parent = slots[slots[i].parent].parent;
+    return i;
+  };
+  for (int k = 0; k < m; ++k) {
+    const Node& node = *steps_[k].node;
+    for (size_t o = 0; o < types_[node.id].size(); ++o) {
+      const Value v{node.id, static_cast<int>(o)};
+      if (o == 0 && fused_into[node.id] >= 0) continue;  // written into the folded op's output
+      const TensorType& t = types_[node.id][o];
+      slot_of[v] = static_cast<int>(slots.size());
+      slots.push_back({v, static_cast<int>(slots.size()), k, k,
+                       t.shape.num_elements() * static_cast<int64_t>(SizeOf(t.dtype))});
+    }
+    if (fused_into[node.id] >= 0) {  // the folded op's output is written by this step
+      const Value v{fused_into[node.id], 0};
+      const TensorType& t = types_[v.node][0];
+      slot_of[v] = static_cast<int>(slots.size());
+      slots.push_back({v, static_cast<int>(slots.size()), k, k,
+                       t.shape.num_elements() * static_cast<int64_t>(SizeOf(t.dtype))});
+    }
+  }
+  // Last readers.
+  for (int k = 0; k < m; ++k) {
+    for (const Value& v : steps_[k].node->inputs) {
+      auto it = slot_of.find(v);
+      if (it != slot_of.end()) slots[it->second].last = std::max(slots[it->second].last, k);
+    }
+  }
+  for (const Value& v : spec_.fetches) {
+    auto it = slot_of.find(v);
+    if (it != slot_of.end()) slots[it->second].last = m;
+  }
+  // Each value's own writer, readers and end, before buffers merge.
+  struct Own {
+    int def, last;
+    std::vector<int> readers;
+  };
+  std::vector<Own> own(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) own[i] = {slots[i].first, slots[i].last, {}};
+  for (int k = 0; k < m; ++k) {
+    for (const Value& v : steps_[k].node->inputs) {
+      auto it = slot_of.find(v);
+      if (it != slot_of.end()) own[it->second].readers.push_back(k);
+    }
+  }
+  // Sharing, in step order: a buffer's lifetime is the union of its values'.
+  auto merge = [&](int into, int from) {
+    const int a = find(into), b = find(from);
+    if (a == b) return;
+    slots[b].parent = a;
+    slots[a].first = std::min(slots[a].first, slots[b].first);
+    slots[a].last = std::max(slots[a].last, slots[b].last);
+  };
+  for (int k = 0; k < m; ++k) {
+    const Node& node = *steps_[k].node;
+    auto share = [&](int out, int in, bool only_if_dead) {
+      if (in >= static_cast<int>(node.inputs.size())) return;
+      auto src = slot_of.find(node.inputs[in]);
+      auto dst = slot_of.find(Value{node.id, out});
+      if (src == slot_of.end() || dst == slot_of.end()) return;
+      if (slots[src->second].bytes != slots[dst->second].bytes) return;
+      if (find(dst->second) != dst->second) return;  // already shares a buffer
+      if (only_if_dead && slots[find(src->second)].last != k) return;
+      merge(src->second, dst->second);
+    };
+    for (const auto& [out, in] : node.op->aliases) share(out, in, false);
+    for (const auto& [out, in] : node.op->in_place) share(out, in, true);
+  }
+  // Place the buffers and carve the views.
+  std::vector<int> roots;
+  std::vector<BufferRequest> requests;
+  for (int i = 0; i < static_cast<int>(slots.size()); ++i) {
+    if (find(i) != i) continue;
+    roots.push_back(i);
+    requests.push_back({slots[i].bytes, slots[i].first, slots[i].last});
+  }
+  const MemoryPlan memory = PlanMemory(requests);
+  arena_ = Tensor::AllocateArena(static_cast<size_t>(memory.arena_bytes));
+  arena_bytes_ = memory.arena_bytes;
+  allocated_bytes_ = 0;  // one aligned allocation per value, without any sharing
+  for (const Slot& slot : slots) allocated_bytes_ += (slot.bytes + 63) / 64 * 64;
+  std::vector<int64_t> offset(slots.size(), 0);
+  for (size_t r = 0; r < roots.size(); ++r) offset[roots[r]] = memory.offsets[r];
+  char* base = static_cast<char*>(arena_.get());
+  for (int i = 0; i < static_cast<int>(slots.size()); ++i) {
+    const Value v = slots[i].value;
+    const TensorType& t = types_[v.node][v.index];
+    values_[v.node][v.index] = Tensor::View(t.dtype, t.shape, base + offset[find(i)], arena_);
+  }
+
+  // Reuse is planned on the sequential order; make it hold for any order the TBB executor may
+  // pick: when two values' bytes overlap and one's life ends before the other's begins, the
+  // later value's writer waits for the earlier value's writer and readers.
+  auto add_edge = [&](int from, int to) {
+    if (from >= to) return;  // steps are in topological order: only forward edges matter
+    auto& succ = steps_[from].successors;
+    if (std::find(succ.begin(), succ.end(), to) != succ.end()) return;
+    succ.push_back(to);
+    steps_[to].num_predecessors++;
+  };
+  const int count = static_cast<int>(slots.size());
+  for (int i = 0; i < count; ++i) {
+    const int64_t bi = offset[find(i)], ei = bi + slots[i].bytes;
+    for (int j = 0; j < count; ++j) {
+      if (i == j || own[i].last > own[j].def) continue;  // i must end before j is written
+      const int64_t bj = offset[find(j)], ej = bj + slots[j].bytes;
+      if (bi >= ej || bj >= ei) continue;  // no shared bytes
+      add_edge(own[i].def, own[j].def);
+      for (int r : own[i].readers) add_edge(r, own[j].def);
+    }
+  }
+  (void)graph;
+  (void)step_of;
+  return absl::OkStatus();
 }
 
 const TensorType& Plan::type(Value v) const { return types_[v.node][v.index]; }
@@ -217,6 +394,7 @@ absl::Status Plan::Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fe
     }
     values_[spec_.feeds[i].node][0] = feeds[i];
   }
+  ScopedThreads threads(options_.num_threads);
   absl::Status s = options_.executor == ExecutorKind::kTbb ? RunTbb(steps_) : RunSequential(steps_);
   if (!s.ok()) return s;
   if (fetched != nullptr) {
@@ -230,11 +408,13 @@ std::string Plan::Report() const {
   std::string out;
   for (const PlanStep& s : steps_) {
     absl::StrAppend(&out, s.node->name, " ", s.node->op->name,
+                    s.fused.empty() ? "" : absl::StrCat(" +", s.fused),
                     s.kernel->UsesOneDnn() ? " [onednn]" : " [loops]");
     for (const TensorType& t : types_[s.node->id]) absl::StrAppend(&out, " ", t.ToString());
     absl::StrAppend(&out, "\n");
   }
-  absl::StrAppend(&out, "allocated bytes: ", allocated_bytes_, "\n");
+  absl::StrAppend(&out, "planned peak (arena) bytes: ", arena_bytes_, " (one buffer per value: ",
+                  allocated_bytes_, ")\n");
   return out;
 }
 

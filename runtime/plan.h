@@ -27,6 +27,9 @@ enum class ExecutorKind {
 struct PlanOptions {
   KernelKind kernels = KernelKind::kFast;
   ExecutorKind executor = ExecutorKind::kSequential;
+  // The threads the plan's kernels are built for and run with (oneDNN primitives fix their
+  // work split when created). 0: CurrentThreads() at compile time.
+  int num_threads = 0;
 };
 
 struct PlanSpec {
@@ -42,6 +45,7 @@ struct PlanStep {
   KernelRunContext ctx;
   std::vector<int> successors;  // step indices that wait for this one
   int num_predecessors = 0;
+  std::string fused;            // the elementwise op folded into this step's primitive, if any
 };
 
 class Plan {
@@ -56,7 +60,11 @@ class Plan {
   absl::Status Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
 
   const std::vector<PlanStep>& steps() const { return steps_; }
-  // Bytes of intermediate tensors this plan allocated (variables and feeds excluded).
+  int num_threads() const { return options_.num_threads; }
+  // The planned peak: bytes of the one arena holding every intermediate tensor (variables and
+  // feeds excluded), allocated once and reused every run.
+  int64_t arena_bytes() const { return arena_bytes_; }
+  // What one allocation per intermediate value would take, for comparison.
   int64_t allocated_bytes() const { return allocated_bytes_; }
   // The concrete type of a value in this plan.
   const TensorType& type(Value v) const;
@@ -65,6 +73,8 @@ class Plan {
 
  private:
   Plan() = default;
+  // Step 8 of Compile: buffer lifetimes, sharing, placement in the arena.
+  absl::Status PlaceInArena(const std::vector<int>& step_of, const std::vector<int>& fused_into);
 
   const Graph* graph_ = nullptr;
   PlanSpec spec_;
@@ -74,6 +84,8 @@ class Plan {
   std::vector<std::vector<Tensor>> values_;
   std::vector<std::vector<TensorType>> types_;
   std::vector<PlanStep> steps_;
+  std::shared_ptr<void> arena_;
+  int64_t arena_bytes_ = 0;
   int64_t allocated_bytes_ = 0;
 };
 

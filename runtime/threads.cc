@@ -20,14 +20,21 @@ int DefaultThreads() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
+bool DefaultAdaptive() {
+  const char* env = std::getenv("GRAFT_ADAPTIVE_THREADS");
+  return env == nullptr || std::atoi(env) != 0;
+}
+
 std::mutex mu;
 std::atomic<int> current{0};
+std::atomic<int> adaptive{-1};  // -1: not read from the environment yet
 std::unique_ptr<tbb::global_control> tbb_limit;
+thread_local int scoped_threads = 0;
 
 void Apply(int n) {
   current.store(n);
-  tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                    static_cast<size_t>(n));
+  tbb_limit = std::make_unique<tbb::global_control>(
+      tbb::global_control::max_allowed_parallelism, static_cast<size_t>(n));
 }
 
 }  // namespace
@@ -44,5 +51,21 @@ int NumThreads() {
   if (current.load() == 0) Apply(DefaultThreads());
   return current.load();
 }
+
+void SetAdaptiveThreads(bool on) { adaptive.store(on ? 1 : 0); }
+
+bool AdaptiveThreads() {
+  int a = adaptive.load();
+  if (a < 0) {
+    a = DefaultAdaptive() ? 1 : 0;
+    adaptive.store(a);
+  }
+  return a == 1;
+}
+
+int CurrentThreads() { return scoped_threads > 0 ? scoped_threads : NumThreads(); }
+
+ScopedThreads::ScopedThreads(int n) : previous_(scoped_threads) { scoped_threads = n; }
+ScopedThreads::~ScopedThreads() { scoped_threads = previous_; }
 
 }  // namespace graft

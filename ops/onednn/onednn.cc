@@ -20,6 +20,9 @@ dnnl::stream& Stream() {
 }
 
 absl::Status Call(const std::function<void()>& fn) {
+  // Primitives fix their work split for the OpenMP team size in force when they are created,
+  // and must run with the same size: both happen inside Call, under the plan's thread count.
+  ApplyThreads();
   try {
     fn();
   } catch (const dnnl::error& e) {
@@ -32,7 +35,7 @@ absl::Status Call(const std::function<void()>& fn) {
 }
 
 void ApplyThreads() {
-  const int n = NumThreads();
+  const int n = CurrentThreads();
   if (omp_get_max_threads() != n) omp_set_num_threads(n);
 }
 
@@ -40,6 +43,16 @@ dnnl::memory::desc Desc(const dims& d, tag t) { return dnnl::memory::desc(d, dt:
 
 dnnl::memory Wrap(const dnnl::memory::desc& md, const Tensor& t) {
   return dnnl::memory(md, Engine(), const_cast<void*>(t.raw_data()));
+}
+
+dnnl::primitive_attr PostOpsAttr(const std::vector<PostOp>& post_ops) {
+  dnnl::post_ops ops;
+  for (const PostOp& p : post_ops) {
+    ops.append_eltwise(1.0f, static_cast<dnnl::algorithm>(p.algorithm), p.alpha, p.beta);
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
 }
 
 void LayoutBridge::Init(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen) {

@@ -24,9 +24,11 @@ const dnnl::engine& Engine();
 dnnl::stream& Stream();
 
 // Runs `fn`, turning a dnnl::error (or any exception) into a Status: no exception escapes graft.
+// Applies the plan's thread count first (ApplyThreads).
 absl::Status Call(const std::function<void()>& fn);
 
-// Applies graft's thread budget to the calling thread's OpenMP team (oneDNN reads it).
+// Sets the calling thread's OpenMP team size to CurrentThreads() (oneDNN reads it both when a
+// primitive is created and when it runs).
 void ApplyThreads();
 
 // A plain f32 memory descriptor with the given logical dims and layout tag.
@@ -52,6 +54,9 @@ class LayoutBridge {
   dnnl::reorder to_chosen_, from_chosen_;
   bool needs_reorder_ = false;
 };
+
+// A primitive attribute applying `post_ops` (graft's fused elementwise ops) to the output.
+dnnl::primitive_attr PostOpsAttr(const std::vector<PostOp>& post_ops);
 
 // Base of kernels that run oneDNN primitives.
 class OneDnnKernel : public Kernel {

@@ -27,7 +27,11 @@ const datasets::Split& Data() {
 }
 
 // Trains from a fixed seed and returns the final weights and the history.
-std::pair<std::vector<Tensor>, History> Train(uint64_t seed, int epochs, ExecutorKind executor) {
+std::pair<std::vector<Tensor>, History> Train(uint64_t seed, int epochs, ExecutorKind executor,
+                                             int threads = 0) {
+  // Bitwise reproducibility holds for a fixed thread count: pin it (no adaptation).
+  SetAdaptiveThreads(false);
+  SetNumThreads(threads);
   SetRandomSeed(seed);
   Sequential model = SeedModel();
   model.SetExecutor(executor);
@@ -91,6 +95,18 @@ TEST(SeedModel, SameSeedGivesBitwiseIdenticalWeights) {
   EXPECT_EQ(ha.history.at("loss"), hb.history.at("loss"));
   auto [c, hc] = Train(124, 2, ExecutorKind::kSequential);
   EXPECT_NE(std::memcmp(a[0].raw_data(), c[0].raw_data(), a[0].nbytes()), 0);
+  // Also across a change of thread count in between (primitives are built per plan thread
+  // count, so a 1-thread run in between must not leak into the next 2-thread run).
+  auto [one, h1] = Train(123, 2, ExecutorKind::kSequential, 1);
+  auto [again, h2] = Train(123, 2, ExecutorKind::kSequential, 1);
+  auto [two, h3] = Train(123, 2, ExecutorKind::kSequential, 2);
+  auto [two_again, h4] = Train(123, 2, ExecutorKind::kSequential, 2);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(std::memcmp(one[i].raw_data(), again[i].raw_data(), one[i].nbytes()), 0) << i;
+    EXPECT_EQ(std::memcmp(two[i].raw_data(), two_again[i].raw_data(), two[i].nbytes()), 0) << i;
+  }
+  SetNumThreads(0);
+  SetAdaptiveThreads(true);
 }
 
 TEST(SeedModel, TbbExecutorGivesTheSameWeightsAsSequential) {

@@ -1,0 +1,797 @@
+// graft side by side with PyTorch's C++ frontend (libtorch) and PyTorch Python.
+//
+//   bazel build -c opt //bench:libtorch_runner        # optional: needs Debian's libtorch-dev
+//   bazel run -c opt //bench:compare -- --json_out=bench_results.json
+//
+// For each model (bench/models.h), mode (train step / inference batch), batch size and thread
+// count, runs graft, libtorch in its tuned configuration, libtorch out of the box, and PyTorch
+// Python one after another, never at the same time, on the same synthetic data. Every
+// measurement is a child process (graft: this binary again with --child; libtorch:
+// bench/libtorch_runner; PyTorch: bench/pytorch_models.py) that prints one JSON line; the driver
+// adds the child's peak RSS (wait4), prints a table, writes the records as a JSON list and draws
+// the ratios with bench/plot_compare.py.
+//
+// libtorch tuned: OpenBLAS from libopenblas0-pthread (LD_LIBRARY_PATH=--openblas_dir) with
+// OPENBLAS_NUM_THREADS=1, GLIBC_TUNABLES for large mmap/trim thresholds and huge pages, and
+// channels-last tensors for M2 and M4. libtorch default: a clean environment (the tuning
+// variables removed), whatever BLAS Debian's alternatives select, NCHW tensors.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "bench/models.h"
+#include "bench/timing.h"
+#include "io/npy.h"
+#include "keras/keras.h"
+
+ABSL_FLAG(std::string, models, "M1,M2,M3,M4", "models to run (bench/models.h)");
+ABSL_FLAG(std::string, batch_sizes, "",
+          "batch sizes, comma-separated; empty = the issue's grid: 32,256 (M4: 64,256)");
+ABSL_FLAG(std::string, threads, "1,2", "thread counts, comma-separated");
+ABSL_FLAG(std::string, modes, "train,infer", "train (full train step) and/or infer");
+ABSL_FLAG(std::string, frameworks, "graft,libtorch,pytorch", "frameworks to run");
+ABSL_FLAG(std::string, libtorch_configs, "tuned,default", "libtorch configurations to run");
+ABSL_FLAG(int, repetitions, 5, "timed windows per measurement (median, min, max over them)");
+ABSL_FLAG(double, min_seconds, 2.0, "minimum length of a timed window, seconds");
+ABSL_FLAG(double, warmup_seconds, 1.0, "untimed warm-up before the windows, seconds");
+ABSL_FLAG(int64_t, num_samples, 2048,
+          "samples in each model's synthetic data set; batches cycle over them");
+ABSL_FLAG(std::string, json_out, "bench_results.json", "where the records go (JSON list)");
+ABSL_FLAG(std::string, png_out, "", "bar chart of the ratios; default: --json_out with .png");
+ABSL_FLAG(std::string, python, "/usr/bin/python3", "Python with torch (Debian python3-torch)");
+ABSL_FLAG(std::string, libtorch_runner, "",
+          "bench/libtorch_runner binary; default: next to this binary, else "
+          "bazel-bin/bench/libtorch_runner; libtorch is skipped when there is none");
+ABSL_FLAG(std::string, channels_last_models, "M2,M4",
+          "image models that libtorch (tuned) and PyTorch run in channels-last memory format "
+          "(the issue names M2 and M4)");
+ABSL_FLAG(std::string, openblas_dir, "/usr/lib/x86_64-linux-gnu/openblas-pthread",
+          "libopenblas0-pthread's libblas.so.3, put first on LD_LIBRARY_PATH for libtorch tuned");
+ABSL_FLAG(std::string, data_dir, "",
+          "where the .npy data are written; default: a temporary directory, removed at the end");
+ABSL_FLAG(uint64_t, seed, 1, "seed of the data and of graft's initial weights");
+ABSL_FLAG(bool, child, false,
+          "internal: measure graft for one model/mode/batch/threads and print one JSON line");
+
+namespace graft::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kTunedGlibc[] =
+    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184:"
+    "glibc.malloc.hugetlb=1";
+
+std::vector<std::string> SplitList(const std::string& s) {
+  return absl::StrSplit(s, ',', absl::SkipWhitespace());
+}
+
+absl::StatusOr<std::vector<int64_t>> SplitInts(const std::string& flag, const std::string& s) {
+  std::vector<int64_t> out;
+  for (const std::string& part : SplitList(s)) {
+    int64_t v;
+    if (!absl::SimpleAtoi(part, &v) || v <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": \"", part, "\" is not a positive integer"));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return absl::InvalidArgumentError(absl::StrCat("--", flag, " is empty"));
+  return out;
+}
+
+TimingOptions Timing() {
+  return {.warmup_seconds = absl::GetFlag(FLAGS_warmup_seconds),
+          .min_seconds = absl::GetFlag(FLAGS_min_seconds),
+          .repetitions = absl::GetFlag(FLAGS_repetitions)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The graft child: one measurement, one JSON line.
+
+absl::Status RunGraftChild() {
+  absl::StatusOr<ModelSpec> spec = FindModel(absl::GetFlag(FLAGS_models));
+  if (!spec.ok()) return spec.status();
+  const std::string mode = absl::GetFlag(FLAGS_modes);
+  if (mode != "train" && mode != "infer") {
+    return absl::InvalidArgumentError(absl::StrCat("--child: mode must be train or infer"));
+  }
+  absl::StatusOr<std::vector<int64_t>> batch =
+      SplitInts("batch_sizes", absl::GetFlag(FLAGS_batch_sizes));
+  if (!batch.ok()) return batch.status();
+  absl::StatusOr<std::vector<int64_t>> threads = SplitInts("threads", absl::GetFlag(FLAGS_threads));
+  if (!threads.ok()) return threads.status();
+  const int64_t b = batch->front();
+  SetNumThreads(static_cast<int>(threads->front()));
+
+  const std::string dir = absl::GetFlag(FLAGS_data_dir);
+  absl::StatusOr<Tensor> x = io::LoadNpy(DataPathX(dir, *spec));
+  if (!x.ok()) return x.status();
+  absl::StatusOr<Tensor> y = io::LoadNpy(DataPathY(dir, *spec));
+  if (!y.ok()) return y.status();
+  const int64_t num_batches = x->shape().dim(0) / b;
+  if (num_batches == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch ", b, " is larger than the data (", x->shape().dim(0), " samples)"));
+  }
+  // The batches, cut once; the whole arrays are dropped so memory holds the data once.
+  std::vector<Tensor> xb, yb;
+  for (int64_t i = 0; i < num_batches; ++i) {
+    xb.push_back(x->SliceRows(i * b, (i + 1) * b));
+    yb.push_back(y->SliceRows(i * b, (i + 1) * b));
+  }
+  *x = Tensor();
+  *y = Tensor();
+
+  absl::StatusOr<keras::Sequential> model = BuildModel(spec->name, absl::GetFlag(FLAGS_seed));
+  if (!model.ok()) return model.status();
+  std::ostringstream sink;
+  size_t i = 0;
+  std::function<absl::Status()> step;
+  if (mode == "train") {
+    // One Fit call per batch: gathering the batch, forward, loss, backward, Adam.
+    step = [&]() -> absl::Status {
+      absl::StatusOr<keras::History> h = model->Fit(
+          xb[i], yb[i],
+          {.batch_size = b, .epochs = 1, .verbose = 0, .shuffle = false, .output = &sink});
+      i = (i + 1) % xb.size();
+      return h.status();
+    };
+  } else {
+    step = [&]() -> absl::Status {
+      absl::StatusOr<Tensor> p = model->Predict(xb[i], {.batch_size = b});
+      i = (i + 1) % xb.size();
+      return p.status();
+    };
+  }
+  absl::StatusOr<Throughput> t = MeasureThroughput(step, b, Timing());
+  if (!t.ok()) return t.status();
+  ChildReport r{.framework = "graft",
+                .config = "default",
+                .model = spec->name,
+                .mode = mode,
+                .batch = b,
+                .threads = static_cast<int>(threads->front()),
+                .throughput = *t,
+                .extra = {{"num_batches", absl::StrCat(num_batches)}}};
+  std::cout << ChildReportJson(r) << std::endl;
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+// A flat JSON object as (key, raw JSON value) pairs, in order.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+absl::StatusOr<Fields> ParseFlatJson(absl::string_view s) {
+  size_t p = 0;
+  auto skip = [&] {
+    while (p < s.size() && std::isspace(static_cast<unsigned char>(s[p]))) ++p;
+  };
+  auto scan_string = [&]() -> absl::StatusOr<std::string> {  // raw, quotes included
+    const size_t begin = p++;
+    while (p < s.size() && s[p] != '"') p += s[p] == '\\' ? 2 : 1;
+    if (p >= s.size()) return absl::InvalidArgumentError("unterminated string");
+    ++p;
+    return std::string(s.substr(begin, p - begin));
+  };
+  Fields fields;
+  skip();
+  if (p >= s.size() || s[p] != '{') return absl::InvalidArgumentError("expected {");
+  ++p;
+  for (;;) {
+    skip();
+    if (p < s.size() && s[p] == '}') break;
+    if (p >= s.size() || s[p] != '"') return absl::InvalidArgumentError("expected a key");
+    absl::StatusOr<std::string> key = scan_string();
+    if (!key.ok()) return key.status();
+    skip();
+    if (p >= s.size() || s[p] != ':') return absl::InvalidArgumentError("expected :");
+    ++p;
+    skip();
+    std::string value;
+    if (p < s.size() && s[p] == '"') {
+      absl::StatusOr<std::string> v = scan_string();
+      if (!v.ok()) return v.status();
+      value = *v;
+    } else {
+      const size_t begin = p;
+      int depth = 0;
+      while (p < s.size() && (depth > 0 || (s[p] != ',' && s[p] != '}'))) {
+        if (s[p] == '[' || s[p] == '{') ++depth;
+        if (s[p] == ']' || s[p] == '}') --depth;
+        ++p;
+      }
+      value = std::string(absl::StripTrailingAsciiWhitespace(s.substr(begin, p - begin)));
+    }
+    fields.emplace_back(key->substr(1, key->size() - 2), value);
+    skip();
+    if (p < s.size() && s[p] == ',') {
+      ++p;
+      continue;
+    }
+    if (p < s.size() && s[p] == '}') break;
+    return absl::InvalidArgumentError("expected , or }");
+  }
+  return fields;
+}
+
+const std::string* Find(const Fields& f, absl::string_view key) {
+  for (const auto& [k, v] : f) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+double NumberField(const Fields& f, absl::string_view key) {
+  const std::string* v = Find(f, key);
+  double d = 0;
+  if (v == nullptr || !absl::SimpleAtod(*v, &d)) return 0;
+  return d;
+}
+
+struct ChildResult {
+  int exit_code = -1;  // the child's exit status; 128 + signal when killed
+  std::string out;     // its stdout
+  double peak_rss_mb = 0;
+};
+
+// Runs argv with environment env, its stdout captured and stderr passed through; waits for it
+// and reads its peak RSS from wait4's rusage.
+absl::StatusOr<ChildResult> RunChild(const std::vector<std::string>& argv,
+                                     const std::vector<std::string>& env) {
+  std::vector<char*> cargv, cenv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cargv.push_back(nullptr);
+  cenv.push_back(nullptr);
+  int fd[2];
+  if (pipe(fd) != 0) return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid == 0) {
+    dup2(fd[1], STDOUT_FILENO);
+    close(fd[0]);
+    close(fd[1]);
+    execve(cargv[0], cargv.data(), cenv.data());
+    std::fprintf(stderr, "exec %s: %s\n", cargv[0], std::strerror(errno));
+    _exit(127);
+  }
+  close(fd[1]);
+  ChildResult r;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd[0], buf, sizeof(buf));
+    if (n > 0) {
+      r.out.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(fd[0]);
+  int status = 0;
+  struct rusage ru;
+  std::memset(&ru, 0, sizeof(ru));
+  while (wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) return absl::InternalError(absl::StrCat("wait4: ", std::strerror(errno)));
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  return r;
+}
+
+// This process's environment without the variables that tune BLAS, OpenMP, glibc malloc or the
+// loader, so "default" runs see the machine as it is.
+std::vector<std::string> CleanEnvironment() {
+  static const char* const kDrop[] = {
+      "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+      "GRAFT_NUM_THREADS",    "GLIBC_TUNABLES",   "LD_PRELOAD",      "LD_LIBRARY_PATH"};
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const absl::string_view kv(*e);
+    const absl::string_view key = kv.substr(0, kv.find('='));
+    bool drop = false;
+    for (const char* d : kDrop) drop = drop || key == d;
+    if (!drop) env.emplace_back(kv);
+  }
+  return env;
+}
+
+std::vector<std::string> TunedEnvironment() {
+  std::vector<std::string> env = CleanEnvironment();
+  env.push_back("OPENBLAS_NUM_THREADS=1");
+  env.push_back(absl::StrCat("GLIBC_TUNABLES=", kTunedGlibc));
+  env.push_back(absl::StrCat("LD_LIBRARY_PATH=", absl::GetFlag(FLAGS_openblas_dir)));
+  return env;
+}
+
+std::string SelfPath() {
+  std::error_code ec;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
+
+// A file shipped as a data dependency of //bench:compare (bench/<name>).
+std::string FindBenchFile(const std::string& name) {
+  std::vector<fs::path> candidates;
+  if (const char* r = std::getenv("RUNFILES_DIR"))
+    candidates.push_back(fs::path(r) / "graft/bench");
+  candidates.push_back(fs::path(SelfPath() + ".runfiles") / "graft/bench");
+  candidates.push_back("bench");  // `bazel run` starts in the runfiles tree
+  if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
+    candidates.push_back(fs::path(w) / "bench");
+  }
+  for (const fs::path& dir : candidates) {
+    std::error_code ec;
+    if (fs::exists(dir / name, ec)) return fs::absolute(dir / name, ec).string();
+  }
+  return "";
+}
+
+// A path given by the user, relative to where they ran `bazel run` from.
+std::string UserPath(const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  if (const char* w = std::getenv("BUILD_WORKING_DIRECTORY")) return (fs::path(w) / p).string();
+  return p;
+}
+
+std::string FindRunner() {
+  const std::string flag = absl::GetFlag(FLAGS_libtorch_runner);
+  std::vector<fs::path> candidates;
+  if (!flag.empty()) {
+    candidates.push_back(UserPath(flag));
+  } else {
+    // Next to this binary (the same -c configuration), then the workspace's bazel-bin.
+    candidates.push_back(fs::path(SelfPath()).parent_path() / "libtorch_runner");
+    if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
+      candidates.push_back(fs::path(w) / "bazel-bin/bench/libtorch_runner");
+    }
+    candidates.push_back("bazel-bin/bench/libtorch_runner");
+  }
+  for (const fs::path& p : candidates) {
+    std::error_code ec;
+    if (fs::exists(p, ec)) return fs::absolute(p, ec).string();
+  }
+  return "";
+}
+
+std::string CpuName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (absl::StartsWith(line, "model name")) {
+      return std::string(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)));
+    }
+  }
+  return "unknown CPU";
+}
+
+// Whether torch runs `model` in channels-last memory format (when tuned).
+bool ChannelsLast(const std::string& model) {
+  for (const std::string& m : SplitList(absl::GetFlag(FLAGS_channels_last_models))) {
+    if (absl::AsciiStrToUpper(m) == model) return true;
+  }
+  return false;
+}
+
+// One measurement to make.
+struct Job {
+  std::string model, mode;
+  int64_t batch;
+  int threads;
+};
+
+// A finished measurement: the child's fields plus the driver's.
+struct Record {
+  Job job;
+  std::string framework, config;
+  double median = 0, min = 0, max = 0, peak_rss_mb = 0;
+  Fields extra;  // the child's other fields
+};
+
+std::string RecordJson(const Record& r) {
+  std::string out = absl::StrCat(
+      "{\"model\": ", JsonString(r.job.model), ", \"mode\": ", JsonString(r.job.mode),
+      ", \"batch\": ", r.job.batch, ", \"threads\": ", r.job.threads,
+      ", \"framework\": ", JsonString(r.framework), ", \"config\": ", JsonString(r.config),
+      absl::StrFormat(", \"samples_per_s\": %.1f, \"samples_per_s_min\": %.1f", r.median, r.min),
+      absl::StrFormat(", \"samples_per_s_max\": %.1f, \"peak_rss_mb\": %.1f", r.max,
+                      r.peak_rss_mb));
+  for (const auto& [k, v] : r.extra) absl::StrAppend(&out, ", ", JsonString(k), ": ", v);
+  return out + "}";
+}
+
+std::string Rate(double v) {
+  if (v <= 0) return "-";
+  if (v >= 1e6) return absl::StrFormat("%.2fM", v / 1e6);
+  if (v >= 1e3) return absl::StrFormat("%.1fk", v / 1e3);
+  return absl::StrFormat("%.0f", v);
+}
+
+std::string Ratio(double a, double b) {
+  if (a <= 0 || b <= 0) return "-";
+  return absl::StrFormat("%.2fx", a / b);
+}
+
+// The frameworks run per job, in order: (framework, config).
+using Run = std::pair<std::string, std::string>;
+
+class Driver {
+ public:
+  absl::Status Init();
+  void RunAll();
+  absl::Status WriteJson(const std::string& path) const;
+  void PrintTable(std::ostream& out) const;
+  void Plot(const std::string& json, const std::string& png) const;
+  bool any_failed() const { return failed_ > 0; }
+  void Cleanup();
+
+ private:
+  std::vector<std::string> ChildArgs(const Job& job) const;
+  absl::StatusOr<Record> Measure(const Job& job, const Run& run);
+
+  std::vector<Job> jobs_;
+  std::vector<Run> runs_;
+  std::string data_dir_;
+  bool own_data_dir_ = false;
+  std::string runner_, pytorch_script_;
+  std::vector<Record> records_;
+  int failed_ = 0;
+};
+
+absl::Status Driver::Init() {
+  std::cout << "machine: " << CpuName() << ", " << std::thread::hardware_concurrency()
+            << " logical CPUs\n";
+  std::vector<ModelSpec> specs;
+  for (const std::string& m : SplitList(absl::GetFlag(FLAGS_models))) {
+    absl::StatusOr<ModelSpec> spec = FindModel(m);
+    if (!spec.ok()) return spec.status();
+    specs.push_back(*spec);
+  }
+  std::vector<std::string> modes = SplitList(absl::GetFlag(FLAGS_modes));
+  for (const std::string& m : modes) {
+    if (m != "train" && m != "infer") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--modes: \"", m, "\" is neither train nor infer"));
+    }
+  }
+  absl::StatusOr<std::vector<int64_t>> threads = SplitInts("threads", absl::GetFlag(FLAGS_threads));
+  if (!threads.ok()) return threads.status();
+  std::optional<std::vector<int64_t>> batches;
+  if (!absl::GetFlag(FLAGS_batch_sizes).empty()) {
+    absl::StatusOr<std::vector<int64_t>> b =
+        SplitInts("batch_sizes", absl::GetFlag(FLAGS_batch_sizes));
+    if (!b.ok()) return b.status();
+    batches = *b;
+  }
+  const int64_t n = absl::GetFlag(FLAGS_num_samples);
+  for (const ModelSpec& spec : specs) {
+    const std::vector<int64_t> bs =
+        batches ? *batches : std::vector<int64_t>{spec.small_batch, 256};
+    for (int64_t b : bs) {
+      if (b > n) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("batch ", b, " is larger than --num_samples=", n));
+      }
+    }
+    for (const std::string& mode : modes) {
+      for (int64_t b : bs) {
+        for (int64_t t : *threads) jobs_.push_back({spec.name, mode, b, static_cast<int>(t)});
+      }
+    }
+  }
+
+  for (const std::string& f : SplitList(absl::GetFlag(FLAGS_frameworks))) {
+    if (f == "graft") {
+      runs_.push_back({"graft", "default"});
+    } else if (f == "libtorch") {
+      runner_ = FindRunner();
+      if (runner_.empty()) {
+        std::cout << "libtorch: skipped, no libtorch_runner"
+                  << (absl::GetFlag(FLAGS_libtorch_runner).empty()
+                          ? ""
+                          : " at " + absl::GetFlag(FLAGS_libtorch_runner))
+                  << " (build it first: tools/setup.sh --bench && "
+                     "bazel build -c opt //bench:libtorch_runner)\n";
+        continue;
+      }
+      for (const std::string& c : SplitList(absl::GetFlag(FLAGS_libtorch_configs))) {
+        if (c != "tuned" && c != "default") {
+          return absl::InvalidArgumentError(
+              absl::StrCat("--libtorch_configs: \"", c, "\" is neither tuned nor default"));
+        }
+        runs_.push_back({"libtorch", c});
+      }
+    } else if (f == "pytorch") {
+      pytorch_script_ = FindBenchFile("pytorch_models.py");
+      if (pytorch_script_.empty()) {
+        return absl::NotFoundError("bench/pytorch_models.py not found next to the binary");
+      }
+      runs_.push_back({"pytorch", "default"});
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--frameworks: unknown \"", f, "\" (graft, libtorch, pytorch)"));
+    }
+  }
+
+  data_dir_ = absl::GetFlag(FLAGS_data_dir);
+  if (data_dir_.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "graft_bench_XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno)));
+    }
+    data_dir_ = tmpl;
+    own_data_dir_ = true;
+  } else {
+    data_dir_ = fs::absolute(UserPath(data_dir_)).string();
+    std::error_code ec;
+    fs::create_directories(data_dir_, ec);
+  }
+  for (const ModelSpec& spec : specs) {
+    if (absl::Status s = WriteData(data_dir_, spec, n, absl::GetFlag(FLAGS_seed)); !s.ok()) {
+      return s;
+    }
+  }
+  std::cout << "data: " << n << " samples per model in " << data_dir_ << "\n"
+            << "libtorch runner: " << (runner_.empty() ? "none" : runner_) << "\n"
+            << "protocol: warm-up " << absl::GetFlag(FLAGS_warmup_seconds) << " s, "
+            << absl::GetFlag(FLAGS_repetitions)
+            << " windows of >= " << absl::GetFlag(FLAGS_min_seconds)
+            << " s; samples/s median (min-max)\n\n";
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Driver::ChildArgs(const Job& job) const {
+  return {absl::StrCat("--model=", job.model),
+          absl::StrCat("--mode=", job.mode),
+          absl::StrCat("--batch=", job.batch),
+          absl::StrCat("--threads=", job.threads),
+          absl::StrCat("--repetitions=", absl::GetFlag(FLAGS_repetitions)),
+          absl::StrCat("--min_seconds=", absl::GetFlag(FLAGS_min_seconds)),
+          absl::StrCat("--warmup_seconds=", absl::GetFlag(FLAGS_warmup_seconds)),
+          absl::StrCat("--seed=", absl::GetFlag(FLAGS_seed)),
+          absl::StrCat("--data_dir=", data_dir_)};
+}
+
+absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
+  const auto& [framework, config] = run;
+  std::vector<std::string> argv;
+  std::vector<std::string> env = CleanEnvironment();
+  if (framework == "graft") {
+    argv = {SelfPath(),
+            "--child",
+            absl::StrCat("--models=", job.model),
+            absl::StrCat("--modes=", job.mode),
+            absl::StrCat("--batch_sizes=", job.batch),
+            absl::StrCat("--threads=", job.threads),
+            absl::StrCat("--repetitions=", absl::GetFlag(FLAGS_repetitions)),
+            absl::StrCat("--min_seconds=", absl::GetFlag(FLAGS_min_seconds)),
+            absl::StrCat("--warmup_seconds=", absl::GetFlag(FLAGS_warmup_seconds)),
+            absl::StrCat("--seed=", absl::GetFlag(FLAGS_seed)),
+            absl::StrCat("--data_dir=", data_dir_)};
+  } else if (framework == "libtorch") {
+    argv = {runner_};
+    for (std::string& a : ChildArgs(job)) argv.push_back(std::move(a));
+    argv.push_back(absl::StrCat("--config=", config));
+    const bool channels_last = config == "tuned" && ChannelsLast(job.model);
+    argv.push_back(absl::StrCat("--channels_last=", channels_last ? "true" : "false"));
+    if (config == "tuned") env = TunedEnvironment();
+  } else {
+    argv = {absl::GetFlag(FLAGS_python), pytorch_script_};
+    for (std::string& a : ChildArgs(job)) argv.push_back(std::move(a));
+    argv.push_back(absl::StrCat("--channels_last=", ChannelsLast(job.model) ? 1 : 0));
+  }
+  absl::StatusOr<ChildResult> r = RunChild(argv, env);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return absl::InternalError(absl::StrCat(argv[0], " exited with status ", r->exit_code));
+  }
+  // The report is the last line that starts with '{'.
+  std::string line;
+  for (absl::string_view l : absl::StrSplit(r->out, '\n')) {
+    if (absl::StartsWith(l, "{")) line = std::string(l);
+  }
+  if (line.empty()) return absl::InternalError(absl::StrCat(argv[0], " printed no report"));
+  absl::StatusOr<Fields> f = ParseFlatJson(line);
+  if (!f.ok()) {
+    return absl::InternalError(
+        absl::StrCat("bad report from ", argv[0], ": ", f.status().message(), ": ", line));
+  }
+  Record rec{.job = job, .framework = framework, .config = config};
+  rec.median = NumberField(*f, "samples_per_s");
+  rec.min = NumberField(*f, "samples_per_s_min");
+  rec.max = NumberField(*f, "samples_per_s_max");
+  rec.peak_rss_mb = r->peak_rss_mb;
+  static const char* const kOwn[] = {"model",
+                                     "mode",
+                                     "batch",
+                                     "threads",
+                                     "framework",
+                                     "config",
+                                     "samples_per_s",
+                                     "samples_per_s_min",
+                                     "samples_per_s_max"};
+  for (const auto& [k, v] : *f) {
+    bool own = false;
+    for (const char* o : kOwn) own = own || k == o;
+    if (!own) rec.extra.emplace_back(k, v);
+  }
+  return rec;
+}
+
+void Driver::RunAll() {
+  bool pytorch_ok = true;
+  for (const Job& job : jobs_) {
+    for (const Run& run : runs_) {
+      if (run.first == "pytorch" && !pytorch_ok) continue;
+      std::cout << absl::StrFormat("%-3s %-5s batch %4d threads %d  %-8s %-7s ", job.model,
+                                   job.mode, job.batch, job.threads, run.first, run.second)
+                << std::flush;
+      absl::StatusOr<Record> rec = Measure(job, run);
+      if (!rec.ok()) {
+        if (run.first == "pytorch" && absl::EndsWith(rec.status().message(), "status 3")) {
+          std::cout << "skipped: " << absl::GetFlag(FLAGS_python)
+                    << " cannot import torch and numpy (tools/setup.sh --bench installs "
+                       "python3-torch); PyTorch is left out of this run\n";
+          pytorch_ok = false;
+        } else {
+          std::cout << "FAILED: " << rec.status().message() << "\n";
+          ++failed_;
+        }
+        continue;
+      }
+      std::cout << absl::StrFormat("%8s samples/s (%s-%s), peak RSS %.0f MB\n", Rate(rec->median),
+                                   Rate(rec->min), Rate(rec->max), rec->peak_rss_mb);
+      records_.push_back(*std::move(rec));
+    }
+  }
+}
+
+absl::Status Driver::WriteJson(const std::string& path) const {
+  std::error_code ec;
+  if (fs::path parent = fs::path(path).parent_path(); !parent.empty()) {
+    fs::create_directories(parent, ec);
+  }
+  std::ofstream out(path);
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  out << "[\n";
+  for (size_t i = 0; i < records_.size(); ++i) {
+    out << "  " << RecordJson(records_[i]) << (i + 1 < records_.size() ? ",\n" : "\n");
+  }
+  out << "]\n";
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("error writing ", path));
+  return absl::OkStatus();
+}
+
+void Driver::PrintTable(std::ostream& out) const {
+  auto find = [&](const Job& j, const std::string& fw, const std::string& config) -> const Record* {
+    for (const Record& r : records_) {
+      if (r.job.model == j.model && r.job.mode == j.mode && r.job.batch == j.batch &&
+          r.job.threads == j.threads && r.framework == fw && r.config == config) {
+        return &r;
+      }
+    }
+    return nullptr;
+  };
+  auto rate = [](const Record* r) { return r ? Rate(r->median) : std::string("-"); };
+  auto rss = [](const Record* r) {
+    return r ? absl::StrFormat("%.0f", r->peak_rss_mb) : std::string("-");
+  };
+  auto median = [](const Record* r) { return r ? r->median : 0.0; };
+  out << "\nsamples/s, median of the windows; ratios are graft / other (> 1: graft faster)\n\n";
+  out << absl::StrFormat("%-5s %-5s %5s %3s | %8s %9s %9s %8s | %8s %8s %8s | %s\n", "model",
+                         "mode", "batch", "thr", "graft", "lt-tuned", "lt-dflt", "pytorch",
+                         "g/lt-tun", "g/lt-dfl", "g/pt", "peak RSS MB (g/lt-tun/lt-dfl/pt)");
+  out << std::string(120, '-') << "\n";
+  for (const Job& j : jobs_) {
+    const Record* g = find(j, "graft", "default");
+    const Record* lt = find(j, "libtorch", "tuned");
+    const Record* ld = find(j, "libtorch", "default");
+    const Record* pt = find(j, "pytorch", "default");
+    if (!g && !lt && !ld && !pt) continue;
+    out << absl::StrFormat("%-5s %-5s %5d %3d | %8s %9s %9s %8s | %8s %8s %8s | %s/%s/%s/%s\n",
+                           j.model, j.mode, j.batch, j.threads, rate(g), rate(lt), rate(ld),
+                           rate(pt), Ratio(median(g), median(lt)), Ratio(median(g), median(ld)),
+                           Ratio(median(g), median(pt)), rss(g), rss(lt), rss(ld), rss(pt));
+  }
+}
+
+void Driver::Plot(const std::string& json, const std::string& png) const {
+  const std::string script = FindBenchFile("plot_compare.py");
+  if (script.empty()) {
+    std::cout << "plot: skipped (bench/plot_compare.py not found)\n";
+    return;
+  }
+  absl::StatusOr<ChildResult> r = RunChild(
+      {absl::GetFlag(FLAGS_python), script, "--json", json, "--png", png}, CleanEnvironment());
+  if (!r.ok()) {
+    std::cout << "plot: " << r.status().message() << "\n";
+  } else {
+    std::cout << r->out;
+    if (r->exit_code != 0 && r->out.empty()) {
+      std::cout << "plot: " << script << " exited with status " << r->exit_code << "\n";
+    }
+  }
+}
+
+void Driver::Cleanup() {
+  if (!own_data_dir_) return;
+  std::error_code ec;
+  fs::remove_all(data_dir_, ec);
+}
+
+int Main() {
+  if (absl::GetFlag(FLAGS_child)) {
+    if (absl::Status s = RunGraftChild(); !s.ok()) {
+      std::cerr << "graft child: " << s << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  Driver driver;
+  if (absl::Status s = driver.Init(); !s.ok()) {
+    std::cerr << "compare: " << s << "\n";
+    driver.Cleanup();
+    return 2;
+  }
+  driver.RunAll();
+  driver.Cleanup();
+  driver.PrintTable(std::cout);
+  const std::string json = UserPath(absl::GetFlag(FLAGS_json_out));
+  if (absl::Status s = driver.WriteJson(json); !s.ok()) {
+    std::cerr << "compare: " << s << "\n";
+    return 1;
+  }
+  std::cout << "\nwrote " << json << "\n";
+  std::string png = absl::GetFlag(FLAGS_png_out);
+  if (png.empty()) {
+    png = absl::EndsWith(json, ".json") ? json.substr(0, json.size() - 5) + ".png" : json + ".png";
+  }
+  driver.Plot(json, UserPath(png));
+  return driver.any_failed() ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace graft::bench
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "graft vs libtorch vs PyTorch, side by side:\n"
+      "  bazel build -c opt //bench:libtorch_runner   # optional, needs libtorch-dev\n"
+      "  bazel run -c opt //bench:compare -- --json_out=bench_results.json");
+  absl::ParseCommandLine(argc, argv);
+  return graft::bench::Main();
+}

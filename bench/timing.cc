@@ -1,0 +1,106 @@
+// graft — the benchmark children's timing protocol and report (see timing.h).
+#include "bench/timing.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace graft::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Number(double v) { return absl::StrFormat("%.6g", v); }
+
+}  // namespace
+
+absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>& step,
+                                             int64_t batch, const TimingOptions& options) {
+  if (batch <= 0 || options.repetitions <= 0 || options.min_seconds < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MeasureThroughput: need batch > 0, repetitions > 0, min_seconds >= 0; got ",
+                     batch, ", ", options.repetitions, ", ", options.min_seconds));
+  }
+  const Clock::time_point warm = Clock::now();
+  for (int i = 0; i < 2 || Since(warm) < options.warmup_seconds; ++i) {
+    if (absl::Status s = step(); !s.ok()) return s;
+  }
+  Throughput t;
+  for (int r = 0; r < options.repetitions; ++r) {
+    int64_t steps = 0;
+    const Clock::time_point start = Clock::now();
+    double seconds = 0;
+    do {
+      if (absl::Status s = step(); !s.ok()) return s;
+      ++steps;
+      seconds = Since(start);
+    } while (seconds < options.min_seconds);
+    t.windows.push_back(static_cast<double>(steps * batch) / seconds);
+    t.steps += steps;
+    t.seconds += seconds;
+  }
+  std::vector<double> sorted = t.windows;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  t.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  t.min = sorted.front();
+  t.max = sorted.back();
+  return t;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string ChildReportJson(const ChildReport& r) {
+  const Throughput& t = r.throughput;
+  std::vector<std::string> windows;
+  for (double w : t.windows) windows.push_back(Number(w));
+  std::string out = absl::StrCat(
+      "{\"framework\": ", JsonString(r.framework), ", \"config\": ", JsonString(r.config),
+      ", \"model\": ", JsonString(r.model), ", \"mode\": ", JsonString(r.mode),
+      ", \"batch\": ", r.batch, ", \"threads\": ", r.threads,
+      ", \"samples_per_s\": ", Number(t.median), ", \"samples_per_s_min\": ", Number(t.min),
+      ", \"samples_per_s_max\": ", Number(t.max), ", \"windows\": [", absl::StrJoin(windows, ", "),
+      "], \"steps\": ", t.steps, ", \"seconds\": ", Number(t.seconds));
+  for (const auto& [key, value] : r.extra)
+    absl::StrAppend(&out, ", ", JsonString(key), ": ", value);
+  return out + "}";
+}
+
+std::string LoadedBlasLibraries() {
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> libs;
+  std::string line;
+  while (std::getline(maps, line)) {
+    const size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string base = path.substr(path.rfind('/') + 1);
+    if (absl::StrContains(base, "blas")) libs.insert(path);
+  }
+  return absl::StrJoin(libs, ",");
+}
+
+}  // namespace graft::bench

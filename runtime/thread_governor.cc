@@ -1,0 +1,58 @@
+#include "runtime/thread_governor.h"
+
+#include <algorithm>
+
+namespace graft {
+namespace {
+constexpr int64_t kMaxProbeInterval = 1024;
+constexpr double kSmoothing = 0.2;      // weight of a new measurement in the running cost
+constexpr double kSlowdown = 1.5;       // a step this much slower than usual is suspicious
+constexpr int kSlowStreakToProbe = 3;   // ... and this many in a row trigger a probe
+}  // namespace
+
+ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
+    : budget_(std::max(1, budget)), adaptive_(adaptive && budget > 1), current_(budget_) {}
+
+int ThreadGovernor::Choose() {
+  if (!adaptive_) return budget_;
+  const int slot = Other() == 1 ? 0 : 1;
+  if (probe_next_ || steps_since_probe_ >= probe_interval_ ||
+      (cost_[slot] < 0 && steps_since_probe_ >= 2)) {
+    return Other();
+  }
+  return current_;
+}
+
+void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
+  if (!adaptive_ || samples <= 0) return;
+  const double cost = seconds / static_cast<double>(samples);
+  const int slot = threads == 1 ? 0 : 1;
+  if (threads == current_) {
+    ++steps_since_probe_;
+    // Only a slowdown on the full budget suggests contention has started; on 1 thread, noise
+    // from the other process is expected and the periodic probe is enough to notice it left.
+    if (current_ == budget_ && cost_[slot] > 0 && cost > kSlowdown * cost_[slot]) {
+      if (++slow_streak_ >= kSlowStreakToProbe) probe_next_ = true;
+    } else {
+      slow_streak_ = 0;
+    }
+    cost_[slot] = cost_[slot] < 0 ? cost : (1 - kSmoothing) * cost_[slot] + kSmoothing * cost;
+    return;
+  }
+  // A probe of the other count: its cost replaces the old estimate (conditions change).
+  cost_[slot] = cost;
+  steps_since_probe_ = 0;
+  probe_next_ = false;
+  slow_streak_ = 0;
+  const int cur = current_ == 1 ? 0 : 1;
+  if (cost < 0.9 * cost_[cur]) {
+    current_ = threads;
+    ++switches_;
+    // Leaving the budget means contention: the budget is expensive to probe while it lasts.
+    probe_interval_ = current_ == budget_ ? 8 : 64;
+  } else {
+    probe_interval_ = std::min(probe_interval_ * 2, kMaxProbeInterval);
+  }
+}
+
+}  // namespace graft

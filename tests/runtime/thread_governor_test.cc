@@ -1,0 +1,50 @@
+// The thread governor, driven with simulated step times.
+#include "runtime/thread_governor.h"
+
+#include "gtest/gtest.h"
+
+namespace graft {
+namespace {
+
+// Runs `steps` steps where a step on 1 thread costs `one` and on 2 threads `two` seconds per
+// sample; returns how many ran on 2 threads.
+int64_t Simulate(ThreadGovernor& gov, int steps, double one, double two) {
+  int64_t on_two = 0;
+  for (int i = 0; i < steps; ++i) {
+    const int t = gov.Choose();
+    on_two += t == 2;
+    gov.Record(t, (t == 1 ? one : two) * 32, 32);
+  }
+  return on_two;
+}
+
+TEST(ThreadGovernor, IdleMachineStaysOnTheBudgetWithRareProbes) {
+  ThreadGovernor gov(2, true);
+  const int64_t on_two = Simulate(gov, 5000, 1.0, 0.6);
+  EXPECT_EQ(gov.current(), 2);
+  EXPECT_GT(on_two, 5000 - 20) << "probes should back off";
+}
+
+TEST(ThreadGovernor, ContentionMovesToOneThreadAndBack) {
+  ThreadGovernor gov(2, true);
+  Simulate(gov, 100, 1.0, 0.6);
+  ASSERT_EQ(gov.current(), 2);
+  // Another process takes a core: 2 threads become 8x slower than 1.
+  const int64_t on_two = Simulate(gov, 2000, 1.05, 8.0);
+  EXPECT_EQ(gov.current(), 1);
+  EXPECT_LT(on_two, 30) << "probes of the slow count must stay rare";
+  // The other process ends: back to 2 threads within the probe back-off.
+  Simulate(gov, 3000, 1.0, 0.6);
+  EXPECT_EQ(gov.current(), 2);
+}
+
+TEST(ThreadGovernor, NotAdaptiveAlwaysAnswersTheBudget) {
+  ThreadGovernor gov(2, false);
+  EXPECT_EQ(Simulate(gov, 100, 1.0, 50.0), 100);
+  ThreadGovernor single(1, true);
+  EXPECT_EQ(Simulate(single, 100, 1.0, 1.0), 0);
+  EXPECT_EQ(single.current(), 1);
+}
+
+}  // namespace
+}  // namespace graft
