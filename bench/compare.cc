@@ -459,7 +459,7 @@ class Driver {
   void Cleanup();
 
  private:
-  std::vector<std::string> ChildArgs(const Job& job) const;
+  std::vector<std::string> ChildArgs(const Job& job, bool graft) const;
   absl::StatusOr<Record> Measure(const Job& job, const Run& run);
 
   std::vector<Job> jobs_;
@@ -573,10 +573,14 @@ absl::Status Driver::Init() {
   return absl::OkStatus();
 }
 
-std::vector<std::string> Driver::ChildArgs(const Job& job) const {
-  return {absl::StrCat("--model=", job.model),
-          absl::StrCat("--mode=", job.mode),
-          absl::StrCat("--batch=", job.batch),
+// The measuring child's command line after the program. graft's own child reads this binary's
+// flags (plural names, one value each); the libtorch runner and the Python script take the
+// singular ones.
+std::vector<std::string> Driver::ChildArgs(const Job& job, bool graft) const {
+  return {graft ? "--child" : "--config=default",  // the libtorch caller overrides --config
+          absl::StrCat(graft ? "--models=" : "--model=", job.model),
+          absl::StrCat(graft ? "--modes=" : "--mode=", job.mode),
+          absl::StrCat(graft ? "--batch_sizes=" : "--batch=", job.batch),
           absl::StrCat("--threads=", job.threads),
           absl::StrCat("--repetitions=", absl::GetFlag(FLAGS_repetitions)),
           absl::StrCat("--min_seconds=", absl::GetFlag(FLAGS_min_seconds)),
@@ -590,27 +594,19 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
   std::vector<std::string> argv;
   std::vector<std::string> env = CleanEnvironment();
   if (framework == "graft") {
-    argv = {SelfPath(),
-            "--child",
-            absl::StrCat("--models=", job.model),
-            absl::StrCat("--modes=", job.mode),
-            absl::StrCat("--batch_sizes=", job.batch),
-            absl::StrCat("--threads=", job.threads),
-            absl::StrCat("--repetitions=", absl::GetFlag(FLAGS_repetitions)),
-            absl::StrCat("--min_seconds=", absl::GetFlag(FLAGS_min_seconds)),
-            absl::StrCat("--warmup_seconds=", absl::GetFlag(FLAGS_warmup_seconds)),
-            absl::StrCat("--seed=", absl::GetFlag(FLAGS_seed)),
-            absl::StrCat("--data_dir=", data_dir_)};
+    argv = {SelfPath()};
   } else if (framework == "libtorch") {
     argv = {runner_};
-    for (std::string& a : ChildArgs(job)) argv.push_back(std::move(a));
-    argv.push_back(absl::StrCat("--config=", config));
-    const bool channels_last = config == "tuned" && ChannelsLast(job.model);
-    argv.push_back(absl::StrCat("--channels_last=", channels_last ? "true" : "false"));
-    if (config == "tuned") env = TunedEnvironment();
   } else {
     argv = {absl::GetFlag(FLAGS_python), pytorch_script_};
-    for (std::string& a : ChildArgs(job)) argv.push_back(std::move(a));
+  }
+  for (std::string& a : ChildArgs(job, framework == "graft")) argv.push_back(std::move(a));
+  if (framework == "libtorch") {
+    const bool channels_last = config == "tuned" && ChannelsLast(job.model);
+    argv.push_back(absl::StrCat("--config=", config));
+    argv.push_back(absl::StrCat("--channels_last=", channels_last ? "true" : "false"));
+    if (config == "tuned") env = TunedEnvironment();
+  } else if (framework == "pytorch") {
     argv.push_back(absl::StrCat("--channels_last=", ChannelsLast(job.model) ? 1 : 0));
   }
   absl::StatusOr<ChildResult> r = RunChild(argv, env);

@@ -113,6 +113,7 @@ def main():
     ap.add_argument("--warmup_seconds", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data_dir", required=True)
+    ap.add_argument("--config", default="default", help="recorded in the report")
     ap.add_argument("--channels_last", type=int, default=1,
                     help="1: channels-last memory format for M2..M4 (bench/compare passes 1 "
                          "for M2 and M4, 0 otherwise)")
@@ -168,7 +169,7 @@ def main():
 
     windows, steps, seconds = measure(step, b, a.warmup_seconds, a.min_seconds, a.repetitions)
     report = {
-        "framework": "pytorch", "config": "default", "model": a.model, "mode": a.mode,
+        "framework": "pytorch", "config": a.config, "model": a.model, "mode": a.mode,
         "batch": b, "threads": a.threads,
         "samples_per_s": statistics.median(windows),
         "samples_per_s_min": min(windows), "samples_per_s_max": max(windows),

@@ -109,6 +109,15 @@ absl::StatusOr<Tensor> Tensor::Reshaped(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::RowsView(int64_t begin, int64_t end) const {
+  const int64_t rows = shape_.rank() == 0 ? 1 : shape_.dim(0);
+  const size_t row_bytes = rows == 0 ? 0 : nbytes() / rows;
+  std::vector<int64_t> dims = shape_.dims();
+  dims[0] = end - begin;
+  char* data = static_cast<char*>(const_cast<void*>(raw_data())) + begin * row_bytes;
+  return View(dtype_, Shape(dims), data, storage_);
+}
+
 Tensor Tensor::SliceRows(int64_t begin, int64_t end) const {
   std::vector<int64_t> idx;
   for (int64_t i = begin; i < end; ++i) idx.push_back(i);

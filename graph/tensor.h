@@ -74,6 +74,8 @@ class Tensor {
   absl::StatusOr<Tensor> Reshaped(Shape shape) const;
   // Rows [begin, end) along the first dimension, copied.
   Tensor SliceRows(int64_t begin, int64_t end) const;
+  // Rows [begin, end) along the first dimension as a view of this tensor's storage (no copy).
+  Tensor RowsView(int64_t begin, int64_t end) const;
   // Rows `indices` along the first dimension, copied in that order.
   Tensor GatherRows(const std::vector<int64_t>& indices) const;
   // Copies src's elements into this tensor (same dtype and element count).

@@ -463,6 +463,7 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
 
   Compiled& c = *compiled_;
   History history;
+  std::map<int64_t, std::pair<Tensor, Tensor>> batch_buffers;  // by batch size
   const std::vector<std::string> names = metrics_names();
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -481,8 +482,16 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t b = s * o.batch_size, e = std::min(n, b + o.batch_size);
       std::vector<int64_t> idx(order.begin() + b, order.begin() + e);
+      // The batch is gathered into buffers reused every step (no allocation, no page faults).
+      auto& [xb, yb] = batch_buffers[e - b];
+      if (xb.empty()) {
+        xb = Tensor(x_train.dtype(), x_train.shape().WithBatch(e - b));
+        yb = Tensor(y_train.dtype(), y_train.shape().WithBatch(e - b));
+      }
+      x_train.GatherRowsInto(idx, xb);
+      y_train.GatherRowsInto(idx, yb);
       std::vector<Tensor> feeds = {
-          x_train.GatherRows(idx), y_train.GatherRows(idx),
+          xb, yb,
           Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())),
           Tensor::Scalar<float>(static_cast<float>(c.iterations))};
       if (absl::Status st = RunStep(kTrain, feeds, &fetched); !st.ok()) {
@@ -527,7 +536,7 @@ absl::StatusOr<std::vector<double>> Sequential::EvaluatePrepared(const Tensor& x
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += batch_size) {
     const int64_t e = std::min(n, b + batch_size);
-    if (absl::Status s = RunStep(kEval, {x.SliceRows(b, e), y.SliceRows(b, e)}, &fetched);
+    if (absl::Status s = RunStep(kEval, {x.RowsView(b, e), y.RowsView(b, e)}, &fetched);
         !s.ok()) {
       return s;
     }
@@ -585,7 +594,7 @@ absl::StatusOr<Tensor> Sequential::Predict(const Tensor& x_in, const PredictOpti
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += o.batch_size) {
     const int64_t e = std::min(n, b + o.batch_size);
-    if (absl::Status s = RunStep(kPredict, {x->SliceRows(b, e)}, &fetched); !s.ok()) {
+    if (absl::Status s = RunStep(kPredict, {x->RowsView(b, e)}, &fetched); !s.ok()) {
       return WithContext(s, "Predict: ");
     }
     std::copy(fetched[0].data<float>(), fetched[0].data<float>() + (e - b) * row,

@@ -34,88 +34,74 @@ absl::Status RunSequential(std::vector<PlanStep>& steps) {
 
 absl::Status RunTbb(std::vector<PlanStep>& steps) {
   const int n = static_cast<int>(steps.size());
-  std::vector<std::atomic<int>> pending(n);
-  for (int i = 0; i < n; ++i) pending[i].store(steps[i].num_predecessors);
+  std::vector<int> pending(n);
+  for (int i = 0; i < n; ++i) pending[i] = steps[i].num_predecessors;
 
-  // Ready steps that must run on this thread (oneDNN), and the bookkeeping to wait for them.
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<int> main_queue;
-  int finished = 0;
+  std::deque<int> ready;  // steps whose inputs are all computed
+  int finished = 0;       // steps run (or skipped after an error)
   absl::Status first_error;
-  bool failed = false;
-
   tbb::task_group group;
-  std::function<void(int)> schedule;
-  auto complete = [&](int i, absl::Status s) {
-    std::vector<int> ready;
-    if (s.ok()) {
-      for (int j : steps[i].successors) {
-        if (pending[j].fetch_sub(1) == 1) ready.push_back(j);
-      }
+
+  // After step i: count it, and make its successors ready. Called with `mu` held.
+  auto complete_locked = [&](int i, const absl::Status& s) {
+    ++finished;
+    if (!s.ok() && first_error.ok()) first_error = s;
+    for (int j : steps[i].successors) {
+      if (--pending[j] == 0) ready.push_back(j);
     }
+  };
+  auto run = [&](int i) {
+    bool skip;
     {
       std::lock_guard<std::mutex> lock(mu);
-      ++finished;
-      if (!s.ok() && !failed) {
-        failed = true;
-        first_error = s;
-      }
+      skip = !first_error.ok();
     }
-    for (int j : ready) schedule(j);
-    cv.notify_all();
-  };
-  schedule = [&](int i) {
-    if (steps[i].kernel->UsesOneDnn()) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        main_queue.push_back(i);
-      }
-      cv.notify_all();
-    } else {
-      group.run([&, i] {
-        bool skip;
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          skip = failed;
-        }
-        complete(i,
-                 skip ? absl::CancelledError("skipped after an earlier error") : RunStep(steps[i]));
-      });
-    }
+    absl::Status s = skip ? absl::CancelledError("skipped after an earlier error") : RunStep(steps[i]);
+    std::lock_guard<std::mutex> lock(mu);
+    complete_locked(i, s);
+    cv.notify_one();
   };
 
-  for (int i = 0; i < n; ++i) {
-    if (steps[i].num_predecessors == 0) schedule(i);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int i = 0; i < n; ++i) {
+      if (pending[i] == 0) ready.push_back(i);
+    }
   }
-  // Drive: run oneDNN steps here until every step has finished (or one failed and the rest
-  // drained). A failed step stops its successors from ever becoming ready, so "finished"
-  // counts only steps that ran; we stop when nothing is running and nothing is queued.
+  // The calling thread drives: it runs one ready step itself — oneDNN steps always here, so a
+  // single OpenMP team exists — and hands other ready non-oneDNN steps to TBB workers. A chain
+  // of steps therefore runs inline, with no task or wake-up per step.
   while (true) {
-    int next = -1;
+    int mine = -1;
     {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait_for(lock, std::chrono::milliseconds(1),
-                  [&] { return !main_queue.empty() || finished == n || failed; });
-      if (!main_queue.empty()) {
-        next = main_queue.front();
-        main_queue.pop_front();
-      } else if (finished == n || failed) {
-        break;
+      cv.wait(lock, [&] { return !ready.empty() || finished == n; });
+      if (ready.empty()) break;  // finished == n
+      auto onednn = std::find_if(ready.begin(), ready.end(),
+                                 [&](int i) { return steps[i].kernel->UsesOneDnn(); });
+      if (onednn != ready.end()) {
+        mine = *onednn;
+        ready.erase(onednn);
+      } else {
+        mine = ready.front();
+        ready.pop_front();
+      }
+      for (auto it = ready.begin(); it != ready.end();) {
+        if (steps[*it].kernel->UsesOneDnn()) {
+          ++it;
+          continue;
+        }
+        const int other = *it;
+        it = ready.erase(it);
+        group.run([&, other] { run(other); });
       }
     }
-    if (next >= 0) {
-      bool skip;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        skip = failed;
-      }
-      complete(next, skip ? absl::CancelledError("skipped after an earlier error")
-                          : RunStep(steps[next]));
-    }
+    run(mine);
   }
   group.wait();
-  return failed ? first_error : absl::OkStatus();
+  return first_error;
 }
 
 }  // namespace graft
