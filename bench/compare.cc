@@ -577,8 +577,7 @@ absl::Status Driver::Init() {
 // flags (plural names, one value each); the libtorch runner and the Python script take the
 // singular ones.
 std::vector<std::string> Driver::ChildArgs(const Job& job, bool graft) const {
-  return {graft ? "--child" : "--config=default",  // the libtorch caller overrides --config
-          absl::StrCat(graft ? "--models=" : "--model=", job.model),
+  return {absl::StrCat(graft ? "--models=" : "--model=", job.model),
           absl::StrCat(graft ? "--modes=" : "--mode=", job.mode),
           absl::StrCat(graft ? "--batch_sizes=" : "--batch=", job.batch),
           absl::StrCat("--threads=", job.threads),
@@ -594,7 +593,7 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
   std::vector<std::string> argv;
   std::vector<std::string> env = CleanEnvironment();
   if (framework == "graft") {
-    argv = {SelfPath()};
+    argv = {SelfPath(), "--child"};
   } else if (framework == "libtorch") {
     argv = {runner_};
   } else {
@@ -607,6 +606,7 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
     argv.push_back(absl::StrCat("--channels_last=", channels_last ? "true" : "false"));
     if (config == "tuned") env = TunedEnvironment();
   } else if (framework == "pytorch") {
+    argv.push_back(absl::StrCat("--config=", config));
     argv.push_back(absl::StrCat("--channels_last=", ChannelsLast(job.model) ? 1 : 0));
   }
   absl::StatusOr<ChildResult> r = RunChild(argv, env);

@@ -9,9 +9,11 @@
 //          pays for this node (feed binding, the executor, the kernel with its per-step weight
 //          reorders).
 //   raw    the same oneDNN primitive(s) built directly, as a careful user would: nwc / nhwc
-//          activations, weights `format_tag::any` reordered ONCE outside the timed loop, the
-//          forward primitive descriptor as the hint of the backward ones; the loop executes the
-//          primitive and waits on the stream, nothing else.
+//          activations, conv weights `format_tag::any` reordered ONCE outside the timed loop,
+//          the forward primitive descriptor as the hint of the backward ones; the loop executes
+//          the primitive and waits on the stream, nothing else. Dense is graft's algorithm, a
+//          matmul on the plain row-major buffers (weights included: with `any`, oneDNN 2.6
+//          packs them and is slower at some of these shapes; that variant is timed as a part).
 // Both run in one benchmark body, alternately (the order swaps every iteration), each timed on
 // its own; the reported time is graft's (manual time) and the counters are per-iteration
 // medians. Three more timings in the same loop explain the gap:
@@ -20,9 +22,8 @@
 //            weight reorders, waits).
 //   reorder  conv only: the weight reorder graft's kernel does every step (Keras layout -> the
 //            primitive's, or for backward-weights the primitive's -> Keras), as a bare primitive.
-//   plain    dense forward / backward-data: the raw matmul with graft's plain weight layout
-//            (Keras's (in, out), or its transposed view) instead of the one oneDNN picks, so
-//            kernel - plain is graft's wrapping alone and plain - raw the layout's share.
+//   any      dense forward / backward-data: the raw matmul with the weights in the layout
+//            oneDNN picks for `any` (reordered once) instead of graft's plain (in, out).
 //   matmul   dense backward-weights: the raw dw matmul alone (the rest of raw is the db
 //            reduction primitive; graft sums db with TBB loops).
 // After the benchmarks, a table: per op, shape and thread count the medians over repetitions of
@@ -540,22 +541,23 @@ RawOp Matmul(const memory::desc& src, const Tensor& in, const memory::dims& wdim
   return op;
 }
 
-// Dense as graft computes it: matmul on row-major buffers; weights `any`, reordered once. The
-// part is the same matmul with graft's plain weight layout.
+// Dense as graft computes it: matmul on row-major buffers, the weights in Keras's (in, out)
+// layout (or its transposed view), as graft passes them. The part is the same matmul with the
+// weights in the layout oneDNN picks for `any`, reordered once.
 Raw BuildRawDense(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
   const int64_t m = l.batch, k = l.cin, n = l.cout;
   Raw r;
   if (pass == Pass::kForward) {
     const memory::desc src({m, k}, dt::f32, tag::ab), dst({m, n}, dt::f32, tag::ab);
-    r.op = Matmul(src, x, {k, n}, tag::ab, false, true, dst);
-    r.part = std::make_unique<RawOp>(Matmul(src, x, {k, n}, tag::ab, true, true, dst));
-    r.part_name = "plain";
+    r.op = Matmul(src, x, {k, n}, tag::ab, true, true, dst);
+    r.part = std::make_unique<RawOp>(Matmul(src, x, {k, n}, tag::ab, false, true, dst));
+    r.part_name = "any";
   } else if (pass == Pass::kBackwardData) {
     // dx (m, k) = dy (m, n) @ w^T (n, k); the user's w is (k, n) row-major = w^T with tag ba.
     const memory::desc src({m, n}, dt::f32, tag::ab), dst({m, k}, dt::f32, tag::ab);
-    r.op = Matmul(src, dy, {n, k}, tag::ba, false, false, dst);
-    r.part = std::make_unique<RawOp>(Matmul(src, dy, {n, k}, tag::ba, true, false, dst));
-    r.part_name = "plain";
+    r.op = Matmul(src, dy, {n, k}, tag::ba, true, false, dst);
+    r.part = std::make_unique<RawOp>(Matmul(src, dy, {n, k}, tag::ba, false, false, dst));
+    r.part_name = "any";
   } else {
     // dw (k, n) = x^T (k, m) @ dy (m, n), x^T a strided view; db (1, n) = column sums of dy.
     const memory::desc xt({k, m}, dt::f32, tag::ba), g({m, n}, dt::f32, tag::ab);
@@ -785,8 +787,8 @@ class TableReporter : public benchmark::ConsoleReporter {
         "the repetitions where other processes used <= 10% of the CPU");
     std::printf(
         "plan = graft - kernel (Plan::Run's own cost); kernel+ = kernel - raw (the kernel's "
-        "extra work); part: reorder = graft's per-step conv weight reorder alone, plain = raw "
-        "dense matmul with graft's plain weights, matmul = raw dw matmul alone (dense bwd "
+        "extra work); part: reorder = graft's per-step conv weight reorder alone, any = raw "
+        "dense matmul with weights in oneDNN's chosen layout, matmul = raw dw matmul alone (dense bwd "
         "weights)\n\n");
     std::printf("| layer | op | shape | thr | graft us | raw us | overhead %% | plan us | "
                 "kernel+ us | part us | clean reps |\n");
@@ -875,7 +877,7 @@ std::vector<std::string> RegisterAll() {
         Meta meta{l.model, OpName(l, pass), ShapeText(l), "", threads};
         if (l.kind == Kind::kConv) meta.part_name = "reorder";
         if (l.kind == Kind::kDense) {
-          meta.part_name = pass == Pass::kBackwardWeights ? "matmul" : "plain";
+          meta.part_name = pass == Pass::kBackwardWeights ? "matmul" : "any";
         }
         Metas()[name] = meta;
         order.push_back(name);
