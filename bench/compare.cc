@@ -123,7 +123,7 @@ absl::Status RunGraftChild() {
   if (!spec.ok()) return spec.status();
   const std::string mode = absl::GetFlag(FLAGS_modes);
   if (mode != "train" && mode != "infer") {
-    return absl::InvalidArgumentError(absl::StrCat("--child: mode must be train or infer"));
+    return absl::InvalidArgumentError("--child: mode must be train or infer");
   }
   absl::StatusOr<std::vector<int64_t>> batch =
       SplitInts("batch_sizes", absl::GetFlag(FLAGS_batch_sizes));

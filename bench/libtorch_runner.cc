@@ -134,10 +134,10 @@ absl::Status Run() {
     return absl::InvalidArgumentError(absl::StrCat("unknown --model=", model));
   }
   if (mode != "train" && mode != "infer") {
-    return absl::InvalidArgumentError(absl::StrCat("--mode must be train or infer"));
+    return absl::InvalidArgumentError("--mode must be train or infer");
   }
   if (config != "tuned" && config != "default") {
-    return absl::InvalidArgumentError(absl::StrCat("--config must be tuned or default"));
+    return absl::InvalidArgumentError("--config must be tuned or default");
   }
   at::set_num_interop_threads(1);
   at::set_num_threads(threads);

@@ -57,9 +57,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "benchmark/benchmark.h"
@@ -92,10 +92,10 @@ struct Layer {
   std::string model;  // "M3.conv2"
   Kind kind;
   int64_t batch;
-  Dims in;  // spatial dims of x (conv, pool); empty for dense
-  int64_t cin = 0;  // input channels (conv, pool) or in-features (dense)
+  Dims in;           // spatial dims of x (conv, pool); empty for dense
+  int64_t cin = 0;   // input channels (conv, pool) or in-features (dense)
   int64_t cout = 0;  // filters (conv) or units (dense)
-  Dims k;  // kernel (conv) or window (pool) per spatial dim
+  Dims k;            // kernel (conv) or window (pool) per spatial dim
   ops::Padding padding = ops::Padding::kValid;
   int rank() const { return static_cast<int>(in.size()); }
 };
@@ -148,18 +148,18 @@ const char* OpName(const Layer& l, Pass p) {
   switch (l.kind) {
     case Kind::kConv:
       if (l.rank() == 1) {
-        return p == Pass::kForward ? "conv1d_fwd"
+        return p == Pass::kForward        ? "conv1d_fwd"
                : p == Pass::kBackwardData ? "conv1d_bwd_data"
                                           : "conv1d_bwd_weights";
       }
-      return p == Pass::kForward ? "conv2d_fwd"
+      return p == Pass::kForward        ? "conv2d_fwd"
              : p == Pass::kBackwardData ? "conv2d_bwd_data"
                                         : "conv2d_bwd_weights";
     case Kind::kPool:
       if (l.rank() == 1) return p == Pass::kForward ? "maxpool1d_fwd" : "maxpool1d_bwd";
       return p == Pass::kForward ? "maxpool2d_fwd" : "maxpool2d_bwd";
     case Kind::kDense:
-      return p == Pass::kForward ? "dense_fwd"
+      return p == Pass::kForward        ? "dense_fwd"
              : p == Pass::kBackwardData ? "dense_bwd_data"
                                         : "dense_bwd_weights";
   }
@@ -171,7 +171,7 @@ std::vector<Pass> PassesOf(Kind k) {
   return {Pass::kForward, Pass::kBackwardData, Pass::kBackwardWeights};
 }
 
-// "x(32,28,28,1) k3x3 f32 valid", "x(32,96,32) p2", "x(32,1536) u1".
+// "x(32,32,32,64) k3x3 f=64 same" (f: filters), "x(32,96,32) p2", "x(32,1536) u=1" (u: units).
 std::string ShapeText(const Layer& l) {
   Dims x = {l.batch};
   x.insert(x.end(), l.in.begin(), l.in.end());
@@ -179,12 +179,12 @@ std::string ShapeText(const Layer& l) {
   std::string s = absl::StrCat("x(", absl::StrJoin(x, ","), ")");
   switch (l.kind) {
     case Kind::kConv:
-      return absl::StrCat(s, " k", absl::StrJoin(l.k, "x"), " f", l.cout,
+      return absl::StrCat(s, " k", absl::StrJoin(l.k, "x"), " f=", l.cout,
                           l.padding == ops::Padding::kSame ? " same" : "");
     case Kind::kPool:
       return absl::StrCat(s, " p", absl::StrJoin(l.k, "x"));
     case Kind::kDense:
-      return absl::StrCat(s, " u", l.cout);
+      return absl::StrCat(s, " u=", l.cout);
   }
   return s;
 }
@@ -225,7 +225,10 @@ struct GraftOp {
   KernelRunContext ctx;  // the op's step, for timing its kernel alone
 
   absl::Status Run() { return plan->Run(feeds, nullptr); }
-  absl::Status RunKernel() { return plan->steps()[0].kernel->Run(ctx); }
+  absl::Status RunKernel() {
+    ScopedThreads threads(plan->num_threads());  // as Plan::Run does
+    return plan->steps()[0].kernel->Run(ctx);
+  }
 };
 
 // Placeholders for `feeds` (batch left unknown, as a Keras model's graph has it).
@@ -267,10 +270,9 @@ std::any PoolAttrs(const Layer& l) {
 }
 
 // The graft op for (layer, pass), fed with `feeds` (the same tensors the raw side reads).
-absl::StatusOr<std::unique_ptr<GraftOp>> BuildGraft(const Layer& l, Pass pass,
-                                                    const Tensor& x, const Tensor& w,
-                                                    const Tensor& b, const Tensor& dy,
-                                                    const Tensor& ws) {
+absl::StatusOr<std::unique_ptr<GraftOp>> BuildGraft(const Layer& l, Pass pass, const Tensor& x,
+                                                    const Tensor& w, const Tensor& b,
+                                                    const Tensor& dy, const Tensor& ws) {
   auto op = std::make_unique<GraftOp>();
   Graph& g = op->graph;
   const std::string dim = l.rank() == 1 ? "1D" : "2D";
@@ -288,8 +290,8 @@ absl::StatusOr<std::unique_ptr<GraftOp>> BuildGraft(const Layer& l, Pass pass,
         ph = Placeholders(g, op->feeds);
         std::any attrs;
         if (l.rank() == 1) {
-          attrs = ops::Conv1DBackwardDataAttrs{std::any_cast<ops::Conv1DAttrs>(ConvAttrs(l)),
-                                               l.in[0]};
+          attrs =
+              ops::Conv1DBackwardDataAttrs{std::any_cast<ops::Conv1DAttrs>(ConvAttrs(l)), l.in[0]};
         } else {
           attrs = ops::Conv2DBackwardDataAttrs{std::any_cast<ops::Conv2DAttrs>(ConvAttrs(l)),
                                                l.in[0], l.in[1]};
@@ -387,7 +389,11 @@ memory Mem(const memory::desc& md, uint64_t seed) {
   Fill(static_cast<float*>(m.get_data_handle()), md.get_size() / sizeof(float), seed);
   return m;
 }
-// A memory over a graft tensor's storage (the raw side reads the same input values).
+// The raw side reads graft's input tensors and writes graft's output tensors (the step's
+// outputs), so both touch the same memory: timed alternately, a buffer of its own would be
+// colder for one side than the other (by up to 50% on the large memory-bound convolutions).
+using Outs = std::vector<Tensor*>;
+// A memory over a graft tensor's storage.
 memory Over(const memory::desc& md, const Tensor& t) {
   return memory(md, Engine(), const_cast<void*>(t.raw_data()));
 }
@@ -431,7 +437,7 @@ struct Raw {
   const char* part_name = nullptr;
 };
 
-Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
+Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, const Outs& out) {
   const Geo geo = GeometryOf(l);
   const memory::desc src = ActivationMd(l.batch, l.cin, l.in);
   const memory::desc dst = ActivationMd(l.batch, l.cout, geo.out);
@@ -463,7 +469,7 @@ Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
                           {{DNNL_ARG_SRC, Over(src, x)},
                            {DNNL_ARG_WEIGHTS, w},
                            {DNNL_ARG_BIAS, Mem(bias, 4)},
-                           {DNNL_ARG_DST, memory(dst, Engine())}}});
+                           {DNNL_ARG_DST, Over(dst, *out[0])}}});
     r.op.impl = fwd.impl_info_str();
     reorder_part(keras_w, fwd.weights_desc());
   } else if (pass == Pass::kBackwardData) {
@@ -473,7 +479,7 @@ Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
     r.op.steps.push_back({dnnl::convolution_backward_data(pd),
                           {{DNNL_ARG_DIFF_DST, Over(dst, dy)},
                            {DNNL_ARG_WEIGHTS, w},
-                           {DNNL_ARG_DIFF_SRC, memory(src, Engine())}}});
+                           {DNNL_ARG_DIFF_SRC, Over(src, *out[0])}}});
     r.op.impl = pd.impl_info_str();
     reorder_part(keras_w, pd.weights_desc());
   } else {
@@ -483,7 +489,7 @@ Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
                           {{DNNL_ARG_SRC, Over(src, x)},
                            {DNNL_ARG_DIFF_DST, Over(dst, dy)},
                            {DNNL_ARG_DIFF_WEIGHTS, memory(pd.diff_weights_desc(), Engine())},
-                           {DNNL_ARG_DIFF_BIAS, memory(bias, Engine())}}});
+                           {DNNL_ARG_DIFF_BIAS, Over(bias, *out[1])}}});
     r.op.impl = pd.impl_info_str();
     reorder_part(pd.diff_weights_desc(), keras_w);
   }
@@ -492,7 +498,7 @@ Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
 }
 
 // Max pooling as a user would write it: 1-D pools as 1-D primitives (nwc), 2-D as nhwc.
-Raw BuildRawPool(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
+Raw BuildRawPool(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, const Outs& out) {
   const Geo geo = GeometryOf(l);
   const memory::desc src = ActivationMd(l.batch, l.cin, l.in);
   const memory::desc dst = ActivationMd(l.batch, l.cin, geo.out);
@@ -501,11 +507,14 @@ Raw BuildRawPool(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
   const dnnl::pooling_forward::primitive_desc fwd(
       {dnnl::prop_kind::forward_training, alg, src, dst, geo.stride, kernel, geo.pad_l, geo.pad_r},
       Engine());
-  const memory ws(fwd.workspace_desc(), Engine());
+  // The forward writes graft's outputs when it is the op timed, else buffers of its own.
+  const bool timed = pass == Pass::kForward;
+  const memory ws =
+      timed ? Over(fwd.workspace_desc(), *out[1]) : memory(fwd.workspace_desc(), Engine());
   RawOp forward;
   forward.steps.push_back({dnnl::pooling_forward(fwd),
                            {{DNNL_ARG_SRC, Over(src, x)},
-                            {DNNL_ARG_DST, memory(dst, Engine())},
+                            {DNNL_ARG_DST, timed ? Over(dst, *out[0]) : memory(dst, Engine())},
                             {DNNL_ARG_WORKSPACE, ws}}});
   forward.impl = fwd.impl_info_str();
   if (pass == Pass::kForward) return {std::move(forward)};
@@ -515,7 +524,7 @@ Raw BuildRawPool(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
   Raw r;
   r.op.steps.push_back({dnnl::pooling_backward(pd),
                         {{DNNL_ARG_DIFF_DST, Over(dst, dy)},
-                         {DNNL_ARG_DIFF_SRC, memory(src, Engine())},
+                         {DNNL_ARG_DIFF_SRC, Over(src, *out[0])},
                          {DNNL_ARG_WORKSPACE, ws}}});
   r.op.impl = pd.impl_info_str();
   return r;
@@ -525,7 +534,7 @@ Raw BuildRawPool(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
 // user's buffer in layout `user`: reordered into the layout oneDNN picks for `any`, or (plain)
 // used as they are, like graft does.
 RawOp Matmul(const memory::desc& src, const Tensor& in, const memory::dims& wdims, tag user,
-             bool plain, bool bias, const memory::desc& dst) {
+             bool plain, bool bias, const memory::desc& dst, Tensor& out) {
   const memory::desc bias_md({1, dst.dims()[1]}, dt::f32, tag::ab);
   const memory::desc wmd(wdims, dt::f32, plain ? user : tag::any);
   const dnnl::matmul::primitive_desc pd =
@@ -534,7 +543,7 @@ RawOp Matmul(const memory::desc& src, const Tensor& in, const memory::dims& wdim
   RawOp op;
   Args args = {{DNNL_ARG_SRC, Over(src, in)},
                {DNNL_ARG_WEIGHTS, ReorderedOnce(Mem({wdims, dt::f32, user}, 3), pd.weights_desc())},
-               {DNNL_ARG_DST, memory(dst, Engine())}};
+               {DNNL_ARG_DST, Over(dst, out)}};
   if (bias) args[DNNL_ARG_BIAS] = Mem(bias_md, 4);
   op.steps.push_back({dnnl::matmul(pd), std::move(args)});
   op.impl = pd.impl_info_str();
@@ -544,35 +553,35 @@ RawOp Matmul(const memory::desc& src, const Tensor& in, const memory::dims& wdim
 // Dense as graft computes it: matmul on row-major buffers, the weights in Keras's (in, out)
 // layout (or its transposed view), as graft passes them. The part is the same matmul with the
 // weights in the layout oneDNN picks for `any`, reordered once.
-Raw BuildRawDense(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy) {
+Raw BuildRawDense(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, const Outs& out) {
   const int64_t m = l.batch, k = l.cin, n = l.cout;
   Raw r;
   if (pass == Pass::kForward) {
     const memory::desc src({m, k}, dt::f32, tag::ab), dst({m, n}, dt::f32, tag::ab);
-    r.op = Matmul(src, x, {k, n}, tag::ab, true, true, dst);
-    r.part = std::make_unique<RawOp>(Matmul(src, x, {k, n}, tag::ab, false, true, dst));
+    r.op = Matmul(src, x, {k, n}, tag::ab, true, true, dst, *out[0]);
+    r.part = std::make_unique<RawOp>(Matmul(src, x, {k, n}, tag::ab, false, true, dst, *out[0]));
     r.part_name = "any";
   } else if (pass == Pass::kBackwardData) {
     // dx (m, k) = dy (m, n) @ w^T (n, k); the user's w is (k, n) row-major = w^T with tag ba.
     const memory::desc src({m, n}, dt::f32, tag::ab), dst({m, k}, dt::f32, tag::ab);
-    r.op = Matmul(src, dy, {n, k}, tag::ba, true, false, dst);
-    r.part = std::make_unique<RawOp>(Matmul(src, dy, {n, k}, tag::ba, false, false, dst));
+    r.op = Matmul(src, dy, {n, k}, tag::ba, true, false, dst, *out[0]);
+    r.part = std::make_unique<RawOp>(Matmul(src, dy, {n, k}, tag::ba, false, false, dst, *out[0]));
     r.part_name = "any";
   } else {
     // dw (k, n) = x^T (k, m) @ dy (m, n), x^T a strided view; db (1, n) = column sums of dy.
     const memory::desc xt({k, m}, dt::f32, tag::ba), g({m, n}, dt::f32, tag::ab);
     const memory::desc dw({k, n}, dt::f32, tag::ab), db({1, n}, dt::f32, tag::ab);
     const dnnl::matmul::primitive_desc mm({xt, g, dw}, Engine());
-    const dnnl::reduction::primitive_desc red(
-        {dnnl::algorithm::reduction_sum, g, db, 0.f, 0.f}, Engine());
+    const dnnl::reduction::primitive_desc red({dnnl::algorithm::reduction_sum, g, db, 0.f, 0.f},
+                                              Engine());
     const memory dy_mem = Over(g, dy);
-    std::pair<dnnl::primitive, Args> matmul = {
-        dnnl::matmul(mm),
-        {{DNNL_ARG_SRC, Over(xt, x)}, {DNNL_ARG_WEIGHTS, dy_mem}, {DNNL_ARG_DST,
-                                                                    memory(dw, Engine())}}};
+    std::pair<dnnl::primitive, Args> matmul = {dnnl::matmul(mm),
+                                               {{DNNL_ARG_SRC, Over(xt, x)},
+                                                {DNNL_ARG_WEIGHTS, dy_mem},
+                                                {DNNL_ARG_DST, Over(dw, *out[0])}}};
     r.op.steps.push_back(matmul);
     r.op.steps.push_back(
-        {dnnl::reduction(red), {{DNNL_ARG_SRC, dy_mem}, {DNNL_ARG_DST, memory(db, Engine())}}});
+        {dnnl::reduction(red), {{DNNL_ARG_SRC, dy_mem}, {DNNL_ARG_DST, Over(db, *out[1])}}});
     r.op.impl = absl::StrCat(mm.impl_info_str(), "+", red.impl_info_str());
     r.part = std::make_unique<RawOp>();
     r.part->steps.push_back(std::move(matmul));
@@ -619,16 +628,25 @@ double ForeignShare(const CpuClock& a, const CpuClock& b) {
 
 double quiet_wait_s = 120;  // --quiet_wait_s: the longest wait for a quiet machine per run
 
-// Waits (up to quiet_wait_s) until other processes used under 5% of the CPU for half a second.
-// Returns the seconds waited.
+// When the machine was last seen quiet: the end of a quiet wait or of a run that others left
+// alone.
+std::chrono::steady_clock::time_point last_quiet;
+
+// Waits (up to quiet_wait_s) until other processes used under 5% of the CPU for 200 ms, unless
+// the machine was seen quiet within the last second. Returns the seconds waited.
 double WaitForQuiet() {
   const auto start = std::chrono::steady_clock::now();
+  if (start - last_quiet < std::chrono::seconds(1)) return 0;
   while (true) {
     const CpuClock a = ReadCpu();
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const double waited =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (ForeignShare(a, ReadCpu()) < 0.05 || waited >= quiet_wait_s) return waited;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto now = std::chrono::steady_clock::now();
+    const double waited = std::chrono::duration<double>(now - start).count();
+    if (ForeignShare(a, ReadCpu()) < 0.05) {
+      last_quiet = now;
+      return waited;
+    }
+    if (waited >= quiet_wait_s) return waited;
   }
 }
 
@@ -662,14 +680,9 @@ double Seconds(Fn&& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// --compile_omp_threads=N: the OpenMP thread count of the thread that compiles graft's plan
-// (0: the run's count). oneDNN sizes some primitives' thread split when they are created, so a
-// plan compiled while omp_get_max_threads() = 2 can run 2 threads after SetNumThreads(1).
-int compile_omp_threads = 0;
-
 void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
   graft::SetNumThreads(threads);
-  omp_set_num_threads(compile_omp_threads > 0 ? compile_omp_threads : threads);
+  omp_set_num_threads(threads);
   // Inputs shared by both sides (the raw side reads the same tensors).
   const Geo geo = GeometryOf(l);
   Tensor x, w, b, dy, ws;
@@ -706,9 +719,10 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
   omp_set_num_threads(threads);
   Raw raw;
   try {
-    raw = l.kind == Kind::kConv   ? BuildRawConv(l, pass, x, dy)
-          : l.kind == Kind::kPool ? BuildRawPool(l, pass, x, dy)
-                                  : BuildRawDense(l, pass, x, dy);
+    const Outs& out = (*graft)->ctx.outputs;
+    raw = l.kind == Kind::kConv   ? BuildRawConv(l, pass, x, dy, out)
+          : l.kind == Kind::kPool ? BuildRawPool(l, pass, x, dy, out)
+                                  : BuildRawDense(l, pass, x, dy, out);
   } catch (const dnnl::error& e) {
     state.SkipWithError(absl::StrCat("oneDNN: ", e.what()).c_str());
     return;
@@ -748,6 +762,7 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
     state.SetIterationTime(sg);
   }
   const double foreign = ForeignShare(cpu0, ReadCpu());
+  if (foreign < 0.05) last_quiet = std::chrono::steady_clock::now();
   const double g_us = Median(tg) * 1e6, r_us = Median(tr) * 1e6;
   state.counters["foreign_cpu_pct"] = foreign * 100.0;
   state.counters["quiet_wait_s"] = waited;
@@ -788,10 +803,12 @@ class TableReporter : public benchmark::ConsoleReporter {
     std::printf(
         "plan = graft - kernel (Plan::Run's own cost); kernel+ = kernel - raw (the kernel's "
         "extra work); part: reorder = graft's per-step conv weight reorder alone, any = raw "
-        "dense matmul with weights in oneDNN's chosen layout, matmul = raw dw matmul alone (dense bwd "
+        "dense matmul with weights in oneDNN's chosen layout, matmul = raw dw matmul alone (dense "
+        "bwd "
         "weights)\n\n");
-    std::printf("| layer | op | shape | thr | graft us | raw us | overhead %% | plan us | "
-                "kernel+ us | part us | clean reps |\n");
+    std::printf(
+        "| layer | op | shape | thr | graft us | raw us | overhead %% | plan us | "
+        "kernel+ us | part us | clean reps |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const std::string& name : order) {
       auto it = samples_.find(name);
@@ -814,12 +831,13 @@ class TableReporter : public benchmark::ConsoleReporter {
       }
       const double gm = Median(g), rm = Median(r), km = Median(k);
       std::string part = p.empty() ? "-" : absl::StrFormat("%s %.1f", m.part_name, Median(p));
-      std::printf("| %s | %s | %s | %d | %.1f | %.1f | %+.1f [%+.1f, %+.1f] | %.1f | %.1f | %s | "
-                  "%zu/%zu%s |\n",
-                  m.layer.c_str(), m.op.c_str(), m.shape.c_str(), m.threads, gm, rm, Median(o),
-                  *std::min_element(o.begin(), o.end()), *std::max_element(o.begin(), o.end()),
-                  gm - km, km - rm, part.c_str(), contended ? 0 : clean.size(),
-                  it->second.size(), contended ? " contended" : "");
+      std::printf(
+          "| %s | %s | %s | %d | %.1f | %.1f | %+.1f [%+.1f, %+.1f] | %.1f | %.1f | %s | "
+          "%zu/%zu%s |\n",
+          m.layer.c_str(), m.op.c_str(), m.shape.c_str(), m.threads, gm, rm, Median(o),
+          *std::min_element(o.begin(), o.end()), *std::max_element(o.begin(), o.end()), gm - km,
+          km - rm, part.c_str(), contended ? 0 : clean.size(), it->second.size(),
+          contended ? " contended" : "");
     }
     std::fflush(stdout);
   }
@@ -881,10 +899,8 @@ std::vector<std::string> RegisterAll() {
         }
         Metas()[name] = meta;
         order.push_back(name);
-        benchmark::RegisterBenchmark(name.c_str(),
-                                     [l, pass, threads](benchmark::State& s) {
-                                       RunPair(s, l, pass, threads);
-                                     })
+        benchmark::RegisterBenchmark(
+            name.c_str(), [l, pass, threads](benchmark::State& s) { RunPair(s, l, pass, threads); })
             ->UseManualTime()
             ->Unit(benchmark::kMicrosecond);
       }
@@ -900,11 +916,8 @@ int main(int argc, char** argv) {
   // Our own flag, removed before Google Benchmark parses the rest.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
-    constexpr absl::string_view kFlag = "--compile_omp_threads=";
     constexpr absl::string_view kWait = "--quiet_wait_s=";
-    if (absl::StartsWith(argv[i], kFlag)) {
-      graft::bench::compile_omp_threads = std::atoi(argv[i] + kFlag.size());
-    } else if (absl::StartsWith(argv[i], kWait)) {
+    if (absl::StartsWith(argv[i], kWait)) {
       graft::bench::quiet_wait_s = std::atof(argv[i] + kWait.size());
     } else {
       argv[kept++] = argv[i];

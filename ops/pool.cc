@@ -20,6 +20,8 @@
 #include "ops/pool.h"
 
 #include <algorithm>
+#include <atomic>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -418,13 +420,107 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
   }
 };
 
+// ---- fast max pooling (TBB loops) -----------------------------------------------------------
+
+// Channels-last max pooling with the channel loop innermost (contiguous, vectorisable). Measured
+// on the seed Conv1D model's (32, 96, 32) input: oneDNN 2.6's jit nhwc max pooling takes ~100 us
+// per batch, these loops ~10 us. The workspace is the argmax position h * W + w, as the
+// reference kernel's; windows of different samples are independent, so the split over samples
+// (TBB) never changes a result.
+template <typename Attrs>
+class FastMaxPool : public RefPoolBase<Attrs, 0> {
+ public:
+  absl::Status Run(KernelRunContext& ctx) override {
+    const PoolSizes& z = this->z_;
+    const float* x = ctx.input(0).data<float>();
+    float* y = ctx.output(0).data<float>();
+    int32_t* ws = ctx.output(1).data<int32_t>();
+    const int64_t rows = z.n * z.out[0];
+    ForRange(true, rows, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t n = r / z.out[0], i = r % z.out[0];
+        const float* xn = x + n * z.in[0] * z.in[1] * z.c;
+        for (int64_t j = 0; j < z.out[1]; ++j) {
+          const Span s = SpanAt(z, i, j);
+          float* __restrict yo = y + ((r * z.out[1]) + j) * z.c;
+          int32_t* __restrict wo = ws + ((r * z.out[1]) + j) * z.c;
+          const int32_t first = static_cast<int32_t>(s.h0 * z.in[1] + s.w0);
+          const float* __restrict x0 = xn + first * z.c;
+#pragma GCC ivdep
+          for (int64_t c = 0; c < z.c; ++c) {
+            yo[c] = x0[c];
+            wo[c] = first;
+          }
+          for (int64_t h = s.h0; h < s.h1; ++h) {
+            for (int64_t w = s.w0; w < s.w1; ++w) {
+              const int32_t p = static_cast<int32_t>(h * z.in[1] + w);
+              if (p == first) continue;
+              const float* __restrict xp = xn + p * z.c;
+#pragma GCC ivdep
+              for (int64_t c = 0; c < z.c; ++c) {
+                const bool more = xp[c] > yo[c];
+                yo[c] = more ? xp[c] : yo[c];
+                wo[c] = more ? p : wo[c];
+              }
+            }
+          }
+        }
+      }
+    }, /*grain=*/8);
+    return absl::OkStatus();
+  }
+};
+
+// dx: zero, then dy routed to each window's argmax; one sample per task (its windows only touch
+// its own dx), in window order within the sample: the same sums as the reference kernel.
+template <typename Attrs>
+class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::kMax)> {
+ public:
+  absl::Status Run(KernelRunContext& ctx) override {
+    const PoolSizes& z = this->z_;
+    const float* dy = ctx.input(0).data<float>();
+    const int32_t* ws = ctx.input(1).data<int32_t>();
+    float* dx = ctx.output(0).data<float>();
+    const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
+    const int64_t area = z.in[0] * z.in[1];
+    std::atomic<bool> bad{false};
+    ForRange(true, z.n, [&](int64_t begin, int64_t end) {
+      for (int64_t n = begin; n < end; ++n) {
+        float* dxn = dx + n * in_sample;
+        std::fill(dxn, dxn + in_sample, 0.0f);
+        const float* dyn = dy + n * out_sample;
+        const int32_t* wsn = ws + n * out_sample;
+        for (int64_t o = 0; o < out_sample; o += z.c) {
+          for (int64_t c = 0; c < z.c; ++c) {
+            const int32_t p = wsn[o + c];
+            if (p < 0 || p >= area) {
+              bad = true;
+              continue;
+            }
+            dxn[p * z.c + c] += dyn[o + c];
+          }
+        }
+      }
+    }, /*grain=*/1);
+    if (bad) {
+      return absl::InternalError(
+          "max pooling backward: a workspace entry is out of range; the workspace must come "
+          "from the same plan's forward kernel");
+    }
+    return absl::OkStatus();
+  }
+};
+
 // ---- gradient rule and registration ---------------------------------------------------------
 
 // The kernels of one op and its backward op.
 template <typename Attrs, PoolKind kKind>
 struct PoolKernels {
-  using FastF32 = OneDnnPool<Attrs, kKind, false>;
-  using BackwardFastF32 = OneDnnPool<Attrs, kKind, true>;
+  // Max pooling: graft's loops (see FastMaxPool); average pooling: oneDNN.
+  using FastF32 = std::conditional_t<kKind == PoolKind::kMax, FastMaxPool<Attrs>,
+                                     OneDnnPool<Attrs, kKind, false>>;
+  using BackwardFastF32 = std::conditional_t<kKind == PoolKind::kMax, FastMaxPoolBackward<Attrs>,
+                                             OneDnnPool<Attrs, kKind, true>>;
   template <typename T>
   using Reference = RefPool<T, Attrs, kKind>;
   template <typename T>

@@ -1,42 +1,39 @@
-#include <cstring>
+#include <chrono>
 #include <cstdio>
-#include <cmath>
-#include <algorithm>
-#include <sstream>
+#include <cstdlib>
 #include "keras/keras.h"
-#include "keras/datasets/sensor_faults.h"
+#include "runtime/plan.h"
 namespace K = graft::keras; namespace L = graft::keras::layers;
-std::vector<graft::Tensor> Run(int threads, int which) {
-  graft::SetNumThreads(threads);
-  K::SetRandomSeed(5);
-  std::vector<K::Layer> ls;
-  graft::Tensor x, y;
-  if (which == 0) {
-    ls = {L::Conv1D(32, 5, {.activation = "relu", .input_shape = {100, 3}}), L::MaxPooling1D(2), L::Flatten(), L::Dense(1, {.activation = "sigmoid"})};
-    auto d = K::datasets::SensorFaults({.num_train = 512, .num_test = 10});
-    x = d.x_train; y = d.y_train;
-  } else {
-    ls = {L::Conv2D(64, 3, {.padding = "same", .activation = "relu", .input_shape = {32, 32, 3}}), L::Conv2D(64, 3, {.padding = "same", .activation = "relu"}), L::MaxPooling2D(2), L::Flatten(), L::Dense(10, {.activation = "softmax"})};
-    x = graft::Tensor(graft::DType::kF32, {256, 32, 32, 3});
-    for (int i = 0; i < x.num_elements(); ++i) x.data<float>()[i] = (i * 7919 % 1000) / 1000.0f;
-    y = graft::Tensor(graft::DType::kF32, {256});
-    for (int i = 0; i < 256; ++i) y.data<float>()[i] = i % 10;
-  }
-  K::Sequential m(ls);
-  (void)m.Compile({.optimizer = "adam", .loss = which == 0 ? "binary_crossentropy" : "sparse_categorical_crossentropy"});
-  std::ostringstream o;
-  auto h = m.Fit(x, y, {.batch_size = 64, .epochs = 2, .verbose = 0, .output = &o});
-  if (!h.ok()) printf("%s\n", std::string(h.status().message()).c_str());
-  return m.GetWeights();
-}
 int main() {
-  for (int which : {0, 1}) {
-    auto b = Run(2, which), c = Run(2, which), a = Run(1, which), d = Run(1, which);
-    for (size_t i = 0; i < a.size(); ++i) { double m = 0; int cnt = 0; for (int64_t k = 0; k < a[i].num_elements(); ++k) { double dd = std::abs(a[i].AsDouble(k) - d[i].AsDouble(k)); if (dd > 0) cnt++; m = std::max(m, dd);} printf("1v1 %zu maxdiff %g count %d of %ld\n", i, m, cnt, (long)a[i].num_elements()); }
-    for (size_t i = 0; i < a.size(); ++i) {
-      printf("model %d weight %zu: 1v2 %s, 2v2 %s\n", which, i,
-             memcmp(a[i].raw_data(), b[i].raw_data(), a[i].nbytes()) ? "DIFFER" : "same",
-             memcmp(b[i].raw_data(), c[i].raw_data(), b[i].nbytes()) ? "DIFFER" : "same");
-    }
+  graft::SetNumThreads(1);
+  K::SetRandomSeed(1);
+  K::Sequential m({L::Conv1D(32, 5, {.activation = "relu", .input_shape = {100, 3}}), L::MaxPooling1D(2), L::Flatten(), L::Dense(1, {.activation = "sigmoid"})});
+  (void)m.Compile({.optimizer = "adam", .loss = "binary_crossentropy"});
+  graft::Tensor x(graft::DType::kF32, {32, 100, 3});
+  for (int i = 0; i < x.num_elements(); ++i) x.data<float>()[i] = (i % 17) / 17.0f;
+  for (int w = 0; w < 50; ++w) (void)m.Predict(x);
+  auto t0 = std::chrono::steady_clock::now();
+  const int N = 5000;
+  for (int i = 0; i < N; ++i) (void)m.Predict(x);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  printf("Predict: %.1f us/batch, %.0f samples/s\n", s / N * 1e6, N * 32 / s);
+  // The bare plan.
+  graft::Graph g;
+  auto xv = g.Placeholder({graft::DType::kF32, {-1, 100, 3}}, "x");
+  auto y = m.layers()[0]->Call(g, xv); y = m.layers()[1]->Call(g, *y); y = m.layers()[2]->Call(g, *y); y = m.layers()[3]->Call(g, *y);
+  auto plan = graft::Plan::Compile(g, {.feeds = {xv}, .fetches = {*y}}, {x.type()}, {.kernels = getenv("REF") ? graft::KernelKind::kReference : graft::KernelKind::kFast});
+  printf("%s", (*plan)->Report().c_str());
+  std::vector<graft::Tensor> out;
+  for (int w = 0; w < 50; ++w) (void)(*plan)->Run({x}, &out);
+  t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < N; ++i) (void)(*plan)->Run({x}, &out);
+  s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  printf("Plan::Run: %.1f us/batch\n", s / N * 1e6);
+  for (auto& st : (*plan)->steps()) {
+    auto& step = const_cast<graft::PlanStep&>(st);
+    t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < N; ++i) (void)step.kernel->Run(step.ctx);
+    s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    printf("  %-30s %.1f us\n", st.node->name.c_str(), s / N * 1e6);
   }
 }
