@@ -41,12 +41,8 @@ class PoolingLayer : public LayerImpl {
   std::string class_name() const override { return class_name_; }
 
  private:
-  static std::string Text(const Dims& d) {
-    return kRank == 1 ? internal::Tuple(d[0]) : internal::Tuple(d[0], d[kRank - 1]);
-  }
-  static constexpr const char* Layout() {
-    return kRank == 1 ? "(batch, steps, channels)" : "(batch, height, width, channels)";
-  }
+  static std::string Text(const Dims& d) { return internal::SpatialText(d); }
+  static const char* Layout() { return internal::SpatialLayout(kRank); }
   absl::Status Build(const TensorType& in) override {
     if (in.shape.rank() != kRank + 2) return RankError(in, kRank + 2, Layout());
     return absl::OkStatus();
