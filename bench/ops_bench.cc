@@ -2,24 +2,31 @@
 //
 //   bazel run -c opt //bench:ops_bench
 //   bazel run -c opt //bench:ops_bench -- --benchmark_filter=M4 --benchmark_repetitions=5
+//   bazel run -c opt //bench:ops_bench -- --benchmark_repetitions=3 \
+//       --benchmark_enable_random_interleaving=true --benchmark_min_time=0.3   (the README run)
 //
 // For each op of the four reference models (below) at its shapes, and for 1 and 2 threads:
 //   graft  a graft::Plan over a graph holding the op (placeholders feed the activations,
 //          variables hold the weights), run with Plan::Run and no fetches: what a training step
 //          pays for this node (feed binding, the executor, the kernel with its per-step weight
-//          reorders).
+//          reorders). The forward max pool's workspace is read by a Flatten (an alias in the
+//          plan's arena, no copy), as the backward op reads it in training.
 //   raw    the same oneDNN primitive(s) built directly, as a careful user would: nwc / nhwc
 //          activations, conv weights `format_tag::any` reordered ONCE outside the timed loop,
 //          the forward primitive descriptor as the hint of the backward ones; the loop executes
 //          the primitive and waits on the stream, nothing else. Dense is graft's algorithm, a
 //          matmul on the plain row-major buffers (weights included: with `any`, oneDNN 2.6
 //          packs them and is slower at some of these shapes; that variant is timed as a part).
-// Both run in one benchmark body, alternately (the order swaps every iteration), each timed on
-// its own; the reported time is graft's (manual time) and the counters are per-iteration
-// medians. Three more timings in the same loop explain the gap:
+//          Max pooling is oneDNN's pooling primitive (graft runs its own loops there).
+// The raw side reads graft's input tensors and writes graft's output tensors, so both touch
+// the same memory. Both run in one benchmark body, alternately (the order swaps every
+// iteration), each timed on its own; the reported time is graft's (manual time) and the
+// counters are per-iteration medians. Four more timings in the same loop explain the gap:
 //   kernel   graft's kernel Run alone (the plan's step, feeds already bound): graft - kernel is
 //            Plan::Run's own cost, kernel - raw the kernel's (memory objects, argument map,
 //            weight reorders, waits).
+//   fresh    the raw primitive with its arguments wrapped anew every run (new dnnl::memory
+//            objects over the same buffers, a new map), as graft's kernels do.
 //   reorder  conv only: the weight reorder graft's kernel does every step (Keras layout -> the
 //            primitive's, or for backward-weights the primitive's -> Keras), as a bare primitive.
 //   any      dense forward / backward-data: the raw matmul with the weights in the layout
@@ -28,8 +35,11 @@
 //            reduction primitive; graft sums db with TBB loops).
 // After the benchmarks, a table: per op, shape and thread count the medians over repetitions of
 // graft and raw, the overhead (graft - raw) / raw in percent (median, min..max), and the
-// breakdown. Run it on an idle machine: oneDNN's OpenMP team slows down badly when another
-// CPU-bound process shares the cores.
+// breakdown. oneDNN's OpenMP team slows down badly when another CPU-bound process shares the
+// cores, so each run first waits (up to --quiet_wait_s, default 120) for the other processes to
+// use under 5% of the CPU, records the share they took while it ran, and the table keeps only
+// repetitions where that share stayed under 10%. Pooling inputs are ReLU'd (about half zeros,
+// as in the models; --relu_pool_inputs=0 pools uniform [-1, 1) data).
 //
 // The models (Keras layers; activations are separate graft ops and not timed here):
 //   M1  Conv1D(32, 5) on (100, 3) -> MaxPooling1D(2) -> Dense(1) on 1536       batch 32, 256
@@ -70,6 +80,7 @@
 #include "ops/onednn/onednn.h"
 #include "ops/padding.h"
 #include "ops/pool.h"
+#include "ops/reshape.h"
 #include "runtime/plan.h"
 #include "runtime/threads.h"
 
@@ -222,12 +233,13 @@ struct GraftOp {
   Graph graph;
   std::unique_ptr<Plan> plan;
   std::vector<Tensor> feeds;
-  KernelRunContext ctx;  // the op's step, for timing its kernel alone
+  int step = 0;          // the op's step in the plan
+  KernelRunContext ctx;  // its context, for timing its kernel alone
 
   absl::Status Run() { return plan->Run(feeds, nullptr); }
   absl::Status RunKernel() {
     ScopedThreads threads(plan->num_threads());  // as Plan::Run does
-    return plan->steps()[0].kernel->Run(ctx);
+    return plan->steps()[step].kernel->Run(ctx);
   }
 };
 
@@ -242,19 +254,26 @@ std::vector<Value> Placeholders(Graph& g, const std::vector<Tensor>& feeds) {
   return out;
 }
 
-absl::Status Compile(GraftOp& op, const std::vector<Value>& placeholders, int target) {
+// Compiles the plan that runs `target` (the op's node, or a no-copy reader of its hidden output)
+// and finds the op's step.
+absl::Status Compile(GraftOp& op, const std::vector<Value>& placeholders, int op_node, int target) {
   std::vector<TensorType> types;
   for (const Tensor& t : op.feeds) types.push_back(t.type());
   absl::StatusOr<std::unique_ptr<Plan>> plan =
       Plan::Compile(op.graph, {.feeds = placeholders, .targets = {target}}, types);
   if (!plan.ok()) return plan.status();
   op.plan = *std::move(plan);
-  if (op.plan->steps().size() != 1) {
-    return absl::InternalError(absl::StrCat("expected one step, got\n", op.plan->Report()));
+  const std::vector<PlanStep>& steps = op.plan->steps();
+  op.step = -1;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].node->id == op_node) op.step = static_cast<int>(i);
+  }
+  if (op.step < 0 || steps.size() > (op_node == target ? 1 : 2)) {
+    return absl::InternalError(absl::StrCat("unexpected plan:\n", op.plan->Report()));
   }
   // Bind the feeds once so the step's input pointers see them, then keep a copy of its context.
   if (absl::Status s = op.Run(); !s.ok()) return s;
-  op.ctx = op.plan->steps()[0].ctx;
+  op.ctx = steps[op.step].ctx;
   return absl::OkStatus();
 }
 
@@ -318,6 +337,13 @@ absl::StatusOr<std::unique_ptr<GraftOp>> BuildGraft(const Layer& l, Pass pass, c
         op->feeds = {x};
         ph = Placeholders(g, op->feeds);
         node = g.AddNode(base, {ph[0]}, PoolAttrs(l));
+        if (!node.ok()) return node.status();
+        // In training the backward op reads the workspace; a plan where nothing does may skip
+        // it. A Flatten (an alias of its input in the plan's arena: no copy) reads it here.
+        absl::StatusOr<Value> reader = ops::Flatten(g, Value{(*node)[0].node, 1});
+        if (!reader.ok()) return reader.status();
+        if (absl::Status s = Compile(*op, ph, (*node)[0].node, reader->node); !s.ok()) return s;
+        return op;
       } else {
         op->feeds = {dy, ws, x};
         ph = Placeholders(g, op->feeds);
@@ -343,7 +369,8 @@ absl::StatusOr<std::unique_ptr<GraftOp>> BuildGraft(const Layer& l, Pass pass, c
     }
   }
   if (!node.ok()) return node.status();
-  if (absl::Status s = Compile(*op, ph, (*node)[0].node); !s.ok()) return s;
+  const int id = (*node)[0].node;
+  if (absl::Status s = Compile(*op, ph, id, id); !s.ok()) return s;
   return op;
 }
 
@@ -382,6 +409,33 @@ struct RawOp {
     for (auto& [p, args] : steps) p.execute(Stream(), args);
     Stream().wait();
   }
+
+  // Runs with every argument wrapped anew, as graft's kernels do each step: a new dnnl::memory
+  // over the same buffer per argument, in a new map.
+  void RunFreshArgs() {
+    if (plain_.empty()) {
+      for (auto& [p, args] : steps) {
+        plain_.emplace_back();
+        for (const auto& [k, m] : args) {
+          plain_.back().push_back({k, m.get_desc(), m.get_data_handle()});
+        }
+      }
+    }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      Args fresh;
+      for (const PlainArg& a : plain_[i]) fresh.emplace(a.arg, memory(a.md, Engine(), a.data));
+      steps[i].first.execute(Stream(), fresh);
+    }
+    Stream().wait();
+  }
+
+ private:
+  struct PlainArg {
+    int arg;
+    memory::desc md;
+    void* data;
+  };
+  std::vector<std::vector<PlainArg>> plain_;  // per step: its arguments, unwrapped
 };
 
 memory Mem(const memory::desc& md, uint64_t seed) {
@@ -653,7 +707,7 @@ double WaitForQuiet() {
 // ---- the timed pair -------------------------------------------------------------------------
 
 struct Sample {
-  double graft = 0, raw = 0, kernel = 0, part = -1, foreign_pct = 0;
+  double graft = 0, raw = 0, kernel = 0, part = -1, foreign_pct = 0, fresh = 0;
 };
 
 // Results of the reported runs, for the table: benchmark name -> one Sample per repetition.
@@ -680,6 +734,10 @@ double Seconds(Fn&& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// --relu_pool_inputs=0: pool uniform [-1, 1) inputs instead of ReLU'd ones (graft's max-pool
+// loops branch on the data; oneDNN's do not).
+bool relu_pool_inputs = true;
+
 void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
   graft::SetNumThreads(threads);
   omp_set_num_threads(threads);
@@ -693,6 +751,11 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
     dy = RandomTensor({l.batch, l.cout}, 4);
   } else {
     x = RandomTensor(Activation(l.batch, l.in, l.cin), 1);
+    if (l.kind == Kind::kPool && relu_pool_inputs) {
+      // Every pooling layer of the models reads a ReLU's output: about half zeros.
+      float* p = x.data<float>();
+      for (int64_t i = 0; i < x.num_elements(); ++i) p[i] = std::max(p[i], 0.0f);
+    }
     const int64_t c = l.kind == Kind::kConv ? l.cout : l.cin;
     dy = RandomTensor(Activation(l.batch, geo.out, c), 4);
     if (l.kind == Kind::kConv) {
@@ -740,9 +803,10 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
     run_graft();
     run_kernel();
     raw.op.Run();
+    raw.op.RunFreshArgs();
     if (raw.part) raw.part->Run();
   }
-  std::vector<double> tg, tr, tk, tp;
+  std::vector<double> tg, tr, tk, tp, tf;
   int64_t i = 0;
   const double waited = WaitForQuiet();
   const CpuClock cpu0 = ReadCpu();
@@ -756,6 +820,7 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
       sg = Seconds(run_graft);
     }
     tk.push_back(Seconds(run_kernel));
+    tf.push_back(Seconds([&] { raw.op.RunFreshArgs(); }));
     if (raw.part) tp.push_back(Seconds([&] { raw.part->Run(); }));
     tg.push_back(sg);
     tr.push_back(sr);
@@ -769,6 +834,7 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
   state.counters["graft_us"] = g_us;
   state.counters["raw_us"] = r_us;
   state.counters["kernel_us"] = Median(tk) * 1e6;
+  state.counters["fresh_args_us"] = Median(tf) * 1e6;
   if (raw.part) state.counters[std::string(raw.part_name) + "_us"] = Median(tp) * 1e6;
   state.counters["overhead_pct"] = (g_us - r_us) / r_us * 100.0;
   state.SetLabel(raw.op.impl);
@@ -787,7 +853,8 @@ class TableReporter : public benchmark::ConsoleReporter {
         auto c = run.counters.find(k);
         return c == run.counters.end() ? -1.0 : static_cast<double>(c->second);
       };
-      Sample s{get("graft_us"), get("raw_us"), get("kernel_us"), -1, get("foreign_cpu_pct")};
+      Sample s{get("graft_us"),        get("raw_us"),       get("kernel_us"), -1,
+               get("foreign_cpu_pct"), get("fresh_args_us")};
       if (!it->second.part_name.empty()) s.part = get(it->second.part_name + "_us");
       samples_[run.run_name.function_name].push_back(s);
     }
@@ -802,14 +869,14 @@ class TableReporter : public benchmark::ConsoleReporter {
         "the repetitions where other processes used <= 10% of the CPU");
     std::printf(
         "plan = graft - kernel (Plan::Run's own cost); kernel+ = kernel - raw (the kernel's "
-        "extra work); part: reorder = graft's per-step conv weight reorder alone, any = raw "
-        "dense matmul with weights in oneDNN's chosen layout, matmul = raw dw matmul alone (dense "
-        "bwd "
-        "weights)\n\n");
+        "extra work); args+ = the raw primitive with its arguments wrapped anew every run (as "
+        "graft's kernels do) - raw; part: reorder = graft's per-step conv weight reorder "
+        "alone, any = raw dense matmul with weights in oneDNN's chosen layout, matmul = raw dw "
+        "matmul alone (dense bwd weights)\n\n");
     std::printf(
         "| layer | op | shape | thr | graft us | raw us | overhead %% | plan us | "
-        "kernel+ us | part us | clean reps |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        "kernel+ us | args+ us | part us | clean reps |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const std::string& name : order) {
       auto it = samples_.find(name);
       if (it == samples_.end()) continue;
@@ -821,8 +888,9 @@ class TableReporter : public benchmark::ConsoleReporter {
       }
       const bool contended = clean.empty();
       if (contended) clean = it->second;
-      std::vector<double> g, r, k, p, o;
+      std::vector<double> g, r, k, p, o, f;
       for (const Sample& s : clean) {
+        f.push_back(s.fresh);
         g.push_back(s.graft);
         r.push_back(s.raw);
         k.push_back(s.kernel);
@@ -832,11 +900,11 @@ class TableReporter : public benchmark::ConsoleReporter {
       const double gm = Median(g), rm = Median(r), km = Median(k);
       std::string part = p.empty() ? "-" : absl::StrFormat("%s %.1f", m.part_name, Median(p));
       std::printf(
-          "| %s | %s | %s | %d | %.1f | %.1f | %+.1f [%+.1f, %+.1f] | %.1f | %.1f | %s | "
+          "| %s | %s | %s | %d | %.1f | %.1f | %+.1f [%+.1f, %+.1f] | %.1f | %.1f | %.1f | %s | "
           "%zu/%zu%s |\n",
           m.layer.c_str(), m.op.c_str(), m.shape.c_str(), m.threads, gm, rm, Median(o),
           *std::min_element(o.begin(), o.end()), *std::max_element(o.begin(), o.end()), gm - km,
-          km - rm, part.c_str(), contended ? 0 : clean.size(), it->second.size(),
+          km - rm, Median(f) - rm, part.c_str(), contended ? 0 : clean.size(), it->second.size(),
           contended ? " contended" : "");
     }
     std::fflush(stdout);
@@ -917,8 +985,11 @@ int main(int argc, char** argv) {
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     constexpr absl::string_view kWait = "--quiet_wait_s=";
+    constexpr absl::string_view kRelu = "--relu_pool_inputs=";
     if (absl::StartsWith(argv[i], kWait)) {
       graft::bench::quiet_wait_s = std::atof(argv[i] + kWait.size());
+    } else if (absl::StartsWith(argv[i], kRelu)) {
+      graft::bench::relu_pool_inputs = std::atoi(argv[i] + kRelu.size()) != 0;
     } else {
       argv[kept++] = argv[i];
     }

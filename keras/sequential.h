@@ -129,6 +129,11 @@ class Sequential {
   absl::StatusOr<std::string> ToDot() const;
   // The train-step plan for a batch size: its steps, kernels and allocated bytes.
   absl::StatusOr<std::string> PlanReport(int64_t batch_size);
+  // Times each step of the train-step plan on the first rows of (x, y) (one batch of
+  // `batch_size`), `iterations` times, and lists them slowest first. Trains the model while
+  // doing so (these are real steps).
+  absl::StatusOr<std::string> ProfileTrainStep(const Tensor& x, const Tensor& y,
+                                               int64_t batch_size = 32, int iterations = 20);
 
  private:
   struct Compiled;

@@ -21,10 +21,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <type_traits>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -430,45 +430,58 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
 template <typename Attrs>
 class FastMaxPool : public RefPoolBase<Attrs, 0> {
  public:
+  absl::Status Init(const KernelInitContext& c) override {
+    // An inference plan never reads the workspace: skip the argmax pass there.
+    with_workspace_ = c.output_used.size() < 2 || c.output_used[1];
+    return RefPoolBase<Attrs, 0>::Init(c);
+  }
   absl::Status Run(KernelRunContext& ctx) override {
     const PoolSizes& z = this->z_;
     const float* x = ctx.input(0).data<float>();
     float* y = ctx.output(0).data<float>();
     int32_t* ws = ctx.output(1).data<int32_t>();
     const int64_t rows = z.n * z.out[0];
-    ForRange(true, rows, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t n = r / z.out[0], i = r % z.out[0];
-        const float* xn = x + n * z.in[0] * z.in[1] * z.c;
-        for (int64_t j = 0; j < z.out[1]; ++j) {
-          const Span s = SpanAt(z, i, j);
-          float* __restrict yo = y + ((r * z.out[1]) + j) * z.c;
-          int32_t* __restrict wo = ws + ((r * z.out[1]) + j) * z.c;
-          const int32_t first = static_cast<int32_t>(s.h0 * z.in[1] + s.w0);
-          const float* __restrict x0 = xn + first * z.c;
-#pragma GCC ivdep
-          for (int64_t c = 0; c < z.c; ++c) {
-            yo[c] = x0[c];
-            wo[c] = first;
-          }
-          for (int64_t h = s.h0; h < s.h1; ++h) {
-            for (int64_t w = s.w0; w < s.w1; ++w) {
-              const int32_t p = static_cast<int32_t>(h * z.in[1] + w);
-              if (p == first) continue;
-              const float* __restrict xp = xn + p * z.c;
-#pragma GCC ivdep
+    ForRange(
+        true, rows,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) {
+            const int64_t n = r / z.out[0], i = r % z.out[0];
+            const float* xn = x + n * z.in[0] * z.in[1] * z.c;
+            for (int64_t j = 0; j < z.out[1]; ++j) {
+              const Span s = SpanAt(z, i, j);
+              float* __restrict yo = y + ((r * z.out[1]) + j) * z.c;
+              int32_t* __restrict wo = ws + ((r * z.out[1]) + j) * z.c;
+              const int32_t first = static_cast<int32_t>(s.h0 * z.in[1] + s.w0);
+              const float* __restrict x0 = xn + first * z.c;
+              // Pass 1: the max (a pure vector max). Pass 2: the first position holding it,
+              // found by visiting positions last to first (a vector select).
               for (int64_t c = 0; c < z.c; ++c) {
-                const bool more = xp[c] > yo[c];
-                yo[c] = more ? xp[c] : yo[c];
-                wo[c] = more ? p : wo[c];
+                yo[c] = x0[c];
+                wo[c] = first;  // also the answer if nothing compares equal (NaN)
+              }
+              for (int64_t h = s.h0; h < s.h1; ++h) {
+                for (int64_t w = s.w0; w < s.w1; ++w) {
+                  const float* __restrict xp = xn + (h * z.in[1] + w) * z.c;
+                  for (int64_t c = 0; c < z.c; ++c) yo[c] = std::max(yo[c], xp[c]);
+                }
+              }
+              if (!with_workspace_) continue;
+              for (int64_t h = s.h1 - 1; h >= s.h0; --h) {
+                for (int64_t w = s.w1 - 1; w >= s.w0; --w) {
+                  const int32_t p = static_cast<int32_t>(h * z.in[1] + w);
+                  const float* __restrict xp = xn + p * z.c;
+                  for (int64_t c = 0; c < z.c; ++c) wo[c] = xp[c] == yo[c] ? p : wo[c];
+                }
               }
             }
           }
-        }
-      }
-    }, /*grain=*/8);
+        },
+        /*grain=*/8);
     return absl::OkStatus();
   }
+
+ private:
+  bool with_workspace_ = true;
 };
 
 // dx: zero, then dy routed to each window's argmax; one sample per task (its windows only touch
@@ -484,24 +497,27 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
     const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
     const int64_t area = z.in[0] * z.in[1];
     std::atomic<bool> bad{false};
-    ForRange(true, z.n, [&](int64_t begin, int64_t end) {
-      for (int64_t n = begin; n < end; ++n) {
-        float* dxn = dx + n * in_sample;
-        std::fill(dxn, dxn + in_sample, 0.0f);
-        const float* dyn = dy + n * out_sample;
-        const int32_t* wsn = ws + n * out_sample;
-        for (int64_t o = 0; o < out_sample; o += z.c) {
-          for (int64_t c = 0; c < z.c; ++c) {
-            const int32_t p = wsn[o + c];
-            if (p < 0 || p >= area) {
-              bad = true;
-              continue;
+    ForRange(
+        true, z.n,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t n = begin; n < end; ++n) {
+            float* dxn = dx + n * in_sample;
+            std::fill(dxn, dxn + in_sample, 0.0f);
+            const float* dyn = dy + n * out_sample;
+            const int32_t* wsn = ws + n * out_sample;
+            for (int64_t o = 0; o < out_sample; o += z.c) {
+              for (int64_t c = 0; c < z.c; ++c) {
+                const int32_t p = wsn[o + c];
+                if (p < 0 || p >= area) {
+                  bad = true;
+                  continue;
+                }
+                dxn[p * z.c + c] += dyn[o + c];
+              }
             }
-            dxn[p * z.c + c] += dyn[o + c];
           }
-        }
-      }
-    }, /*grain=*/1);
+        },
+        /*grain=*/1);
     if (bad) {
       return absl::InternalError(
           "max pooling backward: a workspace entry is out of range; the workspace must come "

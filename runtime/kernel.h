@@ -21,6 +21,9 @@ struct KernelInitContext {
   int num_threads = 1;  // the plan's thread budget
   // Elementwise ops fused into this node's output 0 (only for ops that AcceptsPostOps()).
   std::vector<PostOp> post_ops = {};
+  // Per output: whether anything in the plan reads it or fetches it. A kernel may skip
+  // computing an unused hidden output (an inference plan never reads a pooling workspace).
+  std::vector<bool> output_used = {};
 
   template <typename Attrs>
   const Attrs& attrs() const {

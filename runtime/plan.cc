@@ -1,11 +1,13 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <queue>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "runtime/executor.h"
 #include "runtime/memory_planner.h"
 #include "runtime/threads.h"
@@ -97,8 +99,8 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   auto is_fetched = [&](Value v) {
     return std::find(spec.fetches.begin(), spec.fetches.end(), v) != spec.fetches.end();
   };
-  std::vector<int> fused_into(n, -1);   // producer -> the elementwise node folded into it
-  std::vector<bool> folded(n, false);   // elementwise nodes that have no step of their own
+  std::vector<int> fused_into(n, -1);  // producer -> the elementwise node folded into it
+  std::vector<bool> folded(n, false);  // elementwise nodes that have no step of their own
   if (options.kernels == KernelKind::kFast) {
     for (int id = 0; id < n; ++id) {
       const Node& a = graph.node(id);
@@ -157,6 +159,14 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
     for (Tensor& t : plan->values_[id]) step.ctx.outputs.push_back(&t);
     KernelInitContext init{node, in_types, plan->types_[id], options.num_threads};
+    for (size_t o = 0; o < plan->types_[id].size(); ++o) {
+      const Value v{id, static_cast<int>(o)};
+      bool used = is_fetched(v);
+      for (int r : readers[id]) {
+        for (const Value& in : graph.node(r).inputs) used = used || in == v;
+      }
+      init.output_used.push_back(used);
+    }
     if (fused_into[id] >= 0) {
       const int a = fused_into[id];
       init.post_ops.push_back(graph.node(a).op->post_op);
@@ -404,6 +414,37 @@ absl::Status Plan::Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fe
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> Plan::Profile(const std::vector<Tensor>& feeds, int iterations) {
+  if (absl::Status s = Run(feeds, nullptr); !s.ok()) return s;  // binds the feeds, warms up
+  ScopedThreads threads(options_.num_threads);
+  std::vector<double> seconds(steps_.size(), 0.0);
+  for (int it = 0; it < iterations; ++it) {
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      if (absl::Status s = steps_[k].kernel->Run(steps_[k].ctx); !s.ok()) return s;
+      seconds[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
+  double total = 0;
+  for (double t : seconds) total += t;
+  std::vector<size_t> order(steps_.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return seconds[a] > seconds[b]; });
+  std::string out = absl::StrFormat("%-48s %-34s %10s %6s\n", "step", "op", "us", "share");
+  for (size_t k : order) {
+    const PlanStep& st = steps_[k];
+    absl::StrAppend(
+        &out,
+        absl::StrFormat("%-48s %-34s %10.1f %5.1f%%\n", st.node->name,
+                        absl::StrCat(st.node->op->name, st.fused.empty() ? "" : "+" + st.fused),
+                        seconds[k] / iterations * 1e6, 100 * seconds[k] / std::max(total, 1e-12)));
+  }
+  absl::StrAppend(&out,
+                  absl::StrFormat("%-48s %-34s %10.1f\n", "total", "", total / iterations * 1e6));
+  return out;
+}
+
 std::string Plan::Report() const {
   std::string out;
   for (const PlanStep& s : steps_) {
@@ -413,8 +454,8 @@ std::string Plan::Report() const {
     for (const TensorType& t : types_[s.node->id]) absl::StrAppend(&out, " ", t.ToString());
     absl::StrAppend(&out, "\n");
   }
-  absl::StrAppend(&out, "planned peak (arena) bytes: ", arena_bytes_, " (one buffer per value: ",
-                  allocated_bytes_, ")\n");
+  absl::StrAppend(&out, "planned peak (arena) bytes: ", arena_bytes_,
+                  " (one buffer per value: ", allocated_bytes_, ")\n");
   return out;
 }
 
