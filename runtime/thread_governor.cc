@@ -8,6 +8,7 @@ constexpr int64_t kMaxProbeInterval = 1024;
 constexpr double kSmoothing = 0.2;      // weight of a new measurement in the running cost
 constexpr double kSlowdown = 1.5;       // a step this much slower than usual is suspicious
 constexpr int kSlowStreakToProbe = 3;   // ... and this many in a row trigger a probe
+constexpr double kProbeBudget = 50;     // steps of the current choice per step-cost of a probe
 }  // namespace
 
 ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
@@ -51,7 +52,11 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     // Leaving the budget means contention: the budget is expensive to probe while it lasts.
     probe_interval_ = current_ == budget_ ? 8 : 64;
   } else {
-    probe_interval_ = std::min(probe_interval_ * 2, kMaxProbeInterval);
+    // Keep the probes' cost near 2% of the time: a probe that costs r steps of the current
+    // choice waits at least 50 r steps (under contention a 2-thread step can cost 90).
+    const double ratio = cost / std::max(cost_[cur], 1e-12);
+    probe_interval_ = std::max(std::min(probe_interval_ * 2, kMaxProbeInterval),
+                               static_cast<int64_t>(kProbeBudget * ratio));
   }
 }
 
