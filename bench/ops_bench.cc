@@ -2,7 +2,7 @@
 //
 //   bazel run -c opt //bench:ops_bench
 //   bazel run -c opt //bench:ops_bench -- --benchmark_filter=M4 --benchmark_repetitions=5
-//   bazel run -c opt //bench:ops_bench -- --benchmark_repetitions=3 \
+//   bazel run -c opt //bench:ops_bench -- --benchmark_repetitions=3
 //       --benchmark_enable_random_interleaving=true --benchmark_min_time=0.3   (the README run)
 //
 // For each op of the four reference models (below) at its shapes, and for 1 and 2 threads:
@@ -438,14 +438,10 @@ struct RawOp {
   std::vector<std::vector<PlainArg>> plain_;  // per step: its arguments, unwrapped
 };
 
-memory Mem(const memory::desc& md, uint64_t seed) {
-  memory m(md, Engine());
-  Fill(static_cast<float*>(m.get_data_handle()), md.get_size() / sizeof(float), seed);
-  return m;
-}
-// The raw side reads graft's input tensors and writes graft's output tensors (the step's
-// outputs), so both touch the same memory: timed alternately, a buffer of its own would be
-// colder for one side than the other (by up to 50% on the large memory-bound convolutions).
+// The raw side reads graft's input tensors and variables (conv weights: reordered once from
+// them) and writes graft's output tensors (the step's outputs), so both touch the same memory:
+// timed alternately, a buffer of its own would be colder for one side than the other (by up to
+// 50% on the large memory-bound convolutions).
 using Outs = std::vector<Tensor*>;
 // A memory over a graft tensor's storage.
 memory Over(const memory::desc& md, const Tensor& t) {
@@ -491,13 +487,13 @@ struct Raw {
   const char* part_name = nullptr;
 };
 
-Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, const Outs& out) {
+Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& w, const Tensor& b,
+                 const Tensor& dy, const Outs& out) {
   const Geo geo = GeometryOf(l);
   const memory::desc src = ActivationMd(l.batch, l.cin, l.in);
   const memory::desc dst = ActivationMd(l.batch, l.cout, geo.out);
   const memory::desc bias({l.cout}, dt::f32, tag::a);
   const memory::desc any_w(ConvWeightDims(l), dt::f32, tag::any);
-  const memory::desc plain_w(ConvWeightDims(l), dt::f32, l.rank() == 1 ? tag::oiw : tag::oihw);
   const memory::dims dil(l.rank(), 0);
   const auto algo = dnnl::algorithm::convolution_direct;
   const dnnl::convolution_forward::primitive_desc fwd(
@@ -507,35 +503,35 @@ Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, c
   Raw r;
   r.part = std::make_unique<RawOp>();
   r.part_name = "reorder";
-  const memory::desc keras_w = KerasWeightsMd(l);
-  auto reorder_part = [&](const memory::desc& from, const memory::desc& to) {
-    if (from == to) {  // graft's bridge skips equal layouts
+  // graft's kernel (Keras's layout), reordered once into the layout the primitive chose.
+  const memory keras_w = Over(KerasWeightsMd(l), w);
+  // The part: graft's per-step reorder between the Keras layout and the chosen one.
+  auto reorder_part = [&](memory from, memory to) {
+    if (from.get_desc() == to.get_desc()) {  // graft's bridge skips equal layouts
       r.part.reset();
       return;
     }
-    memory a(from, Engine()), b(to, Engine());
-    Fill(static_cast<float*>(a.get_data_handle()), from.get_size() / sizeof(float), 8);
-    r.part->steps.push_back({dnnl::reorder(a, b), {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}}});
+    r.part->steps.push_back({dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}});
   };
   if (pass == Pass::kForward) {
-    const memory w = ReorderedOnce(Mem(plain_w, 3), fwd.weights_desc());
+    const memory chosen = ReorderedOnce(keras_w, fwd.weights_desc());
     r.op.steps.push_back({dnnl::convolution_forward(fwd),
                           {{DNNL_ARG_SRC, Over(src, x)},
-                           {DNNL_ARG_WEIGHTS, w},
-                           {DNNL_ARG_BIAS, Mem(bias, 4)},
+                           {DNNL_ARG_WEIGHTS, chosen},
+                           {DNNL_ARG_BIAS, Over(bias, b)},
                            {DNNL_ARG_DST, Over(dst, *out[0])}}});
     r.op.impl = fwd.impl_info_str();
-    reorder_part(keras_w, fwd.weights_desc());
+    reorder_part(keras_w, memory(fwd.weights_desc(), Engine()));
   } else if (pass == Pass::kBackwardData) {
     const dnnl::convolution_backward_data::primitive_desc pd(
         {algo, src, any_w, dst, geo.stride, dil, geo.pad_l, geo.pad_r}, Engine(), fwd);
-    const memory w = ReorderedOnce(Mem(plain_w, 3), pd.weights_desc());
+    const memory chosen = ReorderedOnce(keras_w, pd.weights_desc());
     r.op.steps.push_back({dnnl::convolution_backward_data(pd),
                           {{DNNL_ARG_DIFF_DST, Over(dst, dy)},
-                           {DNNL_ARG_WEIGHTS, w},
+                           {DNNL_ARG_WEIGHTS, chosen},
                            {DNNL_ARG_DIFF_SRC, Over(src, *out[0])}}});
     r.op.impl = pd.impl_info_str();
-    reorder_part(keras_w, pd.weights_desc());
+    reorder_part(keras_w, memory(pd.weights_desc(), Engine()));
   } else {
     const dnnl::convolution_backward_weights::primitive_desc pd(
         {algo, src, any_w, bias, dst, geo.stride, dil, geo.pad_l, geo.pad_r}, Engine(), fwd);
@@ -545,7 +541,7 @@ Raw BuildRawConv(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, c
                            {DNNL_ARG_DIFF_WEIGHTS, memory(pd.diff_weights_desc(), Engine())},
                            {DNNL_ARG_DIFF_BIAS, Over(bias, *out[1])}}});
     r.op.impl = pd.impl_info_str();
-    reorder_part(pd.diff_weights_desc(), keras_w);
+    reorder_part(memory(pd.diff_weights_desc(), Engine()), Over(KerasWeightsMd(l), *out[0]));
   }
   if (r.part) r.part->impl = "reorder";
   return r;
@@ -584,21 +580,24 @@ Raw BuildRawPool(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, c
   return r;
 }
 
-// One matmul dst = src @ weights [+ bias (1, n)] over `in`, the weights made once from the
-// user's buffer in layout `user`: reordered into the layout oneDNN picks for `any`, or (plain)
-// used as they are, like graft does.
+// One matmul dst = src @ weights [+ bias (1, n)] over `in`, the weights graft's tensor `w`
+// seen in layout `user`: used as they are (plain), like graft does, or reordered once into the
+// layout oneDNN picks for `any`.
 RawOp Matmul(const memory::desc& src, const Tensor& in, const memory::dims& wdims, tag user,
-             bool plain, bool bias, const memory::desc& dst, Tensor& out) {
+             const Tensor& w, bool plain, const Tensor* bias, const memory::desc& dst,
+             Tensor& out) {
   const memory::desc bias_md({1, dst.dims()[1]}, dt::f32, tag::ab);
-  const memory::desc wmd(wdims, dt::f32, plain ? user : tag::any);
+  const memory::desc user_md(wdims, dt::f32, user);
+  const memory::desc wmd = plain ? user_md : memory::desc(wdims, dt::f32, tag::any);
   const dnnl::matmul::primitive_desc pd =
       bias ? dnnl::matmul::primitive_desc({src, wmd, bias_md, dst}, Engine())
            : dnnl::matmul::primitive_desc({src, wmd, dst}, Engine());
   RawOp op;
   Args args = {{DNNL_ARG_SRC, Over(src, in)},
-               {DNNL_ARG_WEIGHTS, ReorderedOnce(Mem({wdims, dt::f32, user}, 3), pd.weights_desc())},
+               {DNNL_ARG_WEIGHTS,
+                plain ? Over(user_md, w) : ReorderedOnce(Over(user_md, w), pd.weights_desc())},
                {DNNL_ARG_DST, Over(dst, out)}};
-  if (bias) args[DNNL_ARG_BIAS] = Mem(bias_md, 4);
+  if (bias) args[DNNL_ARG_BIAS] = Over(bias_md, *bias);
   op.steps.push_back({dnnl::matmul(pd), std::move(args)});
   op.impl = pd.impl_info_str();
   return op;
@@ -607,19 +606,21 @@ RawOp Matmul(const memory::desc& src, const Tensor& in, const memory::dims& wdim
 // Dense as graft computes it: matmul on row-major buffers, the weights in Keras's (in, out)
 // layout (or its transposed view), as graft passes them. The part is the same matmul with the
 // weights in the layout oneDNN picks for `any`, reordered once.
-Raw BuildRawDense(const Layer& l, Pass pass, const Tensor& x, const Tensor& dy, const Outs& out) {
+Raw BuildRawDense(const Layer& l, Pass pass, const Tensor& x, const Tensor& w, const Tensor& b,
+                  const Tensor& dy, const Outs& out) {
   const int64_t m = l.batch, k = l.cin, n = l.cout;
   Raw r;
   if (pass == Pass::kForward) {
     const memory::desc src({m, k}, dt::f32, tag::ab), dst({m, n}, dt::f32, tag::ab);
-    r.op = Matmul(src, x, {k, n}, tag::ab, true, true, dst, *out[0]);
-    r.part = std::make_unique<RawOp>(Matmul(src, x, {k, n}, tag::ab, false, true, dst, *out[0]));
+    r.op = Matmul(src, x, {k, n}, tag::ab, w, true, &b, dst, *out[0]);
+    r.part = std::make_unique<RawOp>(Matmul(src, x, {k, n}, tag::ab, w, false, &b, dst, *out[0]));
     r.part_name = "any";
   } else if (pass == Pass::kBackwardData) {
     // dx (m, k) = dy (m, n) @ w^T (n, k); the user's w is (k, n) row-major = w^T with tag ba.
     const memory::desc src({m, n}, dt::f32, tag::ab), dst({m, k}, dt::f32, tag::ab);
-    r.op = Matmul(src, dy, {n, k}, tag::ba, true, false, dst, *out[0]);
-    r.part = std::make_unique<RawOp>(Matmul(src, dy, {n, k}, tag::ba, false, false, dst, *out[0]));
+    r.op = Matmul(src, dy, {n, k}, tag::ba, w, true, nullptr, dst, *out[0]);
+    r.part =
+        std::make_unique<RawOp>(Matmul(src, dy, {n, k}, tag::ba, w, false, nullptr, dst, *out[0]));
     r.part_name = "any";
   } else {
     // dw (k, n) = x^T (k, m) @ dy (m, n), x^T a strided view; db (1, n) = column sums of dy.
@@ -783,9 +784,9 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
   Raw raw;
   try {
     const Outs& out = (*graft)->ctx.outputs;
-    raw = l.kind == Kind::kConv   ? BuildRawConv(l, pass, x, dy, out)
+    raw = l.kind == Kind::kConv   ? BuildRawConv(l, pass, x, w, b, dy, out)
           : l.kind == Kind::kPool ? BuildRawPool(l, pass, x, dy, out)
-                                  : BuildRawDense(l, pass, x, dy, out);
+                                  : BuildRawDense(l, pass, x, w, b, dy, out);
   } catch (const dnnl::error& e) {
     state.SkipWithError(absl::StrCat("oneDNN: ", e.what()).c_str());
     return;
@@ -810,20 +811,32 @@ void RunPair(benchmark::State& state, const Layer& l, Pass pass, int threads) {
   int64_t i = 0;
   const double waited = WaitForQuiet();
   const CpuClock cpu0 = ReadCpu();
+  auto run_raw = [&] { raw.op.Run(); };
+  auto run_fresh = [&] { raw.op.RunFreshArgs(); };
   for (auto _ : state) {
-    double sg, sr;
+    // The part first (it may touch buffers of its own), then an untimed raw run, so that every
+    // timed run follows a run of the same op on the same buffers. graft and raw, then kernel and
+    // fresh, each pair in alternating order.
+    if (raw.part) {
+      tp.push_back(Seconds([&] { raw.part->Run(); }));
+      run_raw();
+    }
+    double sg, sr, sk, sf;
     if (i++ % 2 == 0) {
       sg = Seconds(run_graft);
-      sr = Seconds([&] { raw.op.Run(); });
+      sr = Seconds(run_raw);
+      sk = Seconds(run_kernel);
+      sf = Seconds(run_fresh);
     } else {
-      sr = Seconds([&] { raw.op.Run(); });
+      sr = Seconds(run_raw);
       sg = Seconds(run_graft);
+      sf = Seconds(run_fresh);
+      sk = Seconds(run_kernel);
     }
-    tk.push_back(Seconds(run_kernel));
-    tf.push_back(Seconds([&] { raw.op.RunFreshArgs(); }));
-    if (raw.part) tp.push_back(Seconds([&] { raw.part->Run(); }));
     tg.push_back(sg);
     tr.push_back(sr);
+    tk.push_back(sk);
+    tf.push_back(sf);
     state.SetIterationTime(sg);
   }
   const double foreign = ForeignShare(cpu0, ReadCpu());
