@@ -255,13 +255,11 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   //    reader (to the end when fetched). Values an op declares as aliases of an input, or as
   //    writable over an input nothing reads afterwards, share that input's buffer.
   plan->spec_ = std::move(spec);
-  if (absl::Status s = plan->PlaceInArena(step_of, fused_into); !s.ok()) return s;
+  if (absl::Status s = plan->PlaceInArena(fused_into); !s.ok()) return s;
   return plan;
 }
 
-absl::Status Plan::PlaceInArena(const std::vector<int>& step_of,
-                                const std::vector<int>& fused_into) {
-  const Graph& graph = *graph_;
+absl::Status Plan::PlaceInArena(const std::vector<int>& fused_into) {
   const int m = static_cast<int>(steps_.size());
   // Buffers: union-find over the values written by steps.
   struct Slot {
@@ -384,8 +382,6 @@ absl::Status Plan::PlaceInArena(const std::vector<int>& step_of,
       for (int r : own[i].readers) add_edge(r, own[j].def);
     }
   }
-  (void)graph;
-  (void)step_of;
   return absl::OkStatus();
 }
 

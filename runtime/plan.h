@@ -77,7 +77,7 @@ class Plan {
  private:
   Plan() = default;
   // Step 8 of Compile: buffer lifetimes, sharing, placement in the arena.
-  absl::Status PlaceInArena(const std::vector<int>& step_of, const std::vector<int>& fused_into);
+  absl::Status PlaceInArena(const std::vector<int>& fused_into);
 
   const Graph* graph_ = nullptr;
   PlanSpec spec_;
