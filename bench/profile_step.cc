@@ -4,13 +4,17 @@
 
 #include "bench/models.h"
 #include "keras/keras.h"
-// Per-step profile of one bench model's train step: bazel run -c opt //bench:profile_step -- M2
-// [threads] [batch]
+// Per-step profile of one bench model's train step, then its plan report:
+//   bazel run -c opt //bench:profile_step -- M2 [threads] [batch]
 int main(int argc, char** argv) {
   graft::SetNumThreads(argc > 2 ? atoi(argv[2]) : 1);
   auto spec = graft::bench::FindModel(argv[1]);
   auto model = graft::bench::BuildModel(spec->name, 1);
   auto data = graft::bench::MakeData(*spec, 256, 1);
-  auto r = model->ProfileTrainStep(data.x, data.y, argc > 3 ? atoi(argv[3]) : 32, 20);
+  const int batch = argc > 3 ? atoi(argv[3]) : 32;
+  auto r = model->ProfileTrainStep(data.x, data.y, batch, 20);
   printf("%s\n", r.ok() ? r->c_str() : std::string(r.status().message()).c_str());
+  // The train-step plan: steps, fused ops, arena, and the variables kept packed.
+  auto report = model->PlanReport(batch);
+  printf("%s\n", report.ok() ? report->c_str() : std::string(report.status().message()).c_str());
 }

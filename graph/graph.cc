@@ -121,7 +121,30 @@ Value Graph::Placeholder(TensorType type, absl::string_view name) {
 }
 
 Value Graph::Variable(Tensor initial_value, absl::string_view name, bool trainable) {
-  return *Add("graft.Variable", {}, VariableAttrs{std::move(initial_value), trainable}, name);
+  std::shared_ptr<VariableHome> home;
+  for (const auto& h : homes_) {
+    if (h->logical().SharesStorageWith(initial_value)) home = h;
+  }
+  if (home == nullptr) {
+    home = std::make_shared<VariableHome>(initial_value);
+    homes_.push_back(home);
+  }
+  return *Add("graft.Variable", {}, VariableAttrs{std::move(initial_value), trainable, home},
+              name);
+}
+
+absl::Status Graph::SyncVariables(bool release_packed) const {
+  for (const auto& h : homes_) {
+    if (absl::Status s = h->SyncLogical(); !s.ok()) return s;
+    if (release_packed) h->LogicalWritten();
+  }
+  return absl::OkStatus();
+}
+
+void Graph::VariableWritten(const Tensor& value) const {
+  for (const auto& h : homes_) {
+    if (h->logical().SharesStorageWith(value)) h->LogicalWritten();
+  }
 }
 
 Value Graph::Constant(Tensor value, absl::string_view name) {
@@ -132,7 +155,11 @@ Value Graph::Constant(Tensor value, absl::string_view name) {
 bool Graph::IsVariable(Value v) const { return node(v).op->name == "graft.Variable"; }
 bool Graph::IsPlaceholder(Value v) const { return node(v).op->name == "graft.Placeholder"; }
 
-Tensor Graph::VariableValue(Value v) const { return node(v).attrs_as<VariableAttrs>().value; }
+Tensor Graph::VariableValue(Value v) const {
+  const VariableAttrs& a = node(v).attrs_as<VariableAttrs>();
+  if (a.home != nullptr) a.home->SyncLogical().IgnoreError();  // Unpack cannot fail once packed
+  return a.value;
+}
 
 absl::Status Graph::Verify() const {
   for (const auto& n : nodes_) {

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "graph/shape.h"
 #include "graph/tensor.h"
+#include "graph/variable_home.h"
 
 namespace graft {
 
@@ -52,8 +53,11 @@ struct PlaceholderAttrs {
   TensorType type;  // the batch dimension may be unknown (-1)
 };
 struct VariableAttrs {
-  Tensor value;  // the variable's storage: plans read and update it in place
+  Tensor value;  // the variable's logical storage: plans read and update it in place
   bool trainable = true;
+  // Where the current value lives (graph/variable_home.h); shared by every variable node of the
+  // graph over the same storage (a layer called in a training and an inference branch).
+  std::shared_ptr<VariableHome> home;
 };
 struct ConstantAttrs {
   Tensor value;
@@ -86,8 +90,17 @@ class Graph {
   const Node& node(int id) const { return *nodes_[id]; }
   const Node& node(Value v) const { return *nodes_[v.node]; }
   const TensorType& type(Value v) const { return nodes_[v.node]->outputs[v.index]; }
-  // The tensor of a variable node (shares storage with the graph's copy).
+  // The tensor of a variable node (shares storage with the graph's copy), brought up to date
+  // first when a plan keeps the value in a packed form.
   Tensor VariableValue(Value v) const;
+  // Brings every variable's logical tensor up to date (after plans kept packed copies): call
+  // before reading variables' storage from outside the plans. `release_packed`: also mark the
+  // packed copies stale, so that the next plan run repacks from the logical tensors (call it
+  // where the storage may have been written from outside since).
+  absl::Status SyncVariables(bool release_packed = false) const;
+  // Tells the graph that the storage of `value` (a variable's logical tensor) was overwritten
+  // from outside the plans: packed copies are stale.
+  void VariableWritten(const Tensor& value) const;
   bool IsVariable(Value v) const;
   bool IsPlaceholder(Value v) const;
 
@@ -105,6 +118,7 @@ class Graph {
   std::string UniqueName(absl::string_view base);
 
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::shared_ptr<VariableHome>> homes_;  // one per variable storage
   std::vector<std::string> used_names_;
   std::string scope_;
 };

@@ -73,6 +73,11 @@ using ShapeFn = std::function<absl::StatusOr<std::vector<TensorType>>(const Shap
 using GradFn = std::function<absl::StatusOr<std::vector<std::optional<Value>>>(GradContext&)>;
 using KernelFactory = std::function<std::unique_ptr<Kernel>()>;
 using AttrsPrinter = std::function<std::string(const std::any&)>;
+// The packed form (graph/variable_home.h) an op's fast kernel prefers for one of its inputs,
+// given the node and the concrete types of its inputs; called while a plan is compiled, under
+// the plan's thread count.
+using PackedFormFn = std::function<absl::StatusOr<std::shared_ptr<const PackedForm>>(
+    const Node&, const std::vector<TensorType>&)>;
 
 // An elementwise op that a oneDNN primitive can apply to its output as a post-op:
 // `algorithm` is a dnnl::algorithm value (0: none), alpha and beta its parameters.
@@ -99,6 +104,14 @@ struct OpSchema {
   PostOp post_op;
   // This op's fast kernel applies KernelInitContext::post_ops to its output 0.
   bool accepts_post_ops = false;
+  // Inputs the fast kernel can read in a packed form (KernelInitContext::input_forms), with
+  // the form it prefers: a plan keeps a variable read there packed across steps.
+  std::map<int, PackedFormFn> packed_inputs;
+  // Outputs the fast kernel can write in a packed form it is given (a weight gradient).
+  std::vector<int> packed_outputs;
+  // The kernel treats every input shaped like input 0 as a flat array, element by element (an
+  // optimizer update): it works on packed copies as long as all of them share one form.
+  bool elementwise_over_layout = false;
   ShapeFn shape;
   GradFn grad;  // empty: not differentiable
   AttrsPrinter print_attrs;
@@ -161,6 +174,18 @@ class OpDef {
   }
   OpDef& AcceptsPostOps() {
     schema_.accepts_post_ops = true;
+    return *this;
+  }
+  OpDef& PackedInput(int input, PackedFormFn preferred) {
+    schema_.packed_inputs[input] = std::move(preferred);
+    return *this;
+  }
+  OpDef& PackedOutput(int output) {
+    schema_.packed_outputs.push_back(output);
+    return *this;
+  }
+  OpDef& ElementwiseOverLayout() {
+    schema_.elementwise_over_layout = true;
     return *this;
   }
 

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/strings/ascii.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "autodiff/gradients.h"
@@ -68,7 +69,16 @@ Sequential::~Sequential() = default;
 Sequential::Sequential(Sequential&&) noexcept = default;
 Sequential& Sequential::operator=(Sequential&&) noexcept = default;
 
+void Sequential::SyncWeights(bool release_packed) const {
+  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout across
+  // the steps of one Fit / Evaluate / Predict call; the layers' own tensors are current again
+  // when the call returns, and each call starts by repacking from them (so weights written
+  // between calls, through SetWeights or the layers' tensors, are what the next call uses).
+  if (compiled_) compiled_->graph->SyncVariables(release_packed).IgnoreError();  // a reorder
+}
+
 void Sequential::Add(Layer layer) {
+  SyncWeights();
   layers_.push_back(std::move(layer));
   built_ = false;
   compiled_.reset();
@@ -201,6 +211,7 @@ absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::
 
 absl::Status Sequential::Compile(const CompileOptions& options) {
   if (absl::Status s = Build(); !s.ok()) return s;
+  SyncWeights();
   auto c = std::make_unique<Compiled>();
   // Optimizer.
   if (const auto* name = std::get_if<std::string>(&options.optimizer)) {
@@ -423,6 +434,8 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
   }
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Fit");
   if (!x.ok()) return x.status();
+  SyncWeights(/*release_packed=*/true);
+  absl::Cleanup sync = [this] { SyncWeights(); };
   absl::StatusOr<Tensor> y = PrepareY(y_in, "Fit");
   if (!y.ok()) return y.status();
   const int64_t n_all = x->shape().dim(0);
@@ -555,6 +568,7 @@ absl::StatusOr<std::vector<double>> Sequential::Evaluate(const Tensor& x_in, con
   if (o.batch_size <= 0) return absl::InvalidArgumentError("Evaluate: batch_size must be > 0");
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Evaluate");
   if (!x.ok()) return x.status();
+  SyncWeights(/*release_packed=*/true);
   absl::StatusOr<Tensor> y = PrepareY(y_in, "Evaluate");
   if (!y.ok()) return y.status();
   const auto start = std::chrono::steady_clock::now();
@@ -588,6 +602,7 @@ absl::StatusOr<Tensor> Sequential::Predict(const Tensor& x_in, const PredictOpti
   }
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Predict");
   if (!x.ok()) return x.status();
+  SyncWeights(/*release_packed=*/true);
   const int64_t n = x->shape().dim(0);
   Shape out_shape = compiled_->graph->type(compiled_->output).shape.WithBatch(n);
   Tensor result(DType::kF32, out_shape);
@@ -634,6 +649,7 @@ int64_t Sequential::CountParams() const {
 }
 
 std::vector<Tensor> Sequential::GetWeights() const {
+  SyncWeights();
   std::vector<Tensor> w;
   for (const Layer& l : layers_) {
     for (const Weight& weight : l->weights()) w.push_back(weight.value.Clone());
@@ -652,6 +668,9 @@ absl::Status Sequential::SetWeights(const std::vector<Tensor>& weights) {
     }
     std::vector<Tensor> mine(weights.begin() + k, weights.begin() + k + count);
     if (absl::Status s = l->SetWeights(mine); !s.ok()) return s;
+    if (compiled_) {
+      for (const Weight& w : l->weights()) compiled_->graph->VariableWritten(w.value);
+    }
     k += count;
   }
   if (k != weights.size()) {

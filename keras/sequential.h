@@ -137,6 +137,7 @@ class Sequential {
 
  private:
   struct Compiled;
+  void SyncWeights(bool release_packed = false) const;
   absl::StatusOr<Tensor> PrepareX(const Tensor& x, const char* where) const;
   absl::StatusOr<Tensor> PrepareY(const Tensor& y, const char* where) const;
   absl::StatusOr<Plan*> GetPlan(int kind, int64_t batch, int threads);

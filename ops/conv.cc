@@ -474,19 +474,43 @@ on::dims Dilates(const ConvSizes& z) {
 }
 
 dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bias,
-                                                    const dnnl::primitive_attr& attr = {}) {
+                                                    const dnnl::primitive_attr& attr = {},
+                                                    const dnnl::memory::desc* weights = nullptr) {
   const auto prop = dnnl::prop_kind::forward_training;
   const auto algo = dnnl::algorithm::convolution_direct;
-  auto d =
-      bias ? dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), AnyWeightsDesc(z), BiasDesc(z),
-                                             DstDesc(z), z.stride, Dilates(z), z.pad_l, z.pad_r)
-           : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), AnyWeightsDesc(z), DstDesc(z),
-                                             z.stride, Dilates(z), z.pad_l, z.pad_r);
+  const dnnl::memory::desc w = weights != nullptr ? *weights : AnyWeightsDesc(z);
+  auto d = bias ? dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, BiasDesc(z),
+                                                  DstDesc(z), z.stride, Dilates(z), z.pad_l,
+                                                  z.pad_r)
+                : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, DstDesc(z), z.stride,
+                                                  Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, attr, on::Engine());
 }
 
+// A primitive descriptor for weights kept packed by the plan: `make(weights desc)` with the
+// packed layout itself when oneDNN has an optimised (non-reference) implementation for it, so
+// the primitive reads or writes the variable directly; else with `any`, and the kernel bridges
+// the packed copy to the primitive's layout each step.
+template <typename Make>
+auto PreferLayout(const KernelInitContext& c, int input, int output, const ConvSizes& z,
+                  Make make) {
+  const dnnl::memory::desc logical = UserWeightsDesc(z);
+  const dnnl::memory::desc bound =
+      input >= 0 ? on::InputLayout(c, input, logical) : on::OutputLayout(c, output, logical);
+  if (bound != logical) {
+    try {
+      auto pd = make(bound);
+      if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) return pd;
+    } catch (const dnnl::error&) {
+      // no implementation for that layout: fall through to `any`
+    }
+  }
+  return make(AnyWeightsDesc(z));
+}
+
 // What the three oneDNN kernels hold: the sizes, the plain activation and bias descriptors,
-// the bridge between Keras's kernel layout and the primitive's, and the primitive.
+// the bridge between the weights' layout in the plan (Keras's, or a packed form) and the
+// primitive's, the primitive and its prebuilt arguments.
 class OneDnnConvKernel : public on::OneDnnKernel {
  protected:
   void SetSizes(ConvSizes z) {
@@ -499,6 +523,8 @@ class OneDnnConvKernel : public on::OneDnnKernel {
   ConvSizes z_;
   dnnl::memory::desc src_, dst_, bias_md_;
   on::LayoutBridge weights_;
+  on::Args args_;
+  int a_ = -1, b_ = -1, c_ = -1;  // slots of the plain arguments, in the order Init adds them
   dnnl::primitive prim_;
 };
 
@@ -511,20 +537,25 @@ class OneDnnConv : public OneDnnConvKernel {
     SetSizes(ForwardSizes(c, Spec(c.attrs<A>())));
     return on::Call([&] {
       // Fused activations (runtime fusion pass) run as eltwise post-ops of the convolution.
-      auto pd = ForwardPd(z_, bias_, on::PostOpsAttr(c.post_ops));
-      weights_.Init(UserWeightsDesc(z_), pd.weights_desc());
+      const dnnl::primitive_attr attr = on::PostOpsAttr(c.post_ops);
+      auto pd = PreferLayout(c, 1, -1, z_, [&](const dnnl::memory::desc& w) {
+        return ForwardPd(z_, bias_, attr, &w);
+      });
+      a_ = args_.Add(DNNL_ARG_SRC, src_);
+      weights_.Init(on::InputLayout(c, 1, UserWeightsDesc(z_)), pd.weights_desc(), args_,
+                    DNNL_ARG_WEIGHTS);
+      b_ = args_.Add(DNNL_ARG_DST, dst_);
+      if (bias_) c_ = args_.Add(DNNL_ARG_BIAS, bias_md_);
       prim_ = dnnl::convolution_forward(pd);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      std::unordered_map<int, dnnl::memory> args = {
-          {DNNL_ARG_SRC, on::Wrap(src_, ctx.input(0))},
-          {DNNL_ARG_WEIGHTS, weights_.ToChosen(ctx.input(1))},
-          {DNNL_ARG_DST, on::Wrap(dst_, ctx.output(0))}};
-      if (bias_) args[DNNL_ARG_BIAS] = on::Wrap(bias_md_, ctx.input(2));
-      on::Execute(prim_, args);
+      args_.Bind(a_, ctx.input(0));
+      weights_.In(args_, ctx.input(1));
+      args_.Bind(b_, ctx.output(0));
+      if (bias_) args_.Bind(c_, ctx.input(2));
+      args_.Execute(prim_);
     });
   }
 
@@ -541,20 +572,25 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
     SetSizes(DataSizes(c, Spec(a.conv), InputSpatial(a)));
     return on::Call([&] {
       auto hint = ForwardPd(z_, /*bias=*/false);
-      auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, src_,
-                                                     AnyWeightsDesc(z_), dst_, z_.stride,
-                                                     Dilates(z_), z_.pad_l, z_.pad_r);
-      auto pd = dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), hint);
-      weights_.Init(UserWeightsDesc(z_), pd.weights_desc());
+      auto pd = PreferLayout(c, 1, -1, z_, [&](const dnnl::memory::desc& w) {
+        auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, src_,
+                                                       w, dst_, z_.stride, Dilates(z_), z_.pad_l,
+                                                       z_.pad_r);
+        return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), hint);
+      });
+      a_ = args_.Add(DNNL_ARG_DIFF_DST, dst_);
+      weights_.Init(on::InputLayout(c, 1, UserWeightsDesc(z_)), pd.weights_desc(), args_,
+                    DNNL_ARG_WEIGHTS);
+      b_ = args_.Add(DNNL_ARG_DIFF_SRC, src_);
       prim_ = dnnl::convolution_backward_data(pd);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_DIFF_DST, on::Wrap(dst_, ctx.input(0))},
-                          {DNNL_ARG_WEIGHTS, weights_.ToChosen(ctx.input(1))},
-                          {DNNL_ARG_DIFF_SRC, on::Wrap(src_, ctx.output(0))}});
+      args_.Bind(a_, ctx.input(0));
+      weights_.In(args_, ctx.input(1));
+      args_.Bind(b_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 };
@@ -568,26 +604,61 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
     SetSizes(WeightsSizes(c, Spec(a.conv), KernelSpatial(a)));
     return on::Call([&] {
       auto hint = ForwardPd(z_, /*bias=*/true);
-      auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_,
-                                                        AnyWeightsDesc(z_), bias_md_, dst_,
-                                                        z_.stride, Dilates(z_), z_.pad_l, z_.pad_r);
-      auto pd = dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
-      weights_.Init(UserWeightsDesc(z_), pd.diff_weights_desc());
+      auto pd = PreferLayout(c, -1, 0, z_, [&](const dnnl::memory::desc& w) {
+        auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct,
+                                                          src_, w, bias_md_, dst_, z_.stride,
+                                                          Dilates(z_), z_.pad_l, z_.pad_r);
+        return dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
+      });
+      a_ = args_.Add(DNNL_ARG_SRC, src_);
+      b_ = args_.Add(DNNL_ARG_DIFF_DST, dst_);
+      weights_.Init(on::OutputLayout(c, 0, UserWeightsDesc(z_)), pd.diff_weights_desc(), args_,
+                    DNNL_ARG_DIFF_WEIGHTS);
+      c_ = args_.Add(DNNL_ARG_DIFF_BIAS, bias_md_);
       prim_ = dnnl::convolution_backward_weights(pd);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_SRC, on::Wrap(src_, ctx.input(0))},
-                          {DNNL_ARG_DIFF_DST, on::Wrap(dst_, ctx.input(1))},
-                          {DNNL_ARG_DIFF_WEIGHTS, weights_.ChosenFor(ctx.output(0))},
-                          {DNNL_ARG_DIFF_BIAS, on::Wrap(bias_md_, ctx.output(1))}});
-      weights_.FromChosen(ctx.output(0));
-      on::Stream().wait();  // FromChosen only enqueues its reorder.
+      args_.Bind(a_, ctx.input(0));
+      args_.Bind(b_, ctx.input(1));
+      weights_.OutBefore(args_, ctx.output(0));
+      args_.Bind(c_, ctx.output(1));
+      args_.Execute(prim_);
+      weights_.OutAfter(ctx.output(0));
     });
   }
 };
+
+// The packed form a convolution's weights are kept in: the layout its oneDNN forward primitive
+// picks for this plan's shapes and threads (the backward primitives, created with the forward
+// one as their hint, usually pick the same; where one does not, its kernel bridges per step).
+template <typename A>
+absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredWeights(
+    const Node& node, const std::vector<TensorType>& input_types) {
+  const std::vector<TensorType> no_outputs;
+  const KernelInitContext c{node, input_types, no_outputs};
+  const ConvSizes z = ForwardSizes(c, Spec(c.attrs<A>()));
+  std::shared_ptr<const PackedForm> form;
+  absl::Status s = on::Call([&] {
+    form = on::FormFor(UserWeightsDesc(z), ForwardPd(z, input_types.size() > 2).weights_desc());
+  });
+  if (!s.ok()) return s;
+  return form;
+}
+template <typename D>
+absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredDataWeights(
+    const Node& node, const std::vector<TensorType>& input_types) {
+  const std::vector<TensorType> no_outputs;
+  const KernelInitContext c{node, input_types, no_outputs};
+  const D& a = c.attrs<D>();
+  const ConvSizes z = DataSizes(c, Spec(a.conv), InputSpatial(a));
+  std::shared_ptr<const PackedForm> form;
+  absl::Status s = on::Call(
+      [&] { form = on::FormFor(UserWeightsDesc(z), ForwardPd(z, false).weights_desc()); });
+  if (!s.ok()) return s;
+  return form;
+}
 
 // ---- reference kernels ----------------------------------------------------------------------
 // Plain loops over the definition at the top of this file, accumulating in T.
@@ -776,6 +847,7 @@ OpDef<A> ForwardOp(std::string name, std::string doc) {
       .template Kernel<OneDnnConv<A>>(DType::kF32)
       .template Reference<ForAttrs<RefConv, A>::template Type>()
       .AcceptsPostOps()
+      .PackedInput(1, PreferredWeights<A>)
       .Grad(GradConv<A>);
   return def;
 }
@@ -795,6 +867,7 @@ OpDef<D> BackwardDataOp(std::string name, std::string doc) {
                             Named(Words(s.rank).dims, InputSpatial(a), "=", " "));
       })
       .template Kernel<OneDnnConvBackwardData<D>>(DType::kF32)
+      .PackedInput(1, PreferredDataWeights<D>)
       .template Reference<ForAttrs<RefConvBackwardData, D>::template Type>();
   return def;
 }
@@ -812,6 +885,7 @@ OpDef<W> BackwardWeightsOp(std::string name, std::string doc) {
         return absl::StrCat(AttrsString(Spec(a.conv)), " kernel_size=", Tuple(KernelSpatial(a)));
       })
       .template Kernel<OneDnnConvBackwardWeights<W>>(DType::kF32)
+      .PackedOutput(0)
       .template Reference<ForAttrs<RefConvBackwardWeights, W>::template Type>();
   return def;
 }

@@ -52,7 +52,9 @@ struct Serial {
 
 // An update op with no outputs whose kernel template K<T, kParallel> updates `mutates` in place:
 // the fast f32 kernel K<float, true> splits its elementwise loop across TBB workers, the
-// reference kernel K<T, false> runs the same loop serially (so they agree bitwise). The caller
+// reference kernel K<T, false> runs the same loop serially (so they agree bitwise). Being
+// elementwise, it updates packed copies (convolution weights kept in oneDNN's layout, and their
+// slots) as well as logical ones. The caller
 // adds .Shape and .PrintAttrs.
 template <typename Attrs, template <typename, bool> class K>
 OpDef<Attrs> UpdateOp(std::string name, std::string doc, std::vector<std::string> inputs,
@@ -62,6 +64,7 @@ OpDef<Attrs> UpdateOp(std::string name, std::string doc, std::vector<std::string
       .Inputs(std::move(inputs))
       .Outputs({})
       .Mutates(std::move(mutates))
+      .ElementwiseOverLayout()
       .template Kernel<K<float, true>>(DType::kF32)
       .template Reference<Serial<K>::template Kernel>();
   return def;

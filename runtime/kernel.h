@@ -24,6 +24,10 @@ struct KernelInitContext {
   // Per output: whether anything in the plan reads it or fetches it. A kernel may skip
   // computing an unused hidden output (an inference plan never reads a pooling workspace).
   std::vector<bool> output_used = {};
+  // Per input / output: the packed form (graph/variable_home.h) the plan binds there, or null
+  // for the logical layout. Only inputs and outputs the op declares PackedInput / PackedOutput.
+  std::vector<const PackedForm*> input_forms = {};
+  std::vector<const PackedForm*> output_forms = {};
 
   template <typename Attrs>
   const Attrs& attrs() const {

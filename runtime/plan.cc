@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <queue>
 
 #include "absl/container/flat_hash_map.h"
@@ -121,13 +122,32 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
   }
 
-  // 4. Storage: variables and constants are bound to their own tensors, feeds at run time;
-  //    every other value gets a view into one arena, placed in step 8.
+  // 3b. Packed variables (fast kernels): see ChoosePackedForms.
+  plan->spec_ = spec;
+  if (options.kernels == KernelKind::kFast && options.pack_variables) {
+    if (absl::Status s = plan->ChoosePackedForms(needed, readers); !s.ok()) return s;
+  }
+
+  // 4. Storage: variables and constants are bound to their own tensors (a variable's packed
+  //    copy when it is packed), feeds at run time; every other value gets a view into one
+  //    arena, placed in step 8.
+  std::vector<bool> writes(n, false);  // variables some needed node updates in place
+  for (int id = 0; id < n; ++id) {
+    if (!needed[id]) continue;
+    for (int i : graph.node(id).op->mutated_inputs) {
+      if (i < static_cast<int>(graph.node(id).inputs.size())) {
+        writes[graph.node(id).inputs[i].node] = true;
+      }
+    }
+  }
   for (int id = 0; id < n; ++id) {
     if (!needed[id]) continue;
     const Node& node = graph.node(id);
     if (node.op->name == "graft.Variable") {
-      plan->values_[id] = {node.attrs_as<VariableAttrs>().value};
+      const VariableAttrs& a = node.attrs_as<VariableAttrs>();
+      const bool packed = plan->packed_.contains(Value{id, 0});
+      plan->values_[id] = {packed ? a.home->packed() : a.value};
+      if (a.home != nullptr) plan->variables_.push_back({&node, a.home.get(), packed, writes[id]});
     } else if (node.op->name == "graft.Constant") {
       plan->values_[id] = {node.attrs_as<ConstantAttrs>().value};
     } else {
@@ -159,6 +179,14 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
     for (Tensor& t : plan->values_[id]) step.ctx.outputs.push_back(&t);
     KernelInitContext init{node, in_types, plan->types_[id], options.num_threads};
+    for (const Value& v : node.inputs) {
+      auto it = plan->packed_.find(v);
+      init.input_forms.push_back(it == plan->packed_.end() ? nullptr : it->second.get());
+    }
+    for (size_t o = 0; o < plan->types_[id].size(); ++o) {
+      auto it = plan->packed_.find(Value{id, static_cast<int>(o)});
+      init.output_forms.push_back(it == plan->packed_.end() ? nullptr : it->second.get());
+    }
     for (size_t o = 0; o < plan->types_[id].size(); ++o) {
       const Value v{id, static_cast<int>(o)};
       bool used = is_fetched(v);
@@ -279,7 +307,7 @@ absl::Status Plan::PlaceInArena(const std::vector<int>& fused_into) {
     for (size_t o = 0; o < types_[node.id].size(); ++o) {
       const Value v{node.id, static_cast<int>(o)};
       if (o == 0 && fused_into[node.id] >= 0) continue;  // written into the folded op's output
-      const TensorType& t = types_[node.id][o];
+      const TensorType t = StorageType(v);
       slot_of[v] = static_cast<int>(slots.size());
       slots.push_back({v, static_cast<int>(slots.size()), k, k,
                        t.shape.num_elements() * static_cast<int64_t>(SizeOf(t.dtype))});
@@ -357,7 +385,7 @@ absl::Status Plan::PlaceInArena(const std::vector<int>& fused_into) {
   char* base = static_cast<char*>(arena_.get());
   for (int i = 0; i < static_cast<int>(slots.size()); ++i) {
     const Value v = slots[i].value;
-    const TensorType& t = types_[v.node][v.index];
+    const TensorType t = StorageType(v);
     values_[v.node][v.index] = Tensor::View(t.dtype, t.shape, base + offset[find(i)], arena_);
   }
 
@@ -399,6 +427,10 @@ absl::Status Plan::Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fe
                        feed_types_[i].ToString(), ", got ", feeds[i].type().ToString()));
     }
     values_[spec_.feeds[i].node][0] = feeds[i];
+  }
+  for (const VariableBinding& b : variables_) {
+    absl::Status s = b.packed ? b.home->PreparePacked(b.written) : b.home->PrepareLogical(b.written);
+    if (!s.ok()) return s;
   }
   ScopedThreads threads(options_.num_threads);
   absl::Status s = options_.executor == ExecutorKind::kTbb ? RunTbb(steps_) : RunSequential(steps_);
@@ -452,7 +484,130 @@ std::string Plan::Report() const {
   }
   absl::StrAppend(&out, "planned peak (arena) bytes: ", arena_bytes_,
                   " (one buffer per value: ", allocated_bytes_, ")\n");
+  for (const VariableBinding& b : variables_) {
+    if (b.packed) {
+      absl::StrAppend(&out, "packed: ", b.node->name, " as ", b.home->form()->ToString(), "\n");
+    }
+  }
   return out;
+}
+
+std::vector<std::string> Plan::PackedVariables() const {
+  std::vector<std::string> names;
+  for (const VariableBinding& b : variables_) {
+    if (b.packed) names.push_back(b.node->name);
+  }
+  return names;
+}
+
+TensorType Plan::StorageType(Value v) const {
+  auto it = packed_.find(v);
+  if (it == packed_.end()) return types_[v.node][v.index];
+  return TensorType{types_[v.node][v.index].dtype, Shape{it->second->packed_elements()}};
+}
+
+// A variable stays packed when every step that reads it either takes it in a packed form (a
+// convolution's weights) or is the one elementwise update of it (an optimizer step) whose other
+// per-element operands are variables nothing else reads (the optimizer's slots) and a gradient
+// nothing else reads, written by an op that can write the packed form. The form is the one the
+// variable already has (an earlier plan chose it), else the one the first packed reader prefers.
+// Anything else (a fetched value, a second reader, a reference kernel) keeps the logical layout.
+absl::Status Plan::ChoosePackedForms(const std::vector<bool>& needed,
+                                     const std::vector<std::vector<int>>& readers) {
+  const Graph& graph = *graph_;
+  auto is_fetched = [&](Value v) {
+    return std::find(spec_.fetches.begin(), spec_.fetches.end(), v) != spec_.fetches.end();
+  };
+  auto sole_reader = [&](Value v, int reader) {
+    for (int r : readers[v.node]) {
+      for (const Value& in : graph.node(r).inputs) {
+        if (in == v && r != reader) return false;
+      }
+    }
+    return true;
+  };
+  auto home_of = [&](int id) -> VariableHome* {
+    const Node& node = graph.node(id);
+    if (node.op->name != "graft.Variable") return nullptr;
+    return node.attrs_as<VariableAttrs>().home.get();
+  };
+  for (int id = 0; id < graph.num_nodes(); ++id) {
+    VariableHome* home = home_of(id);
+    const Value var{id, 0};
+    if (!needed[id] || home == nullptr || is_fetched(var)) continue;
+    if (types_[id][0].dtype != DType::kF32) continue;
+    const Shape& shape = types_[id][0].shape;
+    int packer = -1, packer_input = -1, updater = -1;
+    std::vector<int> slots;
+    std::optional<Value> grad;
+    bool ok = true;
+    for (int r : readers[id]) {
+      const Node& rn = graph.node(r);
+      for (int i = 0; ok && i < static_cast<int>(rn.inputs.size()); ++i) {
+        if (rn.inputs[i] != var) continue;
+        if (rn.op->packed_inputs.count(i) > 0) {
+          if (packer < 0) packer = r, packer_input = i;
+          continue;
+        }
+        const auto& mutated = rn.op->mutated_inputs;
+        if (!rn.op->elementwise_over_layout || updater >= 0 ||
+            std::find(mutated.begin(), mutated.end(), i) == mutated.end()) {
+          ok = false;
+          continue;
+        }
+        updater = r;
+        for (int j = 0; ok && j < static_cast<int>(rn.inputs.size()); ++j) {
+          const Value u = rn.inputs[j];
+          if (j == i || types_[u.node][u.index].shape != shape) continue;  // scalars
+          const Node& un = graph.node(u.node);
+          if (is_fetched(u) || !sole_reader(u, r) || types_[u.node][u.index].dtype != DType::kF32) {
+            ok = false;
+          } else if (home_of(u.node) != nullptr) {
+            slots.push_back(u.node);
+          } else if (!grad.has_value() &&
+                     std::find(un.op->packed_outputs.begin(), un.op->packed_outputs.end(),
+                               u.index) != un.op->packed_outputs.end()) {
+            grad = u;
+          } else {
+            ok = false;
+          }
+        }
+      }
+    }
+    if (!ok || packer < 0) continue;
+    std::shared_ptr<const PackedForm> form = home->form();
+    if (form == nullptr) {
+      const Node& pn = graph.node(packer);
+      std::vector<TensorType> in_types;
+      for (const Value& v : pn.inputs) in_types.push_back(types_[v.node][v.index]);
+      absl::StatusOr<std::shared_ptr<const PackedForm>> preferred =
+          pn.op->packed_inputs.at(packer_input)(pn, in_types);
+      if (!preferred.ok()) {
+        return absl::Status(preferred.status().code(),
+                            absl::StrCat(pn.name, " (", pn.op->name,
+                                         "): packing weights: ", preferred.status().message()));
+      }
+      if (*preferred == nullptr) continue;  // the logical layout is already the preferred one
+      form = *std::move(preferred);
+    }
+    // An update over padding (g / (sqrt(v) + eps) with eps = 0 is 0/0 there) could turn the
+    // zeros a primitive relies on into NaN: variables updated in place are packed only into
+    // forms without padding.
+    if (updater >= 0 && form->packed_elements() != shape.num_elements()) continue;
+    bool slots_agree = true;
+    for (int slot : slots) {
+      const auto& f = home_of(slot)->form();
+      slots_agree = slots_agree && (f == nullptr || f->Equals(*form));
+    }
+    if (!slots_agree) continue;
+    slots.push_back(id);
+    for (int slot : slots) {
+      if (absl::Status s = home_of(slot)->SetForm(form); !s.ok()) return s;
+      packed_[Value{slot, 0}] = form;
+    }
+    if (grad.has_value()) packed_[*grad] = form;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace graft

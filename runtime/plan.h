@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/op_registry.h"
@@ -30,6 +31,9 @@ struct PlanOptions {
   // The threads the plan's kernels are built for and run with (oneDNN primitives fix their
   // work split when created). 0: CurrentThreads() at compile time.
   int num_threads = 0;
+  // Keep variables in the packed form their kernels prefer (oneDNN's blocked convolution
+  // weights, and the optimizer state beside them) across runs instead of reordering per step.
+  bool pack_variables = true;
 };
 
 struct PlanSpec {
@@ -68,16 +72,23 @@ class Plan {
   int64_t allocated_bytes() const { return allocated_bytes_; }
   // The concrete type of a value in this plan.
   const TensorType& type(Value v) const;
-  // One line per step: name, op, kernel kind, output types.
+  // One line per step: name, op, kernel kind, output types; then the packed variables.
   std::string Report() const;
+  // Names of the variables this plan binds in a packed form.
+  std::vector<std::string> PackedVariables() const;
   // Runs `iterations` steps in order on `feeds` and reports each step's mean time, slowest
   // first, with its share of the total: where a training step's time goes.
   absl::StatusOr<std::string> Profile(const std::vector<Tensor>& feeds, int iterations);
 
  private:
   Plan() = default;
+  // Step 3b of Compile: which variables (and gradients) the plan keeps packed, and how.
+  absl::Status ChoosePackedForms(const std::vector<bool>& needed,
+                                 const std::vector<std::vector<int>>& readers);
   // Step 8 of Compile: buffer lifetimes, sharing, placement in the arena.
   absl::Status PlaceInArena(const std::vector<int>& fused_into);
+  // The type of the buffer holding `v`: its type, or a flat packed copy.
+  TensorType StorageType(Value v) const;
 
   const Graph* graph_ = nullptr;
   PlanSpec spec_;
@@ -87,6 +98,17 @@ class Plan {
   std::vector<std::vector<Tensor>> values_;
   std::vector<std::vector<TensorType>> types_;
   std::vector<PlanStep> steps_;
+  // Every variable the plan binds, and whether in its packed form / updated in place: Run
+  // brings that copy up to date first (a no-op while it stays current).
+  struct VariableBinding {
+    const Node* node;
+    VariableHome* home;
+    bool packed;
+    bool written;
+  };
+  std::vector<VariableBinding> variables_;
+  // Values the plan keeps in a packed form (variables and the gradients that update them).
+  absl::flat_hash_map<Value, std::shared_ptr<const PackedForm>> packed_;
   std::shared_ptr<void> arena_;
   int64_t arena_bytes_ = 0;
   int64_t allocated_bytes_ = 0;

@@ -2,7 +2,10 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/threads.h"
@@ -55,38 +58,134 @@ dnnl::primitive_attr PostOpsAttr(const std::vector<PostOp>& post_ops) {
   return attr;
 }
 
-void LayoutBridge::Init(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen) {
-  user_ = user;
-  chosen_ = chosen;
+void LayoutBridge::Init(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen,
+                        Args& args, int arg) {
   needs_reorder_ = user != chosen;
-  if (needs_reorder_) {
-    buffer_ = dnnl::memory(chosen_, Engine());
-    to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user_, Engine(), chosen_));
-    from_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), chosen_, Engine(), user_));
+  if (!needs_reorder_) {
+    slot_ = args.Add(arg, user);
+    return;
   }
+  dnnl::memory buffer(chosen, Engine());
+  args.AddOwned(arg, buffer);
+  to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user, Engine(), chosen));
+  from_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), chosen, Engine(), user));
+  to_args_.Add(DNNL_ARG_FROM, user);
+  to_args_.AddOwned(DNNL_ARG_TO, buffer);
+  from_args_.Add(DNNL_ARG_TO, user);
+  from_args_.AddOwned(DNNL_ARG_FROM, buffer);
 }
 
-dnnl::memory LayoutBridge::ToChosen(const Tensor& user) {
-  dnnl::memory u = Wrap(user_, user);
-  if (!needs_reorder_) return u;
-  to_chosen_.execute(Stream(), u, buffer_);
-  return buffer_;
+void LayoutBridge::In(Args& args, const Tensor& user) {
+  if (!needs_reorder_) {
+    args.Bind(slot_, user);
+    return;
+  }
+  to_args_.Bind(0, user);
+  to_args_.Execute(to_chosen_);
 }
 
-dnnl::memory LayoutBridge::ChosenFor(const Tensor& user) {
-  return needs_reorder_ ? buffer_ : Wrap(user_, user);
+void LayoutBridge::OutBefore(Args& args, const Tensor& user) {
+  if (!needs_reorder_) args.Bind(slot_, user);
 }
 
-void LayoutBridge::FromChosen(Tensor& user) {
+void LayoutBridge::OutAfter(const Tensor& user) {
   if (!needs_reorder_) return;
-  dnnl::memory u = Wrap(user_, user);
-  from_chosen_.execute(Stream(), buffer_, u);
-  Stream().wait();
+  from_args_.Bind(0, user);
+  from_args_.Execute(from_chosen_);
 }
 
 void Execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
   p.execute(Stream(), args);
   Stream().wait();
+}
+
+int64_t OneDnnForm::packed_elements() const {
+  return static_cast<int64_t>(packed_.get_size() / sizeof(float));
+}
+
+namespace {
+absl::Status Reorder(const dnnl::memory::desc& from_md, const Tensor& from,
+                     const dnnl::memory::desc& to_md, const Tensor& to) {
+  return Call([&] {
+    dnnl::memory src = Wrap(from_md, from), dst = Wrap(to_md, to);
+    dnnl::reorder(src, dst).execute(Stream(), src, dst);
+    Stream().wait();
+  });
+}
+}  // namespace
+
+absl::Status OneDnnForm::Pack(const Tensor& logical, Tensor& packed) const {
+  return Reorder(logical_, logical, packed_, packed);
+}
+
+absl::Status OneDnnForm::Unpack(const Tensor& packed, Tensor& logical) const {
+  return Reorder(packed_, packed, logical_, logical);
+}
+
+bool OneDnnForm::Equals(const PackedForm& other) const {
+  const auto* o = dynamic_cast<const OneDnnForm*>(&other);
+  return o != nullptr && o->logical_ == logical_ && o->packed_ == packed_;
+}
+
+std::string OneDnnForm::ToString() const { return absl::StrCat("oneDNN ", LayoutName(packed_)); }
+
+std::shared_ptr<const PackedForm> FormFor(const dnnl::memory::desc& logical,
+                                          const dnnl::memory::desc& chosen) {
+  if (logical == chosen) return nullptr;
+  return std::make_shared<OneDnnForm>(logical, chosen);
+}
+
+std::string LayoutName(const dnnl::memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  if (d.format_kind != dnnl_blocked) return "strided";
+  const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+  std::vector<int> order(d.ndims);
+  for (int i = 0; i < d.ndims; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+  std::vector<bool> blocked(d.ndims, false);
+  for (int k = 0; k < b.inner_nblks; ++k) blocked[b.inner_idxs[k]] = true;
+  std::string name;
+  for (int i : order) name += static_cast<char>((blocked[i] ? 'A' : 'a') + i);
+  for (int k = 0; k < b.inner_nblks; ++k) {
+    absl::StrAppend(&name, b.inner_blks[k], std::string(1, static_cast<char>('a' + b.inner_idxs[k])));
+  }
+  return name;
+}
+
+dnnl::memory::desc InputLayout(const KernelInitContext& c, int i,
+                               const dnnl::memory::desc& logical) {
+  if (i >= static_cast<int>(c.input_forms.size()) || c.input_forms[i] == nullptr) return logical;
+  return dynamic_cast<const OneDnnForm&>(*c.input_forms[i]).packed_desc();
+}
+
+dnnl::memory::desc OutputLayout(const KernelInitContext& c, int o,
+                                const dnnl::memory::desc& logical) {
+  if (o >= static_cast<int>(c.output_forms.size()) || c.output_forms[o] == nullptr) {
+    return logical;
+  }
+  return dynamic_cast<const OneDnnForm&>(*c.output_forms[o]).packed_desc();
+}
+
+int Args::Add(int arg, const dnnl::memory::desc& md) {
+  memories_.emplace_back(md, Engine(), static_cast<void*>(DNNL_MEMORY_NONE));
+  handles_.push_back(nullptr);
+  args_.push_back({arg, memories_.back().get()});
+  return static_cast<int>(memories_.size()) - 1;
+}
+
+void Args::AddOwned(int arg, const dnnl::memory& memory) {
+  memories_.push_back(memory);
+  handles_.push_back(memory.get_data_handle());
+  args_.push_back({arg, memories_.back().get()});
+}
+
+void Args::Execute(const dnnl::primitive& p) {
+  dnnl::stream& s = Stream();
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(p.get(), s.get(), static_cast<int>(args_.size()),
+                                                 args_.data()),
+                          "could not execute a primitive");
+  s.wait();
 }
 
 }  // namespace graft::onednn

@@ -4,11 +4,14 @@
 #define GRAFT_OPS_ONEDNN_ONEDNN_H_
 
 #include <functional>
+#include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "graph/tensor.h"
+#include "graph/variable_home.h"
 #include "oneapi/dnnl/dnnl.hpp"
 #include "runtime/kernel.h"
 
@@ -36,24 +39,36 @@ dnnl::memory::desc Desc(const dims& d, tag t);
 // A memory object over a tensor's storage (no copy).
 dnnl::memory Wrap(const dnnl::memory::desc& md, const Tensor& t);
 
-// Moves data between a plain user layout and the layout a primitive chose. Init once; Run
-// reorders only when the two layouts differ, through a buffer owned here.
-class LayoutBridge {
+// A variable kept in the layout a primitive chose (graph/variable_home.h): `logical` is the
+// descriptor of graft's own layout of the tensor (Keras's kernel layout through strides),
+// `packed` oneDNN's. Pack and Unpack are oneDNN reorders (which zero the padding).
+class OneDnnForm : public PackedForm {
  public:
-  void Init(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen);
-  bool needs_reorder() const { return needs_reorder_; }
-  // user -> chosen. Returns the memory the primitive should read.
-  dnnl::memory ToChosen(const Tensor& user);
-  // A memory in the chosen layout for the primitive to write; then FromChosen copies it out.
-  dnnl::memory ChosenFor(const Tensor& user);
-  void FromChosen(Tensor& user);
+  OneDnnForm(const dnnl::memory::desc& logical, const dnnl::memory::desc& packed)
+      : logical_(logical), packed_(packed) {}
+  const dnnl::memory::desc& packed_desc() const { return packed_; }
+  int64_t packed_elements() const override;
+  absl::Status Pack(const Tensor& logical, Tensor& packed) const override;
+  absl::Status Unpack(const Tensor& packed, Tensor& logical) const override;
+  bool Equals(const PackedForm& other) const override;
+  std::string ToString() const override;
 
  private:
-  dnnl::memory::desc user_, chosen_;
-  dnnl::memory buffer_;
-  dnnl::reorder to_chosen_, from_chosen_;
-  bool needs_reorder_ = false;
+  dnnl::memory::desc logical_, packed_;
 };
+
+// The form to keep a variable in for a primitive that chose `chosen` where graft's layout is
+// `logical`: null when the two agree (nothing to pack).
+std::shared_ptr<const PackedForm> FormFor(const dnnl::memory::desc& logical,
+                                          const dnnl::memory::desc& chosen);
+// oneDNN's name for a descriptor's layout ("ABcd16b16a", "acdb"; "strided" when it has none).
+std::string LayoutName(const dnnl::memory::desc& md);
+
+// The descriptor of input i / output o as the plan binds it: the packed form's when the plan
+// keeps it packed (KernelInitContext::input_forms / output_forms), else `logical`.
+dnnl::memory::desc InputLayout(const KernelInitContext& c, int i, const dnnl::memory::desc& logical);
+dnnl::memory::desc OutputLayout(const KernelInitContext& c, int o,
+                                const dnnl::memory::desc& logical);
 
 // A primitive attribute applying `post_ops` (graft's fused elementwise ops) to the output.
 dnnl::primitive_attr PostOpsAttr(const std::vector<PostOp>& post_ops);
@@ -66,6 +81,56 @@ class OneDnnKernel : public Kernel {
 
 // Executes a primitive on the calling thread's stream and waits.
 void Execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args);
+
+// A primitive's arguments, built once when the kernel is created: one dnnl::memory per argument,
+// kept for the plan's life. A plan's buffers never move (one arena, variables' own storage), so
+// Bind only re-points a memory when its tensor's storage changed (a feed bound for this run);
+// Execute hands oneDNN the prebuilt argument array, with no map built per call.
+class Args {
+ public:
+  // Adds argument `arg` (DNNL_ARG_*) over plan tensors of descriptor `md`; returns its slot for
+  // Bind.
+  int Add(int arg, const dnnl::memory::desc& md);
+  // Adds an argument over memory the kernel owns (a reorder buffer, a workspace).
+  void AddOwned(int arg, const dnnl::memory& memory);
+  // Points slot `slot` at tensor `t` (a no-op when it already does).
+  void Bind(int slot, const Tensor& t) {
+    void* p = const_cast<void*>(t.raw_data());
+    if (p != handles_[slot]) {
+      memories_[slot].set_data_handle(p);
+      handles_[slot] = p;
+    }
+  }
+  // Runs `p` on the calling thread's stream with these arguments and waits. Throws dnnl::error.
+  void Execute(const dnnl::primitive& p);
+  bool empty() const { return args_.empty(); }
+
+ private:
+  std::vector<dnnl::memory> memories_;
+  std::vector<void*> handles_;
+  std::vector<dnnl_exec_arg_t> args_;
+};
+
+// One primitive argument whose plan tensor is in layout `user` while the primitive was created
+// for layout `chosen`. When the two agree the argument is the plan tensor itself; otherwise it
+// is a buffer owned here, reordered from the tensor before the primitive runs (an input) or to
+// it after (an output). Everything, reorders included, is created once at Init.
+class LayoutBridge {
+ public:
+  void Init(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen, Args& args, int arg);
+  bool needs_reorder() const { return needs_reorder_; }
+  // An input: before the primitive runs.
+  void In(Args& args, const Tensor& user);
+  // An output: Before, then the primitive, then After.
+  void OutBefore(Args& args, const Tensor& user);
+  void OutAfter(const Tensor& user);
+
+ private:
+  bool needs_reorder_ = false;
+  int slot_ = -1;             // the primitive's argument slot (no reorder)
+  Args to_args_, from_args_;  // the reorders' arguments; slot 0 is the user tensor
+  dnnl::reorder to_chosen_, from_chosen_;
+};
 
 }  // namespace graft::onednn
 

@@ -117,6 +117,37 @@ TEST(SeedModel, TbbExecutorGivesTheSameWeightsAsSequential) {
   }
 }
 
+// The convolution's kernel and its Adam state train packed in oneDNN's layout; between calls the
+// layers' tensors are current, and weights set between two Fits are where the second starts.
+TEST(SeedModel, PackedWeightsAreCurrentBetweenCallsAndSetWeightsTakesEffect) {
+  SetAdaptiveThreads(false);
+  SetNumThreads(1);
+  SetRandomSeed(9);
+  Sequential model = SeedModel();
+  ASSERT_TRUE(model.Compile({.optimizer = "sgd", .loss = "binary_crossentropy"}).ok());
+  absl::StatusOr<std::string> report = model.PlanReport(32);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_NE(report->find("packed: conv1d"), std::string::npos) << *report;
+  const std::vector<Tensor> initial = model.GetWeights();
+  const Tensor x = Data().x_train.RowsView(0, 64), y = Data().y_train.RowsView(0, 64);
+  ASSERT_TRUE(model.Fit(x, y, {.batch_size = 32, .verbose = 0, .shuffle = false}).ok());
+  // The layer's own tensor is the trained kernel (Fit unpacked it on return).
+  const Tensor& kernel = model.layers()[0]->weights()[0].value;
+  const std::vector<Tensor> trained = model.GetWeights();
+  EXPECT_EQ(std::memcmp(kernel.raw_data(), trained[0].raw_data(), kernel.nbytes()), 0);
+  EXPECT_NE(std::memcmp(initial[0].raw_data(), trained[0].raw_data(), kernel.nbytes()), 0);
+  // Back to the initial weights: a second Fit (plain SGD, no state) retrains the same way.
+  ASSERT_TRUE(model.SetWeights(initial).ok());
+  ASSERT_TRUE(model.Fit(x, y, {.batch_size = 32, .verbose = 0, .shuffle = false}).ok());
+  const std::vector<Tensor> again = model.GetWeights();
+  for (size_t i = 0; i < trained.size(); ++i) {
+    EXPECT_EQ(std::memcmp(again[i].raw_data(), trained[i].raw_data(), trained[i].nbytes()), 0)
+        << "weight " << i;
+  }
+  SetNumThreads(0);
+  SetAdaptiveThreads(true);
+}
+
 TEST(SeedModel, WrongDataShapeIsAClearErrorNotACrash) {
   Sequential model = SeedModel();
   ASSERT_TRUE(model.Compile({.optimizer = "adam", .loss = "binary_crossentropy"}).ok());
