@@ -38,6 +38,8 @@ namespace on = ::graft::onednn;
 using alg = dnnl::algorithm;
 
 // ---- oneDNN kernels -------------------------------------------------------------------------
+// Each creates its primitive and its arguments (on::Args) once at Init; Run points the arguments
+// at the tensors (a no-op when their storage has not moved) and executes.
 
 // The tensors are flat for eltwise: a 1-D descriptor over all elements.
 on::dims Flat(const TensorType& t) { return {t.shape.num_elements()}; }
@@ -55,13 +57,15 @@ class OneDnnEltwiseForward : public on::OneDnnKernel {
     return on::Call([&] {
       md_ = on::Desc(Flat(c.input_types[0]), on::tag::a);
       prim_ = dnnl::eltwise_forward(EltwiseForwardPd(alg_, alpha_, md_));
+      src_ = args_.Add(DNNL_ARG_SRC, md_);
+      dst_ = args_.Add(DNNL_ARG_DST, md_);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_SRC, on::Wrap(md_, ctx.input(0))},
-                          {DNNL_ARG_DST, on::Wrap(md_, ctx.output(0))}});
+      args_.Bind(src_, ctx.input(0));
+      args_.Bind(dst_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 
@@ -70,6 +74,8 @@ class OneDnnEltwiseForward : public on::OneDnnKernel {
   float alpha_;
   dnnl::memory::desc md_;
   dnnl::primitive prim_;
+  on::Args args_;
+  int src_ = -1, dst_ = -1;
 };
 
 // Backward from (dy, x), or from (dy, y) for the *_use_dst_for_bwd algorithms.
@@ -83,14 +89,17 @@ class OneDnnEltwiseBackward : public on::OneDnnKernel {
       auto bd = dnnl::eltwise_backward::desc(alg_, md_, md_, alpha_, 0.f);
       prim_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
           bd, on::Engine(), EltwiseForwardPd(alg_, alpha_, md_)));
+      diff_dst_ = args_.Add(DNNL_ARG_DIFF_DST, md_);
+      value_ = args_.Add(from_dst_ ? DNNL_ARG_DST : DNNL_ARG_SRC, md_);
+      diff_src_ = args_.Add(DNNL_ARG_DIFF_SRC, md_);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_DIFF_DST, on::Wrap(md_, ctx.input(0))},
-                          {from_dst_ ? DNNL_ARG_DST : DNNL_ARG_SRC, on::Wrap(md_, ctx.input(1))},
-                          {DNNL_ARG_DIFF_SRC, on::Wrap(md_, ctx.output(0))}});
+      args_.Bind(diff_dst_, ctx.input(0));
+      args_.Bind(value_, ctx.input(1));
+      args_.Bind(diff_src_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 
@@ -100,6 +109,8 @@ class OneDnnEltwiseBackward : public on::OneDnnKernel {
   bool from_dst_;
   dnnl::memory::desc md_;
   dnnl::primitive prim_;
+  on::Args args_;
+  int diff_dst_ = -1, value_ = -1, diff_src_ = -1;  // value_: x or y (from_dst_)
 };
 
 // Softmax over the last axis: a 2-D (rows, classes) descriptor.
@@ -115,19 +126,23 @@ class OneDnnSoftmaxForward : public on::OneDnnKernel {
       md_ = on::Desc(Rows(c.input_types[0]), on::tag::ab);
       auto d = dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md_, 1);
       prim_ = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(d, on::Engine()));
+      src_ = args_.Add(DNNL_ARG_SRC, md_);
+      dst_ = args_.Add(DNNL_ARG_DST, md_);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_SRC, on::Wrap(md_, ctx.input(0))},
-                          {DNNL_ARG_DST, on::Wrap(md_, ctx.output(0))}});
+      args_.Bind(src_, ctx.input(0));
+      args_.Bind(dst_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 
  private:
   dnnl::memory::desc md_;
   dnnl::primitive prim_;
+  on::Args args_;
+  int src_ = -1, dst_ = -1;
 };
 
 class OneDnnSoftmaxBackward : public on::OneDnnKernel {
@@ -139,20 +154,25 @@ class OneDnnSoftmaxBackward : public on::OneDnnKernel {
       auto fpd = dnnl::softmax_forward::primitive_desc(fd, on::Engine());
       auto bd = dnnl::softmax_backward::desc(md_, md_, 1);
       prim_ = dnnl::softmax_backward(dnnl::softmax_backward::primitive_desc(bd, on::Engine(), fpd));
+      diff_dst_ = args_.Add(DNNL_ARG_DIFF_DST, md_);
+      dst_ = args_.Add(DNNL_ARG_DST, md_);
+      diff_src_ = args_.Add(DNNL_ARG_DIFF_SRC, md_);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_DIFF_DST, on::Wrap(md_, ctx.input(0))},
-                          {DNNL_ARG_DST, on::Wrap(md_, ctx.input(1))},
-                          {DNNL_ARG_DIFF_SRC, on::Wrap(md_, ctx.output(0))}});
+      args_.Bind(diff_dst_, ctx.input(0));
+      args_.Bind(dst_, ctx.input(1));
+      args_.Bind(diff_src_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 
  private:
   dnnl::memory::desc md_;
   dnnl::primitive prim_;
+  on::Args args_;
+  int diff_dst_ = -1, dst_ = -1, diff_src_ = -1;
 };
 
 // ---- the elementwise math (reference kernels, and fast loops where oneDNN has none) -------

@@ -151,6 +151,8 @@ void ZeroSums(KernelRunContext& ctx) {
 }
 
 // ---- oneDNN kernels -------------------------------------------------------------------------
+// Each creates its primitive and its arguments (on::Args) once at Init; Run points the arguments
+// at the tensors (a no-op when their storage has not moved) and executes.
 
 struct Descs {
   dnnl::memory::desc data, channel;
@@ -187,6 +189,12 @@ class OneDnnBatchNorm : public on::OneDnnKernel {
       prim_ = dnnl::batch_normalization_forward(ForwardPd(
           d_, eps, kGlobal,
           kGlobal ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training));
+      src_ = args_.Add(DNNL_ARG_SRC, d_.data);
+      scale_ = args_.Add(DNNL_ARG_SCALE, d_.channel);
+      shift_ = args_.Add(DNNL_ARG_SHIFT, d_.channel);
+      mean_ = args_.Add(DNNL_ARG_MEAN, d_.channel);
+      variance_ = args_.Add(DNNL_ARG_VARIANCE, d_.channel);
+      dst_ = args_.Add(DNNL_ARG_DST, d_.data);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
@@ -194,19 +202,21 @@ class OneDnnBatchNorm : public on::OneDnnKernel {
     const Tensor& mean = kGlobal ? ctx.input(3) : ctx.output(1);
     const Tensor& variance = kGlobal ? ctx.input(4) : ctx.output(2);
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_, {{DNNL_ARG_SRC, on::Wrap(d_.data, ctx.input(0))},
-                          {DNNL_ARG_SCALE, on::Wrap(d_.channel, ctx.input(1))},
-                          {DNNL_ARG_SHIFT, on::Wrap(d_.channel, ctx.input(2))},
-                          {DNNL_ARG_MEAN, on::Wrap(d_.channel, mean)},
-                          {DNNL_ARG_VARIANCE, on::Wrap(d_.channel, variance)},
-                          {DNNL_ARG_DST, on::Wrap(d_.data, ctx.output(0))}});
+      args_.Bind(src_, ctx.input(0));
+      args_.Bind(scale_, ctx.input(1));
+      args_.Bind(shift_, ctx.input(2));
+      args_.Bind(mean_, mean);
+      args_.Bind(variance_, variance);
+      args_.Bind(dst_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 
  private:
   Descs d_;
   dnnl::primitive prim_;
+  on::Args args_;  // none when the batch is empty
+  int src_ = -1, scale_ = -1, shift_ = -1, mean_ = -1, variance_ = -1, dst_ = -1;
 };
 
 // (dy, x, gamma, mean, variance) -> (dx, dgamma, dbeta); kGlobal: mean and variance constant.
@@ -224,6 +234,15 @@ class OneDnnBatchNormBackward : public on::OneDnnKernel {
                                                          d_.data, eps, Flags(kGlobal));
       prim_ = dnnl::batch_normalization_backward(
           dnnl::batch_normalization_backward::primitive_desc(bd, on::Engine(), hint));
+      diff_dst_ = args_.Add(DNNL_ARG_DIFF_DST, d_.data);
+      src_ = args_.Add(DNNL_ARG_SRC, d_.data);
+      scale_ = args_.Add(DNNL_ARG_SCALE, d_.channel);
+      args_.AddOwned(DNNL_ARG_SHIFT, dnnl::memory(d_.channel, on::Engine(), unused_shift_.data()));
+      mean_ = args_.Add(DNNL_ARG_MEAN, d_.channel);
+      variance_ = args_.Add(DNNL_ARG_VARIANCE, d_.channel);
+      diff_src_ = args_.Add(DNNL_ARG_DIFF_SRC, d_.data);
+      diff_scale_ = args_.Add(DNNL_ARG_DIFF_SCALE, d_.channel);
+      diff_shift_ = args_.Add(DNNL_ARG_DIFF_SHIFT, d_.channel);
     });
   }
   absl::Status Run(KernelRunContext& ctx) override {
@@ -232,25 +251,26 @@ class OneDnnBatchNormBackward : public on::OneDnnKernel {
       return absl::OkStatus();
     }
     return on::Call([&] {
-      on::ApplyThreads();
-      on::Execute(prim_,
-                  {{DNNL_ARG_DIFF_DST, on::Wrap(d_.data, ctx.input(kDy))},
-                   {DNNL_ARG_SRC, on::Wrap(d_.data, ctx.input(kX))},
-                   {DNNL_ARG_SCALE, on::Wrap(d_.channel, ctx.input(kGamma))},
-                   {DNNL_ARG_SHIFT, dnnl::memory(d_.channel, on::Engine(), unused_shift_.data())},
-                   {DNNL_ARG_MEAN, on::Wrap(d_.channel, ctx.input(kMean))},
-                   {DNNL_ARG_VARIANCE, on::Wrap(d_.channel, ctx.input(kVariance))},
-                   {DNNL_ARG_DIFF_SRC, on::Wrap(d_.data, ctx.output(0))},
-                   {DNNL_ARG_DIFF_SCALE, on::Wrap(d_.channel, ctx.output(1))},
-                   {DNNL_ARG_DIFF_SHIFT, on::Wrap(d_.channel, ctx.output(2))}});
+      args_.Bind(diff_dst_, ctx.input(kDy));
+      args_.Bind(src_, ctx.input(kX));
+      args_.Bind(scale_, ctx.input(kGamma));
+      args_.Bind(mean_, ctx.input(kMean));
+      args_.Bind(variance_, ctx.input(kVariance));
+      args_.Bind(diff_src_, ctx.output(0));
+      args_.Bind(diff_scale_, ctx.output(1));
+      args_.Bind(diff_shift_, ctx.output(2));
+      args_.Execute(prim_);
     });
   }
 
  private:
   Descs d_;
   dnnl::primitive prim_;
+  on::Args args_;  // none when the batch is empty
+  int diff_dst_ = -1, src_ = -1, scale_ = -1, mean_ = -1, variance_ = -1;
+  int diff_src_ = -1, diff_scale_ = -1, diff_shift_ = -1;
   // oneDNN 2.6 requires a shift argument with use_shift, though the backward pass never reads
-  // it (beta does not enter dx, dgamma or dbeta).
+  // it (beta does not enter dx, dgamma or dbeta): an owned argument over this zero buffer.
   std::vector<float> unused_shift_;
 };
 

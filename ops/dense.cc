@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
 #include <vector>
 
 #include "ops/common.h"
@@ -140,7 +139,8 @@ absl::StatusOr<std::vector<TensorType>> InferBackwardWeights(const ShapeContext&
 // ---- oneDNN kernels -------------------------------------------------------------------------
 
 // One matmul dst(M, N) = src(M, K) @ weights(K, N) [+ bias(1, N)] over plain buffers; the
-// descriptors carry any transpose. Skips everything when the product is empty.
+// descriptors carry any transpose. The primitive and its arguments are created once at Init;
+// Run only re-points them at the tensors. Skips everything when the product is empty.
 class MatMul {
  public:
   // A plain matrix operand: its logical dims and how they lie in memory (`ab` row-major, `ba`
@@ -163,6 +163,10 @@ class MatMul {
       auto d = has_bias_ ? dnnl::matmul::desc(src_, weights_, bias_, dst_)
                          : dnnl::matmul::desc(src_, weights_, dst_);
       prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(d, on::PostOpsAttr(post_ops), on::Engine()));
+      src_slot_ = args_.Add(DNNL_ARG_SRC, src_);
+      weights_slot_ = args_.Add(DNNL_ARG_WEIGHTS, weights_);
+      dst_slot_ = args_.Add(DNNL_ARG_DST, dst_);
+      if (has_bias_) bias_slot_ = args_.Add(DNNL_ARG_BIAS, bias_);
     });
   }
   // Runs the primitive. When the product is empty, dst is the empty sum: zeros, plus the bias
@@ -179,18 +183,19 @@ class MatMul {
       return absl::OkStatus();
     }
     return on::Call([&] {
-      on::ApplyThreads();
-      std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, on::Wrap(src_, src)},
-                                                    {DNNL_ARG_WEIGHTS, on::Wrap(weights_, weights)},
-                                                    {DNNL_ARG_DST, on::Wrap(dst_, dst)}};
-      if (has_bias_) args[DNNL_ARG_BIAS] = on::Wrap(bias_, *bias);
-      on::Execute(prim_, args);
+      args_.Bind(src_slot_, src);
+      args_.Bind(weights_slot_, weights);
+      args_.Bind(dst_slot_, dst);
+      if (has_bias_) args_.Bind(bias_slot_, *bias);
+      args_.Execute(prim_);
     });
   }
 
  private:
   dnnl::memory::desc src_, weights_, bias_, dst_;
   dnnl::primitive prim_;
+  on::Args args_;  // built once at Init (none when the product is empty)
+  int src_slot_ = -1, weights_slot_ = -1, dst_slot_ = -1, bias_slot_ = -1;
   bool has_bias_ = false;
   bool empty_ = false;
 };
