@@ -104,6 +104,12 @@ struct OpSchema {
   PostOp post_op;
   // This op's fast kernel applies KernelInitContext::post_ops to its output 0.
   bool accepts_post_ops = false;
+  // ReLU's backward (dx = dy * [y > 0]): a plan folds it into the op producing dy when that op
+  // declares relu_mask_input and reads the same y there.
+  bool is_relu_grad = false;
+  // This op's fast kernel can apply ReLU's backward to its output 0 itself, with the mask taken
+  // from this input (KernelInitContext::relu_mask); -1: it cannot.
+  int relu_mask_input = -1;
   // Inputs the fast kernel can read in a packed form (KernelInitContext::input_forms), with
   // the form it prefers: a plan keeps a variable read there packed across steps.
   std::map<int, PackedFormFn> packed_inputs;
@@ -174,6 +180,10 @@ class OpDef {
   }
   OpDef& AcceptsPostOps() {
     schema_.accepts_post_ops = true;
+    return *this;
+  }
+  OpDef& AcceptsReluMask(int input) {
+    schema_.relu_mask_input = input;
     return *this;
   }
   OpDef& PackedInput(int input, PackedFormFn preferred) {

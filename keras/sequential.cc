@@ -55,6 +55,9 @@ struct Sequential::Compiled {
     std::unique_ptr<Plan> plan;
     bool warm = false;
   };
+  // Every plan of the model (train / eval / predict, per batch size and thread count) takes
+  // its turn on one arena: they never run at the same time.
+  std::shared_ptr<SharedArena> arena = std::make_shared<SharedArena>();
   std::map<std::tuple<int, int64_t, int>, CachedPlan> plans;
   std::unique_ptr<ThreadGovernor> governors[3];
   // Fit's batch buffers by batch size, kept across Fit calls: a fresh buffer per call would pay
@@ -415,7 +418,7 @@ absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch, int threads) 
     }
   }
   absl::StatusOr<std::unique_ptr<Plan>> plan = Plan::Compile(
-      *c.graph, std::move(spec), std::move(types), {.executor = executor_, .num_threads = threads});
+      *c.graph, std::move(spec), std::move(types), {.executor = executor_, .num_threads = threads, .arena = c.arena});
   if (!plan.ok()) return plan.status();
   Plan* p = plan->get();
   c.plans[key].plan = *std::move(plan);

@@ -485,6 +485,9 @@ void RegisterEltwise() {
       .Reference<Loops<BackwardBody<M>>::template Reference>();
   OpSchema fwd = std::move(fwd_def).Build();
   OpSchema bwd = std::move(bwd_def).Build();
+  // ReLU's backward can fold into the op producing dy (max pooling's backward) when that op
+  // reads the same y.
+  bwd.is_relu_grad = std::string(info.keras) == "relu";
   if (info.onednn == alg::undef) {
     fwd.fast_kernels[DType::kF32] = Factory<typename Loops<ForwardBody<M>>::FastF32>();
     bwd.fast_kernels[DType::kF32] = Factory<typename Loops<BackwardBody<M>>::FastF32>();

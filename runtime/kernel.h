@@ -24,6 +24,9 @@ struct KernelInitContext {
   // Per output: whether anything in the plan reads it or fetches it. A kernel may skip
   // computing an unused hidden output (an inference plan never reads a pooling workspace).
   std::vector<bool> output_used = {};
+  // A ReLU backward folded into this node (ops with AcceptsReluMask): output 0 is
+  // dx * [input(relu_mask_input) > 0], with ReLU backward's rounding (-0 where dx < 0).
+  bool relu_mask = false;
   // Per input / output: the packed form (graph/variable_home.h) the plan binds there, or null
   // for the logical layout. Only inputs and outputs the op declares PackedInput / PackedOutput.
   std::vector<const PackedForm*> input_forms = {};

@@ -120,6 +120,27 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
       fused_into[in.node] = id;
       folded[id] = true;
     }
+    // ReLU's backward (dy, y) folds into the op producing dy when that op reads the same y
+    // where it can mask (max pooling's backward reads the pooled ReLU output): one pass less.
+    for (int id = 0; id < n; ++id) {
+      const Node& a = graph.node(id);
+      if (!needed[id] || !a.op->is_relu_grad || a.inputs.size() != 2) continue;
+      const Value in = a.inputs[0];
+      const Node& p = graph.node(in.node);
+      const int mask = p.op->relu_mask_input;
+      if (in.index != 0 || mask < 0 || mask >= static_cast<int>(p.inputs.size())) continue;
+      if (p.inputs[mask] != a.inputs[1] || fused_into[in.node] >= 0 || is_fetched(in)) continue;
+      if (plan->types_[in.node][0].dtype != DType::kF32) continue;
+      bool sole_reader = true;
+      for (int r : readers[in.node]) {
+        for (const Value& v : graph.node(r).inputs) {
+          if (v == in && r != id) sole_reader = false;
+        }
+      }
+      if (!sole_reader) continue;
+      fused_into[in.node] = id;
+      folded[id] = true;
+    }
   }
 
   // 3b. Packed variables (fast kernels): see ChoosePackedForms.
@@ -197,7 +218,11 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
     if (fused_into[id] >= 0) {
       const int a = fused_into[id];
-      init.post_ops.push_back(graph.node(a).op->post_op);
+      if (graph.node(a).op->is_relu_grad) {
+        init.relu_mask = true;
+      } else {
+        init.post_ops.push_back(graph.node(a).op->post_op);
+      }
       step.ctx.outputs[0] = &plan->values_[a][0];
       step.fused = graph.node(a).op->name;
     }
@@ -376,18 +401,23 @@ absl::Status Plan::PlaceInArena(const std::vector<int>& fused_into) {
     requests.push_back({slots[i].bytes, slots[i].first, slots[i].last});
   }
   const MemoryPlan memory = PlanMemory(requests);
-  arena_ = Tensor::AllocateArena(static_cast<size_t>(memory.arena_bytes));
   arena_bytes_ = memory.arena_bytes;
   allocated_bytes_ = 0;  // one aligned allocation per value, without any sharing
   for (const Slot& slot : slots) allocated_bytes_ += (slot.bytes + 63) / 64 * 64;
   std::vector<int64_t> offset(slots.size(), 0);
   for (size_t r = 0; r < roots.size(); ++r) offset[roots[r]] = memory.offsets[r];
-  char* base = static_cast<char*>(arena_.get());
   for (int i = 0; i < static_cast<int>(slots.size()); ++i) {
-    const Value v = slots[i].value;
-    const TensorType t = StorageType(v);
-    values_[v.node][v.index] = Tensor::View(t.dtype, t.shape, base + offset[find(i)], arena_);
+    arena_offsets_.emplace_back(slots[i].value, offset[find(i)]);
   }
+  if (options_.arena != nullptr) {
+    shared_arena_ = options_.arena;
+    shared_arena_->plans_.push_back(this);
+    shared_arena_->Reserve(arena_bytes_);  // re-points the other plans when it grows
+    arena_ = shared_arena_->buffer();
+  } else {
+    arena_ = Tensor::AllocateArena(static_cast<size_t>(arena_bytes_));
+  }
+  CarveViews();
 
   // Reuse is planned on the sequential order; make it hold for any order the TBB executor may
   // pick: when two values' bytes overlap and one's life ends before the other's begins, the
@@ -411,6 +441,37 @@ absl::Status Plan::PlaceInArena(const std::vector<int>& fused_into) {
     }
   }
   return absl::OkStatus();
+}
+
+void Plan::CarveViews() {
+  char* base = static_cast<char*>(arena_.get());
+  for (const auto& [v, offset] : arena_offsets_) {
+    const TensorType t = StorageType(v);
+    values_[v.node][v.index] = Tensor::View(t.dtype, t.shape, base + offset, arena_);
+  }
+}
+
+void SharedArena::Reserve(int64_t bytes) {
+  if (buffer_ != nullptr && bytes <= bytes_) return;
+  bytes_ = std::max(bytes, bytes_);
+  // Release the old buffer before touching the new one: plans drop their views first.
+  for (Plan* p : plans_) p->arena_.reset();
+  for (Plan* p : plans_) {
+    for (const auto& [v, offset] : p->arena_offsets_) p->values_[v.node][v.index] = Tensor();
+  }
+  buffer_.reset();
+  buffer_ = Tensor::AllocateArena(static_cast<size_t>(bytes_));
+  for (Plan* p : plans_) {
+    p->arena_ = buffer_;
+    p->CarveViews();
+  }
+}
+
+Plan::~Plan() {
+  if (shared_arena_ != nullptr) {
+    auto& plans = shared_arena_->plans_;
+    plans.erase(std::remove(plans.begin(), plans.end(), this), plans.end());
+  }
 }
 
 const TensorType& Plan::type(Value v) const { return types_[v.node][v.index]; }

@@ -25,6 +25,29 @@ enum class ExecutorKind {
   kTbb,         // dependency-counted: independent non-oneDNN nodes run as TBB tasks
 };
 
+class Plan;
+
+// One arena buffer that several plans take turns on: the plans of one model (train and eval, per
+// batch size, per thread count) never run at the same time and keep nothing in their arenas
+// between runs, so they can all live in the largest one's bytes. When a plan needs more, the
+// buffer is replaced and every plan on it re-points its views.
+class SharedArena {
+ public:
+  SharedArena() = default;
+  SharedArena(const SharedArena&) = delete;
+  SharedArena& operator=(const SharedArena&) = delete;
+  int64_t bytes() const { return bytes_; }
+  const std::shared_ptr<void>& buffer() const { return buffer_; }
+
+ private:
+  friend class Plan;
+  // Makes the buffer at least `bytes` long (moving every plan on it when it grows).
+  void Reserve(int64_t bytes);
+  std::shared_ptr<void> buffer_;
+  int64_t bytes_ = 0;
+  std::vector<Plan*> plans_;
+};
+
 struct PlanOptions {
   KernelKind kernels = KernelKind::kFast;
   ExecutorKind executor = ExecutorKind::kSequential;
@@ -34,6 +57,8 @@ struct PlanOptions {
   // Keep variables in the packed form their kernels prefer (oneDNN's blocked convolution
   // weights, and the optimizer state beside them) across runs instead of reordering per step.
   bool pack_variables = true;
+  // Where intermediate values live: null, an arena of the plan's own; else this shared one.
+  std::shared_ptr<SharedArena> arena;
 };
 
 struct PlanSpec {
@@ -54,6 +79,9 @@ struct PlanStep {
 
 class Plan {
  public:
+  ~Plan();
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
   // `feed_types` gives the concrete type of each feed (same order as spec.feeds).
   static absl::StatusOr<std::unique_ptr<Plan>> Compile(const Graph& graph, PlanSpec spec,
                                                        std::vector<TensorType> feed_types,
@@ -82,6 +110,10 @@ class Plan {
 
  private:
   Plan() = default;
+  friend class SharedArena;
+  // Points every arena view at `base` (the arena buffer moved).
+  void CarveViews();
+
   // Step 3b of Compile: which variables (and gradients) the plan keeps packed, and how.
   absl::Status ChoosePackedForms(const std::vector<bool>& needed,
                                  const std::vector<std::vector<int>>& readers);
@@ -109,7 +141,9 @@ class Plan {
   std::vector<VariableBinding> variables_;
   // Values the plan keeps in a packed form (variables and the gradients that update them).
   absl::flat_hash_map<Value, std::shared_ptr<const PackedForm>> packed_;
-  std::shared_ptr<void> arena_;
+  std::shared_ptr<void> arena_;  // the plan's own, or the shared arena's buffer
+  std::shared_ptr<SharedArena> shared_arena_;
+  std::vector<std::pair<Value, int64_t>> arena_offsets_;  // each arena value's byte offset
   int64_t arena_bytes_ = 0;
   int64_t allocated_bytes_ = 0;
 };

@@ -150,5 +150,37 @@ TEST(Executor, TbbMatchesSequentialWithSharedBuffers) {
   }
 }
 
+// Plans of one model share one arena: a later, larger plan moves it, and the earlier plan
+// re-points its views (and its oneDNN arguments) and still computes the same values.
+TEST(Arena, PlansShareOneArenaThatGrowsToTheLargest) {
+  Graph g;
+  Value x = g.Placeholder({DType::kF32, {Shape::kUnknownDim, 3, 7, 2}}, "x");
+  Value w = g.Variable(Random({3, 3, 2, 8}, 1), "w");
+  Value b = g.Variable(Random({8}, 2), "b");
+  Value y = *ops::Activation(
+      g, *ops::Conv2D(g, x, w, b, {.padding = ops::Padding::kSame}), "relu");
+  Value loss = *g.Add("graft.ReduceSum", {*g.Add("graft.Mul", {y, y})});
+  auto shared = std::make_shared<SharedArena>();
+  const Tensor small = Random({2, 3, 7, 2}, 3), large = Random({16, 3, 7, 2}, 4);
+  auto p = Plan::Compile(g, {.feeds = {x}, .fetches = {loss}}, {small.type()},
+                         {.arena = shared});
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::vector<Tensor> before, after, own, big;
+  ASSERT_TRUE((*p)->Run({small}, &before).ok());
+  EXPECT_EQ(shared->bytes(), (*p)->arena_bytes());
+  auto q = Plan::Compile(g, {.feeds = {x}, .fetches = {loss}}, {large.type()},
+                         {.arena = shared});
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_GT((*q)->arena_bytes(), (*p)->arena_bytes());
+  EXPECT_EQ(shared->bytes(), (*q)->arena_bytes());
+  ASSERT_TRUE((*p)->Run({small}, &after).ok());
+  ASSERT_TRUE((*q)->Run({large}, &big).ok());
+  auto alone = Plan::Compile(g, {.feeds = {x}, .fetches = {loss}}, {large.type()});
+  ASSERT_TRUE(alone.ok());
+  ASSERT_TRUE((*alone)->Run({large}, &own).ok());
+  EXPECT_TRUE(AllClose(before[0], after[0], 0, 0));
+  EXPECT_TRUE(AllClose(big[0], own[0], 0, 0));
+}
+
 }  // namespace
 }  // namespace graft
