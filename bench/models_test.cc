@@ -4,10 +4,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "bench/timing.h"
 #include "gtest/gtest.h"
 #include "keras/keras.h"
+#include "oneapi/dnnl/dnnl.hpp"
 
 namespace graft::bench {
 namespace {
@@ -63,6 +67,48 @@ TEST(BenchModels, OneTrainStepAndOnePredictRun) {
     ASSERT_TRUE(p.ok()) << spec.name << ": " << p.status();
     EXPECT_EQ(p->shape().dim(1), spec.num_classes);
   }
+}
+
+// oneDNN falls back to its reference kernels (0.1 GFLOP/s) when handed a layout it has no
+// optimised implementation for (plain weights, say). Every primitive a benchmark model's train
+// step and inference run executes, at the benchmark batch sizes and thread counts, must be an
+// optimised one: read back from ONEDNN_VERBOSE's exec lines.
+TEST(BenchModels, NoReferenceImplementationAtTheBenchmarkShapes) {
+  SetAdaptiveThreads(false);
+  for (const ModelSpec& spec : ModelSpecs()) {
+    for (int64_t batch : {spec.small_batch, int64_t{256}}) {
+      for (int threads : {1, 2}) {
+        SetNumThreads(threads);
+        absl::StatusOr<keras::Sequential> model = BuildModel(spec.name);
+        ASSERT_TRUE(model.ok()) << spec.name;
+        const Dataset d = MakeData(spec, batch);
+        dnnl::set_verbose(1);
+        ::testing::internal::CaptureStdout();
+        absl::StatusOr<keras::History> h =
+            model->Fit(d.x, d.y, {.batch_size = batch, .verbose = 0});
+        absl::StatusOr<Tensor> p = model->Predict(d.x, {.batch_size = batch});
+        const std::string log = ::testing::internal::GetCapturedStdout();
+        dnnl::set_verbose(0);
+        ASSERT_TRUE(h.ok() && p.ok()) << spec.name;
+        int executed = 0;
+        std::istringstream lines(log);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.rfind("onednn_verbose,exec,", 0) != 0) continue;
+          ++executed;
+          // onednn_verbose,exec,cpu,<primitive>,<implementation>,...
+          std::vector<std::string> f;
+          std::istringstream fields(line);
+          for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+          ASSERT_GE(f.size(), 5u) << line;
+          EXPECT_NE(f[4].rfind("ref", 0), 0u)
+              << spec.name << " batch " << batch << " threads " << threads << ": " << line;
+        }
+        EXPECT_GT(executed, 0) << spec.name;
+      }
+    }
+  }
+  SetNumThreads(0);
+  SetAdaptiveThreads(true);
 }
 
 TEST(BenchTiming, CountsStepsAndWindows) {
