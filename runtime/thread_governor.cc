@@ -8,7 +8,8 @@ constexpr int64_t kMaxProbeInterval = 1024;
 constexpr double kSmoothing = 0.2;      // weight of a new measurement in the running cost
 constexpr double kSlowdown = 1.5;       // a step this much slower than usual is suspicious
 constexpr int kSlowStreakToProbe = 3;   // ... and this many in a row trigger a probe
-constexpr double kProbeBudget = 50;     // steps of the current choice per step-cost of a probe
+constexpr double kSevereSlowdown = 10;  // one step this much slower triggers a probe at once
+constexpr double kProbeBudget = 200;    // steps of the current choice per step-cost of a probe
 }  // namespace
 
 ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
@@ -33,7 +34,10 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     // Only a slowdown on the full budget suggests contention has started; on 1 thread, noise
     // from the other process is expected and the periodic probe is enough to notice it left.
     if (current_ == budget_ && cost_[slot] > 0 && cost > kSlowdown * cost_[slot]) {
-      if (++slow_streak_ >= kSlowStreakToProbe) probe_next_ = true;
+      // Contention costs a 2-thread team 20-90x: one such step is evidence enough.
+      if (++slow_streak_ >= kSlowStreakToProbe || cost > kSevereSlowdown * cost_[slot]) {
+        probe_next_ = true;
+      }
     } else {
       slow_streak_ = 0;
     }
@@ -47,13 +51,17 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
   slow_streak_ = 0;
   const int cur = current_ == 1 ? 0 : 1;
   if (cost < 0.9 * cost_[cur]) {
+    const double left_ratio = cost_[cur] / std::max(cost, 1e-12);
     current_ = threads;
     ++switches_;
-    // Leaving the budget means contention: the budget is expensive to probe while it lasts.
-    probe_interval_ = current_ == budget_ ? 8 : 64;
+    // Leaving the budget means contention: the budget is expensive to probe while it lasts, by
+    // the ratio just measured, so the next probe already waits kProbeBudget times that.
+    probe_interval_ = current_ == budget_
+                          ? 8
+                          : std::max<int64_t>(64, static_cast<int64_t>(kProbeBudget * left_ratio));
   } else {
-    // Keep the probes' cost near 2% of the time: a probe that costs r steps of the current
-    // choice waits at least 50 r steps (under contention a 2-thread step can cost 90).
+    // Keep the probes' cost near 0.5% of the time: a probe that costs r steps of the current
+    // choice waits at least 200 r steps (under contention a 2-thread step can cost 90).
     const double ratio = cost / std::max(cost_[cur], 1e-12);
     probe_interval_ = std::max(std::min(probe_interval_ * 2, kMaxProbeInterval),
                                static_cast<int64_t>(kProbeBudget * ratio));
