@@ -12,11 +12,11 @@
 //   average:  y[n, i, j, c] = sum_{W(i, j)} x[n, h, w, c] / |W(i, j)|   (padding excluded)
 //             dx[n, h, w, c] = sum over the windows (i, j) holding (h, w) of dy[n, i, j, c] / |W|
 // Max ops have a hidden int32 workspace output with y's shape, which the gradient rule passes
-// to "<op>Backward"(dy, workspace, x); average backward ops take (dy, x). The oneDNN kernels
-// keep oneDNN's own workspace in those bytes; the reference kernels keep the argmax's flat
-// spatial position h*W + w.
-// oneDNN pooling primitives (pooling_max, pooling_avg_exclude_padding; nhwc) for f32; reference
-// loops for f32 and f64.
+// to "<op>Backward"(dy, workspace, x); average backward ops take (dy, x). Every max kernel keeps
+// the argmax's flat spatial position h*W + w there.
+// Kernels: max pooling f32 runs graft's channels-last loops (FastMaxPool: faster than oneDNN
+// 2.6's pooling_max at every shape measured, 1 and 2 threads), average pooling f32 oneDNN's
+// pooling_avg_exclude_padding (nhwc); reference loops for f32 and f64.
 #include "ops/pool.h"
 
 #include <algorithm>
@@ -25,7 +25,6 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -240,70 +239,49 @@ absl::StatusOr<std::vector<TensorType>> InferBackward(const ShapeContext& c, con
 
 // ---- oneDNN kernels -------------------------------------------------------------------------
 
-// oneDNN's workspace has to fit in the int32 tensor the graph allocated for it (y's shape).
-absl::Status CheckWorkspaceFits(const dnnl::memory::desc& ws, const TensorType& y) {
-  const size_t have = static_cast<size_t>(y.shape.num_elements()) * SizeOf(DType::kI32);
-  if (ws.get_size() > have) {
-    return absl::InternalError(absl::StrCat("oneDNN pooling workspace needs ", ws.get_size(),
-                                            " bytes, more than the ", have,
-                                            " bytes of the int32 workspace output"));
-  }
-  return absl::OkStatus();
-}
-
-// One pooling primitive, forward (x -> y [, workspace]) or backward (dy [, workspace] -> dx).
-// x and y are oneDNN's logical (N, C, H, W) over graft's (N, H, W, C) memory: tag nhwc.
-template <typename Attrs, PoolKind kKind, bool kBackward>
-class OneDnnPool : public on::OneDnnKernel {
-  static constexpr bool kIsMax = kKind == PoolKind::kMax;
-  static constexpr int kX = kBackward ? BackwardXIndex(kKind) : 0;
+// Average pooling (pooling_avg_exclude_padding), forward (x -> y) or backward (dy -> dx). x and
+// y are oneDNN's logical (N, C, H, W) over graft's (N, H, W, C) memory: tag nhwc. The primitive
+// and its argument memories are built once at Init; Run binds the step's tensors.
+template <typename Attrs, bool kBackward>
+class OneDnnAvgPool : public on::OneDnnKernel {
+  static constexpr int kX = kBackward ? BackwardXIndex(PoolKind::kAverage) : 0;
 
  public:
   absl::Status Init(const KernelInitContext& c) override {
     const Shape& xs = c.input_types[kX].shape;
     const PoolSizes z = SizesFor(c.attrs<Attrs>(), xs);
-    absl::Status s = on::Call([&] {
-      x_ = on::Desc({z.n, z.c, z.in[0], z.in[1]}, on::tag::nhwc);
-      y_ = on::Desc({z.n, z.c, z.out[0], z.out[1]}, on::tag::nhwc);
+    return on::Call([&] {
+      const dnnl::memory::desc x = on::Desc({z.n, z.c, z.in[0], z.in[1]}, on::tag::nhwc);
+      const dnnl::memory::desc y = on::Desc({z.n, z.c, z.out[0], z.out[1]}, on::tag::nhwc);
       const on::dims strides = {z.stride[0], z.stride[1]}, kernel = {z.pool[0], z.pool[1]};
       const on::dims pad_l = {z.pad_l[0], z.pad_l[1]}, pad_r = {z.pad_r[0], z.pad_r[1]};
-      const dnnl::algorithm alg =
-          kIsMax ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
-      auto fd = dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, x_, y_, strides,
+      const dnnl::algorithm alg = dnnl::algorithm::pooling_avg_exclude_padding;
+      auto fd = dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, x, y, strides,
                                             kernel, pad_l, pad_r);
       auto fpd = dnnl::pooling_forward::primitive_desc(fd, on::Engine());
       if constexpr (kBackward) {
-        auto bd = dnnl::pooling_backward::desc(alg, x_, y_, strides, kernel, pad_l, pad_r);
-        auto pd = dnnl::pooling_backward::primitive_desc(bd, on::Engine(), fpd);
-        ws_ = pd.workspace_desc();
-        prim_ = dnnl::pooling_backward(pd);
+        auto bd = dnnl::pooling_backward::desc(alg, x, y, strides, kernel, pad_l, pad_r);
+        prim_ = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(bd, on::Engine(), fpd));
+        in_ = args_.Add(DNNL_ARG_DIFF_DST, y);
+        out_ = args_.Add(DNNL_ARG_DIFF_SRC, x);
       } else {
-        ws_ = fpd.workspace_desc();
         prim_ = dnnl::pooling_forward(fpd);
+        in_ = args_.Add(DNNL_ARG_SRC, x);
+        out_ = args_.Add(DNNL_ARG_DST, y);
       }
     });
-    if (!s.ok() || !kIsMax) return s;
-    return CheckWorkspaceFits(ws_, kBackward ? c.input_types[1] : c.output_types[1]);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      on::ApplyThreads();
-      std::unordered_map<int, dnnl::memory> args;
-      if constexpr (kBackward) {
-        args = {{DNNL_ARG_DIFF_DST, on::Wrap(y_, ctx.input(0))},
-                {DNNL_ARG_DIFF_SRC, on::Wrap(x_, ctx.output(0))}};
-        if (kIsMax) args[DNNL_ARG_WORKSPACE] = on::Wrap(ws_, ctx.input(1));
-      } else {
-        args = {{DNNL_ARG_SRC, on::Wrap(x_, ctx.input(0))},
-                {DNNL_ARG_DST, on::Wrap(y_, ctx.output(0))}};
-        if (kIsMax) args[DNNL_ARG_WORKSPACE] = on::Wrap(ws_, ctx.output(1));
-      }
-      on::Execute(prim_, args);
+      args_.Bind(in_, ctx.input(0));  // x, or dy
+      args_.Bind(out_, ctx.output(0));
+      args_.Execute(prim_);
     });
   }
 
  private:
-  dnnl::memory::desc x_, y_, ws_;
+  on::Args args_;
+  int in_ = -1, out_ = -1;
   dnnl::primitive prim_;
 };
 
@@ -420,13 +398,15 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
   }
 };
 
-// ---- fast max pooling (TBB loops) -----------------------------------------------------------
+// ---- fast max pooling (graft's loops) --------------------------------------------------------
 
-// Channels-last max pooling with the channel loop innermost (contiguous, vectorisable). Measured
-// on the seed Conv1D model's (32, 96, 32) input: oneDNN 2.6's jit nhwc max pooling takes ~100 us
-// per batch, these loops ~10 us. The workspace is the argmax position h * W + w, as the
-// reference kernel's; windows of different samples are independent, so the split over samples
-// (TBB) never changes a result.
+// Channels-last max pooling with the channel loop innermost (contiguous, vectorisable). The
+// workspace is the argmax position h * W + w, as the reference kernel's; output rows are
+// independent, so the split of rows over threads (ops::ForRange: the plan thread's OpenMP team)
+// never changes a result. bench/ops_bench (2 cores, ReLU'd inputs), graft's plan vs oneDNN 2.6's
+// nhwc pooling_max primitive, us: M1 (32, 96, 32) p2 fwd 38 vs 91 (1 thread), 22 vs 50
+// (2 threads); M4.pool2 (64, 16, 16, 128) p2x2 fwd 615 vs 1215, 400 vs 600; bwd 670 vs 1540,
+// 357 vs 760.
 template <typename Attrs>
 class FastMaxPool : public RefPoolBase<Attrs, 0> {
  public:
@@ -534,9 +514,9 @@ template <typename Attrs, PoolKind kKind>
 struct PoolKernels {
   // Max pooling: graft's loops (see FastMaxPool); average pooling: oneDNN.
   using FastF32 = std::conditional_t<kKind == PoolKind::kMax, FastMaxPool<Attrs>,
-                                     OneDnnPool<Attrs, kKind, false>>;
+                                     OneDnnAvgPool<Attrs, false>>;
   using BackwardFastF32 = std::conditional_t<kKind == PoolKind::kMax, FastMaxPoolBackward<Attrs>,
-                                             OneDnnPool<Attrs, kKind, true>>;
+                                             OneDnnAvgPool<Attrs, true>>;
   template <typename T>
   using Reference = RefPool<T, Attrs, kKind>;
   template <typename T>

@@ -10,10 +10,10 @@
 //   "graft.GlobalAveragePool" [GlobalPoolAttrs] {x} -> {y}
 // and for each "<op>" its gradient op "<op>Backward" with the same attributes:
 //   max kinds {dy, workspace, x} -> {dx};  average kinds {dy, x} -> {dx} (x gives only the shape).
-// A workspace has y's shape. Its contents belong to the kernel that wrote it (oneDNN's own
-// workspace bytes for the fast kernel, the argmax's flat spatial position h*W + w for the
-// reference kernel), so only the backward op of the same plan may read it; a plan never mixes
-// the two kinds.
+// A workspace has y's shape and holds, per output element, the flat spatial position h*W + w
+// of its window's argmax (the fast and the reference kernels alike). It is an implementation
+// detail between a forward op and its backward op: only the backward op of the same plan
+// should read it.
 #ifndef GRAFT_OPS_POOL_H_
 #define GRAFT_OPS_POOL_H_
 

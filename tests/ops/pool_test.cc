@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <any>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
@@ -13,6 +14,7 @@
 #include "autodiff/gradients.h"
 #include "gtest/gtest.h"
 #include "runtime/plan.h"
+#include "runtime/threads.h"
 #include "tests/testing.h"
 
 namespace graft {
@@ -337,10 +339,11 @@ TEST(PoolBackwardShape, ChecksItsInputs) {
                    {"dy must have the forward output's type float32(None, 3)", "keepdims=false"});
 }
 
-// ---- oneDNN vs reference --------------------------------------------------------------------
+// ---- fast vs reference ----------------------------------------------------------------------
 
 // Runs op forward and backward with both kernel kinds on x and compares; for max, also checks
-// that the reference workspace holds each output's argmax (flat spatial position h*W + w).
+// that the reference workspace holds each output's argmax (flat spatial position h*W + w) and
+// that the fast kernel's workspace is the same.
 void ExpectFastMatchesReference(const PoolOp& op, const std::any& attrs, const Tensor& x,
                                 uint64_t seed) {
   auto fast = RunOp(op.fwd, attrs, {x}, KernelKind::kFast);
@@ -365,6 +368,12 @@ void ExpectFastMatchesReference(const PoolOp& op, const std::any& attrs, const T
       ASSERT_LT(p, area);
       EXPECT_EQ(x.data<float>()[(b * area + p) * ch + c], y.data<float>()[k]);
     }
+    const Tensor& fast_ws = (*fast)[1];
+    ASSERT_EQ(fast_ws.dtype(), DType::kI32);
+    ASSERT_EQ(fast_ws.num_elements(), ws.num_elements());
+    for (int64_t k = 0; k < ws.num_elements(); ++k) {
+      ASSERT_EQ(fast_ws.data<int32_t>()[k], ws.data<int32_t>()[k]) << "workspace entry " << k;
+    }
   }
 
   // Each backward reads the workspace of its own kind's forward.
@@ -377,7 +386,7 @@ void ExpectFastMatchesReference(const PoolOp& op, const std::any& attrs, const T
   EXPECT_TRUE(AllClose((*dx_fast)[0], (*dx_ref)[0], 1e-5, 1e-6));
 }
 
-TEST(Pool1D, OneDnnMatchesReferenceForwardAndBackward) {
+TEST(Pool1D, FastMatchesReferenceForwardAndBackward) {
   uint64_t seed = 10;
   for (const PoolOp& op : {kMax1D, kAvg1D}) {
     for (int64_t pool : {1, 2, 3}) {
@@ -398,7 +407,7 @@ TEST(Pool1D, OneDnnMatchesReferenceForwardAndBackward) {
   }
 }
 
-TEST(Pool2D, OneDnnMatchesReferenceForwardAndBackward) {
+TEST(Pool2D, FastMatchesReferenceForwardAndBackward) {
   const std::vector<std::pair<int64_t, int64_t>> pools = {{1, 1}, {2, 2}, {3, 3}, {2, 1}, {3, 2}};
   const std::vector<std::pair<int64_t, int64_t>> strides = {{1, 1}, {2, 2}, {2, 1}};
   const std::vector<std::pair<int64_t, int64_t>> sizes = {{5, 6}, {6, 7}};
@@ -421,8 +430,8 @@ TEST(Pool2D, OneDnnMatchesReferenceForwardAndBackward) {
   }
 }
 
-TEST(GlobalPool, OneDnnMatchesReferenceForwardAndBackward) {
-  // The 20x20 window (400 >= 256 positions) makes oneDNN keep an s32 workspace.
+TEST(GlobalPool, FastMatchesReferenceForwardAndBackward) {
+  // The 20x20 window: argmax positions up to 399.
   const std::vector<Shape> shapes = {
       {2, 7, 3}, {3, 8, 16}, {2, 5, 6, 3}, {2, 4, 4, 16}, {1, 20, 20, 2}};
   uint64_t seed = 2000;
@@ -524,10 +533,39 @@ TEST(GlobalMaxPool, TiesGoToTheFirstPosition) {
 }
 
 TEST(MaxPool1D, WideWindowsFitTheWorkspace) {
-  // oneDNN switches its workspace from u8 to s32 for windows of 256 or more: 4 bytes per
-  // output, still the size of the int32 workspace output.
+  // Argmax positions past 255 (a u8 workspace would wrap).
   ExpectFastMatchesReference(kMax1D, MaxPool1DAttrs{300, 1, Padding::kValid},
                              Distinct({1, 302, 2}, 3), 4);
+}
+
+// The fast max-pooling loops split their rows over the thread budget (ops::ForRange): the same
+// thread count gives bitwise the same y, workspace and dx, and so do 1, 2 and 3 threads (every
+// output is computed by one thread, the same way). Big enough to be split.
+TEST(MaxPool2D, FastKernelIsBitwiseReproducibleAcrossThreadCounts) {
+  const Tensor x = Random({16, 20, 20, 24}, 77, -2, 2);
+  const Pool2DAttrs a{3, 3, 2, 2, Padding::kSame};  // overlapping windows: dx accumulates
+  std::vector<std::vector<Tensor>> results;
+  for (int threads : {1, 2, 2, 3}) {
+    SetNumThreads(threads);
+    auto fwd = RunOp(kMax2D.fwd, a, {x}, KernelKind::kFast);
+    ASSERT_TRUE(fwd.ok()) << fwd.status();
+    const Tensor dy = Random((*fwd)[0].shape(), 78);
+    auto dx = RunOp(kMax2D.bwd, a, {dy, (*fwd)[1], x}, KernelKind::kFast);
+    ASSERT_TRUE(dx.ok()) << dx.status();
+    results.push_back({(*fwd)[0], (*fwd)[1], (*dx)[0]});
+  }
+  SetNumThreads(0);
+  for (size_t r = 1; r < results.size(); ++r) {
+    for (size_t t = 0; t < 3; ++t) {
+      const Tensor& want = results[0][t];
+      const Tensor& got = results[r][t];
+      ASSERT_EQ(got.num_elements(), want.num_elements());
+      EXPECT_EQ(std::memcmp(got.raw_data(), want.raw_data(),
+                            want.num_elements() * SizeOf(want.dtype())),
+                0)
+          << "run " << r << " output " << t;
+    }
+  }
 }
 
 // ---- gradient check -------------------------------------------------------------------------
