@@ -84,9 +84,20 @@ class DropoutKernel : public Kernel {
     const T* x = ctx.input(kX).data<T>();
     T* y = ctx.output(0).data<T>();
     T* mask = ctx.output(1).data<T>();
+    // u_i >= rate, compared on the integers: u_i = m_i / 2^53 exactly (m_i the top 53 bits),
+    // so u_i >= rate iff m_i >= ceil(rate * 2^53) (exact in double: a power-of-two scaling).
+    // Same mask bits as comparing the doubles (the reference kernel does), without a
+    // conversion per element.
+    const double bound = std::ceil(rate * 0x1.0p53);
+    const uint64_t threshold = static_cast<uint64_t>(bound);
     ForRange(kParallel, ctx.input(kX).num_elements(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        mask[i] = Uniform(key, i) >= rate ? scale : T(0);
+        if constexpr (kParallel) {
+          const uint64_t m = Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11;
+          mask[i] = m >= threshold ? scale : T(0);
+        } else {
+          mask[i] = Uniform(key, i) >= rate ? scale : T(0);
+        }
         y[i] = x[i] * mask[i];
       }
     });

@@ -466,13 +466,24 @@ class FastMaxPool : public RefPoolBase<Attrs, 0> {
 
 // dx: zero, then dy routed to each window's argmax; one sample per task (its windows only touch
 // its own dx), in window order within the sample: the same sums as the reference kernel.
+// With a ReLU backward folded in (KernelInitContext::relu_mask: the plan found
+// ReluGrad(this dx, x) with x the pooled ReLU output), a gradient reaches a position only where
+// x > 0: dx = scatter(dy) * [x > 0], masked per sample while its dx is in cache, as ReluGrad's
+// reference kernel computes it.
 template <typename Attrs>
 class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::kMax)> {
+  using Base = RefPoolBase<Attrs, BackwardXIndex(PoolKind::kMax)>;
+
  public:
+  absl::Status Init(const KernelInitContext& c) override {
+    relu_mask_ = c.relu_mask;
+    return Base::Init(c);
+  }
   absl::Status Run(KernelRunContext& ctx) override {
     const PoolSizes& z = this->z_;
     const float* dy = ctx.input(0).data<float>();
     const int32_t* ws = ctx.input(1).data<int32_t>();
+    const float* x = ctx.input(2).data<float>();
     float* dx = ctx.output(0).data<float>();
     const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
     const int64_t area = z.in[0] * z.in[1];
@@ -485,6 +496,7 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
             std::fill(dxn, dxn + in_sample, 0.0f);
             const float* dyn = dy + n * out_sample;
             const int32_t* wsn = ws + n * out_sample;
+            const float* xn = x + n * in_sample;
             for (int64_t o = 0; o < out_sample; o += z.c) {
               for (int64_t c = 0; c < z.c; ++c) {
                 const int32_t p = wsn[o + c];
@@ -494,6 +506,11 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
                 }
                 dxn[p * z.c + c] += dyn[o + c];
               }
+            }
+            // The sample's dx is still in cache: mask it there (vectorised), not in another
+            // pass over memory.
+            if (relu_mask_) {
+              for (int64_t i = 0; i < in_sample; ++i) dxn[i] = xn[i] > 0.0f ? dxn[i] : 0.0f;
             }
           }
         },
@@ -505,6 +522,9 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
     }
     return absl::OkStatus();
   }
+
+ private:
+  bool relu_mask_ = false;
 };
 
 // ---- gradient rule and registration ---------------------------------------------------------
@@ -567,6 +587,7 @@ OpDef<Attrs> PoolBackwardOp(const std::string& name, std::string doc) {
       .PrintAttrs([](const Attrs& a) { return Describe(a); })
       .template Kernel<typename K::BackwardFastF32>(DType::kF32)
       .template Reference<K::template BackwardReference>();
+  if (kKind == PoolKind::kMax) def.AcceptsReluMask(2);  // x, the pooled ReLU output
   return def;
 }
 

@@ -6,6 +6,7 @@
 #include "ops/activation.h"
 #include "ops/conv.h"
 #include "ops/dense.h"
+#include "ops/pool.h"
 #include "ops/reshape.h"
 #include "runtime/memory_planner.h"
 #include "runtime/plan.h"
@@ -98,6 +99,34 @@ TEST(Fusion, GradientsThroughAFusedConvMatchReference) {
   ASSERT_TRUE((*p)->Run({xv}, &fast).ok());
   ASSERT_TRUE((*q)->Run({xv}, &ref).ok());
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(AllClose(fast[i], ref[i])) << i;
+}
+
+// conv + relu -> max pool: in the gradient, ReluGrad(pool backward, relu output) folds into the
+// pool backward (it reads the same relu output), and gradients still match the reference.
+TEST(Fusion, ReluGradientFoldsIntoMaxPoolBackward) {
+  Graph g;
+  Value x = g.Placeholder({DType::kF32, {3, 6, 6, 2}}, "x");
+  Value w = g.Variable(Random({3, 3, 2, 4}, 4), "w");
+  Value b = g.Variable(Random({4}, 5), "b");
+  Value r = *ops::Activation(g, *ops::Conv2D(g, x, w, b, {.padding = ops::Padding::kSame}),
+                             "relu");
+  Value p = *ops::MaxPool2D(g, r, {.pool_h = 2, .pool_w = 2, .stride_h = 2, .stride_w = 2});
+  Value flat = *ops::Flatten(g, p);
+  Value loss = *g.Add("graft.ReduceSum", {*g.Add("graft.Mul", {flat, flat})});
+  auto grads = autodiff::Gradients(g, loss, {w, b, x});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  Tensor xv = Random({3, 6, 6, 2}, 6);
+  PlanSpec spec{.feeds = {x}, .fetches = {loss, (*grads)[0], (*grads)[1], (*grads)[2]}};
+  auto fast = Plan::Compile(g, spec, {xv.type()});
+  auto ref = Plan::Compile(g, spec, {xv.type()}, {.kernels = KernelKind::kReference});
+  ASSERT_TRUE(fast.ok() && ref.ok());
+  const std::string report = (*fast)->Report();
+  EXPECT_NE(report.find("MaxPool2DBackward +graft.ReluGrad"), std::string::npos) << report;
+  EXPECT_EQ(report.find(" graft.ReluGrad "), std::string::npos) << "no ReluGrad step left";
+  std::vector<Tensor> a, c;
+  ASSERT_TRUE((*fast)->Run({xv}, &a).ok());
+  ASSERT_TRUE((*ref)->Run({xv}, &c).ok());
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(AllClose(a[i], c[i])) << i;
 }
 
 // Reshape is a view; an activation whose input dies is computed over it.
