@@ -20,7 +20,9 @@
 #include "ops/pool.h"
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -232,6 +234,11 @@ absl::StatusOr<std::vector<TensorType>> InferBackward(const ShapeContext& c, con
       return ShapeError(c, absl::StrCat("workspace must be int32 with the forward output's "
                                         "shape ",
                                         y->shape.ToString(), ", got ", ws.ToString()));
+    }
+    if (c.inputs.size() > 3 && (c.inputs[3].dtype != y->dtype ||
+                                !Compatible(c.inputs[3].shape, y->shape))) {
+      return ShapeError(c, absl::StrCat("y must be the forward output, of type ", y->ToString(),
+                                        ", got ", c.inputs[3].ToString()));
     }
   }
   return std::vector<TensorType>{c.inputs[xi]};
@@ -464,9 +471,25 @@ class FastMaxPool : public RefPoolBase<Attrs, 0> {
   bool with_workspace_ = true;
 };
 
-// dx: zero, then dy routed to each window's argmax; one sample per task (its windows only touch
-// its own dx), in window order within the sample: the same sums as the reference kernel.
-// With a ReLU backward folded in (KernelInitContext::relu_mask: the plan found
+// All ones where x > 0 as the float comparison answers it (false for NaN: positive x have bits
+// in (0, +inf]), else 0; and v where the mask is all ones, else +0. Integer operations, so the
+// loops using them vectorise.
+inline int32_t PositiveMask(float x) {
+  int32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return -static_cast<int32_t>((b > 0) & (b <= 0x7f800000));
+}
+inline float KeepBits(float v, int32_t mask) {
+  int32_t b;
+  std::memcpy(&b, &v, sizeof b);
+  b &= mask;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+// dx: dy routed to each window's argmax; one sample per task (its windows only touch its own
+// dx). Overlapping windows: zero, then add in window order (the reference kernel's sums);
+// windows that tile (stride = pool): every position written once. With a ReLU backward folded in (KernelInitContext::relu_mask: the plan found
 // ReluGrad(this dx, x) with x the pooled ReLU output), a gradient reaches a position only where
 // x > 0: dx = scatter(dy) * [x > 0], masked per sample while its dx is in cache, as ReluGrad's
 // reference kernel computes it.
@@ -488,33 +511,70 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
     const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
     const int64_t area = z.in[0] * z.in[1];
     std::atomic<bool> bad{false};
-    ForRange(
-        true, z.n,
-        [&](int64_t begin, int64_t end) {
-          for (int64_t n = begin; n < end; ++n) {
-            float* dxn = dx + n * in_sample;
-            std::fill(dxn, dxn + in_sample, 0.0f);
-            const float* dyn = dy + n * out_sample;
-            const int32_t* wsn = ws + n * out_sample;
-            const float* xn = x + n * in_sample;
-            for (int64_t o = 0; o < out_sample; o += z.c) {
-              for (int64_t c = 0; c < z.c; ++c) {
-                const int32_t p = wsn[o + c];
-                if (p < 0 || p >= area) {
-                  bad = true;
-                  continue;
+    if (z.stride[0] == z.pool[0] && z.stride[1] == z.pool[1]) {
+      // Windows that tile without overlap (the usual 2x2 / stride 2): each position gets at
+      // most one window's gradient, so dx is written once, window by window, instead of zeroed
+      // and then scattered into (0 + dy: the same bits as the scatter).
+      const int64_t covered_h = SpanAt(z, z.out[0] - 1, 0).h1;
+      const int64_t covered_w = SpanAt(z, 0, z.out[1] - 1).w1;
+      const int64_t row = z.in[1] * z.c;
+      const bool mask = relu_mask_;
+      // y (when given) masks per window: y > 0 iff x at the argmax > 0.
+      const float* y = ctx.num_inputs() > 3 ? ctx.input(3).data<float>() : nullptr;
+      ForRange(
+          true, z.n,
+          [&](int64_t begin, int64_t end) {
+            std::vector<int32_t> keep(z.c);  // this chunk's window mask from y
+            for (int64_t n = begin; n < end; ++n) {
+              float* dxn = dx + n * in_sample;
+              const float* xn = x + n * in_sample;
+              const float* dyn = dy + n * out_sample;
+              const int32_t* wsn = ws + n * out_sample;
+              for (int64_t i = 0; i < z.out[0]; ++i) {
+                for (int64_t j = 0; j < z.out[1]; ++j) {
+                  const Span sp = SpanAt(z, i, j);
+                  const float* __restrict g = dyn + (i * z.out[1] + j) * z.c;
+                  const int32_t* __restrict w = wsn + (i * z.out[1] + j) * z.c;
+                  bool out_of_range = false;
+                  for (int64_t c = 0; c < z.c; ++c) out_of_range |= w[c] < 0 || w[c] >= area;
+                  if (out_of_range) bad = true;
+                  const bool window_mask = mask && y != nullptr;
+                  if (window_mask) {
+                    const float* yw = y + n * out_sample + (i * z.out[1] + j) * z.c;
+                    for (int64_t c = 0; c < z.c; ++c) keep[c] = PositiveMask(yw[c]);
+                  }
+                  for (int64_t h = sp.h0; h < sp.h1; ++h) {
+                    for (int64_t q = sp.w0; q < sp.w1; ++q) {
+                      const int32_t p = static_cast<int32_t>(h * z.in[1] + q);
+                      if (window_mask) {
+                        WindowPositionKeep(z.c, p, w, g, keep.data(), dxn + p * z.c);
+                      } else if (mask) {
+                        WindowPosition<true>(z.c, p, w, g, xn + p * z.c, dxn + p * z.c);
+                      } else {
+                        WindowPosition<false>(z.c, p, w, g, xn + p * z.c, dxn + p * z.c);
+                      }
+                    }
+                  }
                 }
-                dxn[p * z.c + c] += dyn[o + c];
+                // Columns no window covers (valid padding's remainder).
+                for (int64_t h = SpanAt(z, i, 0).h0; h < SpanAt(z, i, 0).h1; ++h) {
+                  std::fill(dxn + h * row + covered_w * z.c, dxn + (h + 1) * row, 0.0f);
+                }
               }
+              std::fill(dxn + covered_h * row, dxn + in_sample, 0.0f);  // rows none covers
             }
-            // The sample's dx is still in cache: mask it there (vectorised), not in another
-            // pass over memory.
-            if (relu_mask_) {
-              for (int64_t i = 0; i < in_sample; ++i) dxn[i] = xn[i] > 0.0f ? dxn[i] : 0.0f;
+          },
+          /*grain=*/1);
+    } else {
+      ForRange(
+          true, z.n,
+          [&](int64_t begin, int64_t end) {
+            for (int64_t n = begin; n < end; ++n) {
+              ScatterSample(z, n, dy, ws, x, dx, bad);
             }
-          }
-        },
-        /*grain=*/1);
+          },
+          /*grain=*/1);
+    }
     if (bad) {
       return absl::InternalError(
           "max pooling backward: a workspace entry is out of range; the workspace must come "
@@ -524,6 +584,56 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
   }
 
  private:
+  // One position p of a tiling window: dx = dy where p is the argmax (and x > 0 with the ReLU
+  // folded in), else 0. Selects over the channels, vectorised.
+  template <bool kMask>
+  static void WindowPosition(int64_t channels, int32_t p, const int32_t* __restrict w,
+                             const float* __restrict g, const float* __restrict x,
+                             float* __restrict d) {
+    // Bit masks, no control flow: GCC vectorises it (a float select or comparison here stays a
+    // branch under its default -ftrapping-math).
+    for (int64_t c = 0; c < channels; ++c) {
+      int32_t keep = -static_cast<int32_t>(w[c] == p);
+      if constexpr (kMask) keep &= PositiveMask(x[c]);
+      d[c] = 0.0f + KeepBits(g[c], keep);
+    }
+  }
+
+  // The same with the window's mask from y precomputed in `keep`.
+  static void WindowPositionKeep(int64_t channels, int32_t p, const int32_t* __restrict w,
+                                 const float* __restrict g, const int32_t* __restrict keep,
+                                 float* __restrict d) {
+    for (int64_t c = 0; c < channels; ++c) {
+      d[c] = 0.0f + KeepBits(g[c], -static_cast<int32_t>(w[c] == p) & keep[c]);
+    }
+  }
+
+  // Overlapping windows: zero the sample's dx, add each window's gradient at its argmax, then
+  // (ReLU folded in) mask it while it is in cache.
+  void ScatterSample(const PoolSizes& z, int64_t n, const float* dy, const int32_t* ws,
+                     const float* x, float* dx, std::atomic<bool>& bad) const {
+    const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
+    const int64_t area = z.in[0] * z.in[1];
+    float* dxn = dx + n * in_sample;
+    std::fill(dxn, dxn + in_sample, 0.0f);
+    const float* dyn = dy + n * out_sample;
+    const int32_t* wsn = ws + n * out_sample;
+    const float* xn = x + n * in_sample;
+    for (int64_t o = 0; o < out_sample; o += z.c) {
+      for (int64_t c = 0; c < z.c; ++c) {
+        const int32_t p = wsn[o + c];
+        if (p < 0 || p >= area) {
+          bad = true;
+          continue;
+        }
+        dxn[p * z.c + c] += dyn[o + c];
+      }
+    }
+    if (relu_mask_) {
+      for (int64_t i = 0; i < in_sample; ++i) dxn[i] = KeepBits(dxn[i], PositiveMask(xn[i]));
+    }
+  }
+
   bool relu_mask_ = false;
 };
 
@@ -551,6 +661,9 @@ GradFn PoolGrad(std::string backward_op) {
     std::vector<Value> inputs = {*g.output_grad(0)};
     if (kKind == PoolKind::kMax) inputs.push_back(g.output(1));
     inputs.push_back(g.input(0));
+    // y too: a ReLU backward folded into max pooling's backward masks with y (a quarter of x's
+    // bytes for 2x2 windows: y > 0 iff x at the window's argmax > 0).
+    if (kKind == PoolKind::kMax) inputs.push_back(g.output(0));
     absl::StatusOr<Value> dx = g.graph().Add(backward_op, inputs, g.attrs<Attrs>());
     if (!dx.ok()) return dx.status();
     return Grads{*dx};
@@ -574,13 +687,14 @@ OpDef<Attrs> PoolOp(const std::string& name, std::string doc) {
   return def;
 }
 
-// "graft.<name>Backward": (dy, [workspace,] x) -> dx.
+// "graft.<name>Backward": (dy, [workspace,] x [, y]) -> dx (max pooling's optional y is the
+// forward output, read only with a folded ReLU backward).
 template <typename Attrs, PoolKind kKind>
 OpDef<Attrs> PoolBackwardOp(const std::string& name, std::string doc) {
   using K = PoolKernels<Attrs, kKind>;
   OpDef<Attrs> def("graft." + name + "Backward");
   def.Doc(std::move(doc))
-      .Inputs(kKind == PoolKind::kMax ? std::vector<std::string>{"dy", "workspace", "x"}
+      .Inputs(kKind == PoolKind::kMax ? std::vector<std::string>{"dy", "workspace", "x", "y?"}
                                       : std::vector<std::string>{"dy", "x"})
       .Outputs({"dx"})
       .Shape(InferBackward<Attrs, kKind>)
