@@ -407,6 +407,45 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
 
 // ---- fast max pooling (graft's loops) --------------------------------------------------------
 
+// Output rows [begin, end) of max pooling (r = n * out_h + i). Pass 1: the max (a pure vector
+// max). Pass 2: the first position holding it, found by visiting positions last to first (a
+// vector select). Compiled for AVX-512 and AVX2 beside the baseline, picked at load time
+// (target_clones): the loops are vector max/compare/select over the channels, and 16-wide
+// vectors measured 1.6x faster than the baseline's 4-wide ones on M2's pooling.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void MaxPoolRows(
+    const PoolSizes& z, bool with_workspace, const float* x, float* y, int32_t* ws,
+    int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t n = r / z.out[0], i = r % z.out[0];
+    const float* xn = x + n * z.in[0] * z.in[1] * z.c;
+    for (int64_t j = 0; j < z.out[1]; ++j) {
+      const Span s = SpanAt(z, i, j);
+      float* __restrict yo = y + ((r * z.out[1]) + j) * z.c;
+      int32_t* __restrict wo = ws + ((r * z.out[1]) + j) * z.c;
+      const int32_t first = static_cast<int32_t>(s.h0 * z.in[1] + s.w0);
+      const float* __restrict x0 = xn + first * z.c;
+      for (int64_t c = 0; c < z.c; ++c) {
+        yo[c] = x0[c];
+        wo[c] = first;  // also the answer if nothing compares equal (NaN)
+      }
+      for (int64_t h = s.h0; h < s.h1; ++h) {
+        for (int64_t w = s.w0; w < s.w1; ++w) {
+          const float* __restrict xp = xn + (h * z.in[1] + w) * z.c;
+          for (int64_t c = 0; c < z.c; ++c) yo[c] = std::max(yo[c], xp[c]);
+        }
+      }
+      if (!with_workspace) continue;
+      for (int64_t h = s.h1 - 1; h >= s.h0; --h) {
+        for (int64_t w = s.w1 - 1; w >= s.w0; --w) {
+          const int32_t p = static_cast<int32_t>(h * z.in[1] + w);
+          const float* __restrict xp = xn + p * z.c;
+          for (int64_t c = 0; c < z.c; ++c) wo[c] = xp[c] == yo[c] ? p : wo[c];
+        }
+      }
+    }
+  }
+}
+
 // Channels-last max pooling with the channel loop innermost (contiguous, vectorisable). The
 // workspace is the argmax position h * W + w, as the reference kernel's; output rows are
 // independent, so the split of rows over threads (ops::ForRange: the plan thread's OpenMP team)
@@ -431,37 +470,7 @@ class FastMaxPool : public RefPoolBase<Attrs, 0> {
     ForRange(
         true, rows,
         [&](int64_t begin, int64_t end) {
-          for (int64_t r = begin; r < end; ++r) {
-            const int64_t n = r / z.out[0], i = r % z.out[0];
-            const float* xn = x + n * z.in[0] * z.in[1] * z.c;
-            for (int64_t j = 0; j < z.out[1]; ++j) {
-              const Span s = SpanAt(z, i, j);
-              float* __restrict yo = y + ((r * z.out[1]) + j) * z.c;
-              int32_t* __restrict wo = ws + ((r * z.out[1]) + j) * z.c;
-              const int32_t first = static_cast<int32_t>(s.h0 * z.in[1] + s.w0);
-              const float* __restrict x0 = xn + first * z.c;
-              // Pass 1: the max (a pure vector max). Pass 2: the first position holding it,
-              // found by visiting positions last to first (a vector select).
-              for (int64_t c = 0; c < z.c; ++c) {
-                yo[c] = x0[c];
-                wo[c] = first;  // also the answer if nothing compares equal (NaN)
-              }
-              for (int64_t h = s.h0; h < s.h1; ++h) {
-                for (int64_t w = s.w0; w < s.w1; ++w) {
-                  const float* __restrict xp = xn + (h * z.in[1] + w) * z.c;
-                  for (int64_t c = 0; c < z.c; ++c) yo[c] = std::max(yo[c], xp[c]);
-                }
-              }
-              if (!with_workspace_) continue;
-              for (int64_t h = s.h1 - 1; h >= s.h0; --h) {
-                for (int64_t w = s.w1 - 1; w >= s.w0; --w) {
-                  const int32_t p = static_cast<int32_t>(h * z.in[1] + w);
-                  const float* __restrict xp = xn + p * z.c;
-                  for (int64_t c = 0; c < z.c; ++c) wo[c] = xp[c] == yo[c] ? p : wo[c];
-                }
-              }
-            }
-          }
+          MaxPoolRows(z, with_workspace_, x, y, ws, begin, end);
         },
         /*grain=*/8);
     return absl::OkStatus();
