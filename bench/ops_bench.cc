@@ -8,8 +8,10 @@
 // For each op of the four reference models (below) at its shapes, and for 1 and 2 threads:
 //   graft  a graft::Plan over a graph holding the op (placeholders feed the activations,
 //          variables hold the weights), run with Plan::Run and no fetches: what a training step
-//          pays for this node (feed binding, the executor, the kernel with its per-step weight
-//          reorders). The forward max pool's workspace is read by a Flatten (an alias in the
+//          pays for this node (feed binding, the executor, the kernel). The plan keeps the
+//          weights packed in the forward primitive's layout (graph/variable_home.h), so the
+//          forward reads them as they are; backward-data reorders them into its own layout and
+//          backward-weights writes dw in Keras's layout (in a training plan: the weights'). The forward max pool's workspace is read by a Flatten (an alias in the
 //          plan's arena, no copy), as the backward op reads it in training.
 //   raw    the same oneDNN primitive(s) built directly, as a careful user would: nwc / nhwc
 //          activations, conv weights `format_tag::any` reordered ONCE outside the timed loop,
@@ -26,9 +28,10 @@
 //            Plan::Run's own cost, kernel - raw the kernel's (memory objects, argument map,
 //            weight reorders, waits).
 //   fresh    the raw primitive with its arguments wrapped anew every run (new dnnl::memory
-//            objects over the same buffers, a new map), as graft's kernels do.
-//   reorder  conv only: the weight reorder graft's kernel does every step (Keras layout -> the
-//            primitive's, or for backward-weights the primitive's -> Keras), as a bare primitive.
+//            objects over the same buffers, a new map), as graft's kernels did before they
+//            built them once (onednn::Args).
+//   reorder  conv only: a weight reorder between Keras's layout and the primitive's, as a bare
+//            primitive (what a kernel that kept Keras's layout would pay per step).
 //   any      dense forward / backward-data: the raw matmul with the weights in the layout
 //            oneDNN picks for `any` (reordered once) instead of graft's plain (in, out).
 //   matmul   dense backward-weights: the raw dw matmul alone (the rest of raw is the db
