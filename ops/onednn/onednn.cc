@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -103,23 +104,24 @@ int64_t OneDnnForm::packed_elements() const {
   return static_cast<int64_t>(packed_.get_size() / sizeof(float));
 }
 
-namespace {
-absl::Status Reorder(const dnnl::memory::desc& from_md, const Tensor& from,
-                     const dnnl::memory::desc& to_md, const Tensor& to) {
+absl::Status OneDnnForm::Reorder(bool pack, const Tensor& from, const Tensor& to) const {
   return Call([&] {
+    std::optional<dnnl::reorder>& r = pack ? pack_ : unpack_;
+    const dnnl::memory::desc& from_md = pack ? logical_ : packed_;
+    const dnnl::memory::desc& to_md = pack ? packed_ : logical_;
     dnnl::memory src = Wrap(from_md, from), dst = Wrap(to_md, to);
-    dnnl::reorder(src, dst).execute(Stream(), src, dst);
+    if (!r.has_value()) r = dnnl::reorder(src, dst);  // created once (a copy: any team size)
+    r->execute(Stream(), src, dst);
     Stream().wait();
   });
 }
-}  // namespace
 
 absl::Status OneDnnForm::Pack(const Tensor& logical, Tensor& packed) const {
-  return Reorder(logical_, logical, packed_, packed);
+  return Reorder(true, logical, packed);
 }
 
 absl::Status OneDnnForm::Unpack(const Tensor& packed, Tensor& logical) const {
-  return Reorder(packed_, packed, logical_, logical);
+  return Reorder(false, packed, logical);
 }
 
 bool OneDnnForm::Equals(const PackedForm& other) const {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,7 +55,10 @@ class OneDnnForm : public PackedForm {
   std::string ToString() const override;
 
  private:
+  absl::Status Reorder(bool pack, const Tensor& from, const Tensor& to) const;
   dnnl::memory::desc logical_, packed_;
+  // The two reorders, created on first use (Fit repacks once per call; no re-creation then).
+  mutable std::optional<dnnl::reorder> pack_, unpack_;
 };
 
 // The form to keep a variable in for a primitive that chose `chosen` where graft's layout is
