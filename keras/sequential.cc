@@ -78,6 +78,9 @@ void Sequential::SyncWeights(bool release_packed) const {
   // when the call returns, and each call starts by repacking from them (so weights written
   // between calls, through SetWeights or the layers' tensors, are what the next call uses).
   if (compiled_) compiled_->graph->SyncVariables(release_packed).IgnoreError();  // a reorder
+  // A call's first step repacks the weights (and finds the OpenMP team asleep): the thread
+  // governor is not shown its time.
+  if (release_packed) first_step_of_call_ = true;
 }
 
 void Sequential::Add(Layer layer) {
@@ -385,8 +388,9 @@ absl::Status Sequential::RunStep(int kind, const std::vector<Tensor>& feeds,
   Compiled::CachedPlan& cached = c.plans[{kind, batch, threads}];
   const auto start = std::chrono::steady_clock::now();
   absl::Status s = (*plan)->Run(feeds, fetched);
-  if (s.ok() && cached.warm) gov->Record(threads, Seconds(start), batch);
+  if (s.ok() && cached.warm && !first_step_of_call_) gov->Record(threads, Seconds(start), batch);
   cached.warm = true;
+  first_step_of_call_ = false;
   return s;
 }
 

@@ -8,8 +8,9 @@ constexpr int64_t kMaxProbeInterval = 1024;
 constexpr double kSmoothing = 0.2;      // weight of a new measurement in the running cost
 constexpr double kSlowdown = 1.5;       // a step this much slower than usual is suspicious
 constexpr int kSlowStreakToProbe = 3;   // ... and this many in a row trigger a probe
-constexpr double kSevereSlowdown = 10;  // one step this much slower triggers a probe at once
+constexpr double kSevereSlowdown = 10;  // two steps this much slower trigger a probe at once
 constexpr double kProbeBudget = 200;    // steps of the current choice per step-cost of a probe
+constexpr double kProbeSteps = 2;       // a probe runs two steps (the first is not measured)
 }  // namespace
 
 ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
@@ -17,6 +18,7 @@ ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
 
 int ThreadGovernor::Choose() {
   if (!adaptive_) return budget_;
+  if (probe_warmed_) return Other();  // the probe's measured step
   const int slot = Other() == 1 ? 0 : 1;
   if (probe_next_ || steps_since_probe_ >= probe_interval_ ||
       (cost_[slot] < 0 && steps_since_probe_ >= 2)) {
@@ -33,38 +35,56 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     ++steps_since_probe_;
     // Only a slowdown on the full budget suggests contention has started; on 1 thread, noise
     // from the other process is expected and the periodic probe is enough to notice it left.
-    if (current_ == budget_ && cost_[slot] > 0 && cost > kSlowdown * cost_[slot]) {
-      // Contention costs a 2-thread team 20-90x: one such step is evidence enough.
-      if (++slow_streak_ >= kSlowStreakToProbe || cost > kSevereSlowdown * cost_[slot]) {
+    const bool slow = current_ == budget_ && cost_[slot] > 0 && cost > kSlowdown * cost_[slot];
+    if (slow) {
+      ++slow_streak_;
+      // Contention costs a 2-thread team 20-90x: two such steps in a row are evidence enough;
+      // milder slowdowns need three.
+      if (slow_streak_ >= kSlowStreakToProbe ||
+          (slow_streak_ >= 2 && cost > kSevereSlowdown * cost_[slot])) {
         probe_next_ = true;
       }
     } else {
       slow_streak_ = 0;
     }
-    cost_[slot] = cost_[slot] < 0 ? cost : (1 - kSmoothing) * cost_[slot] + kSmoothing * cost;
+    last_cost_[slot] = cost;
+    // A lone outlier (a page fault, a hiccup of the VM) enters the estimate clamped, so that it
+    // cannot talk the governor into switching; a streak enters whole.
+    const double sample = slow && slow_streak_ < 2 ? kSlowdown * cost_[slot] : cost;
+    cost_[slot] = cost_[slot] < 0 ? cost : (1 - kSmoothing) * cost_[slot] + kSmoothing * sample;
     return;
   }
-  // A probe of the other count: its cost replaces the old estimate (conditions change).
+  // A probe of the other count runs two steps and measures the second: the first pays for
+  // changing the team size (waking a sleeping OpenMP thread costs more than a small model's
+  // whole step), which the steps after a switch would not.
+  if (!probe_warmed_) {
+    probe_warmed_ = true;
+    return;
+  }
+  probe_warmed_ = false;
+  // Its cost replaces the old estimate (conditions change).
   cost_[slot] = cost;
   steps_since_probe_ = 0;
   probe_next_ = false;
   slow_streak_ = 0;
   const int cur = current_ == 1 ? 0 : 1;
   if (cost < 0.9 * cost_[cur]) {
-    const double left_ratio = cost_[cur] / std::max(cost, 1e-12);
+    // What the count being left costs now: its latest step, if that is above the average.
+    const double left_ratio = std::max(cost_[cur], last_cost_[cur]) / std::max(cost, 1e-12);
     current_ = threads;
     ++switches_;
     // Leaving the budget means contention: the budget is expensive to probe while it lasts, by
     // the ratio just measured, so the next probe already waits kProbeBudget times that.
-    probe_interval_ = current_ == budget_
-                          ? 8
-                          : std::max<int64_t>(64, static_cast<int64_t>(kProbeBudget * left_ratio));
+    probe_interval_ =
+        current_ == budget_
+            ? 8
+            : std::max<int64_t>(64, static_cast<int64_t>(kProbeSteps * kProbeBudget * left_ratio));
   } else {
     // Keep the probes' cost near 0.5% of the time: a probe that costs r steps of the current
     // choice waits at least 200 r steps (under contention a 2-thread step can cost 90).
     const double ratio = cost / std::max(cost_[cur], 1e-12);
     probe_interval_ = std::max(std::min(probe_interval_ * 2, kMaxProbeInterval),
-                               static_cast<int64_t>(kProbeBudget * ratio));
+                               static_cast<int64_t>(kProbeSteps * kProbeBudget * ratio));
   }
 }
 

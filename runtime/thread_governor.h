@@ -38,10 +38,12 @@ class ThreadGovernor {
   bool adaptive_;
   int current_;
   double cost_[2] = {-1, -1};  // seconds per sample: [0] for 1 thread, [1] for the budget
+  double last_cost_[2] = {-1, -1};  // the latest step's, unsmoothed
   int64_t steps_since_probe_ = 0;
   int64_t probe_interval_ = 8;
   int slow_streak_ = 0;
   bool probe_next_ = false;
+  bool probe_warmed_ = false;  // the probe's first (unmeasured) step ran
   int64_t switches_ = 0;
 };
 

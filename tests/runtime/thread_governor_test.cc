@@ -63,6 +63,21 @@ TEST(ThreadGovernor, SevereContentionCostsAboutOnePercent) {
   EXPECT_LT(cost / steps, 1.012) << "time lost to 2-thread steps and probes";
 }
 
+// One step ten times slower than usual (a page fault, the VM pausing) on an idle machine is not
+// contention: the governor stays on the budget.
+TEST(ThreadGovernor, ALoneOutlierDoesNotSwitch) {
+  ThreadGovernor gov(2, true);
+  Simulate(gov, 300, 1.0, 0.65);
+  ASSERT_EQ(gov.current(), 2);
+  for (int k = 0; k < 5; ++k) {
+    const int t = gov.Choose();
+    gov.Record(t, (t == 1 ? 1.0 : 0.65 * (k == 0 ? 10 : 1)) * 32, 32);
+  }
+  Simulate(gov, 50, 1.0, 0.65);
+  EXPECT_EQ(gov.current(), 2);
+  EXPECT_EQ(gov.switches(), 0);
+}
+
 TEST(ThreadGovernor, NotAdaptiveAlwaysAnswersTheBudget) {
   ThreadGovernor gov(2, false);
   EXPECT_EQ(Simulate(gov, 100, 1.0, 50.0), 100);
