@@ -654,8 +654,16 @@ absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredDataWeights(
   const D& a = c.attrs<D>();
   const ConvSizes z = DataSizes(c, Spec(a.conv), InputSpatial(a));
   std::shared_ptr<const PackedForm> form;
-  absl::Status s = on::Call(
-      [&] { form = on::FormFor(UserWeightsDesc(z), ForwardPd(z, false).weights_desc()); });
+  // Backward-data's own layout: it packs the weights only where no forward reads them (a plan
+  // for input gradients alone); where a forward does, the forward chose first.
+  absl::Status s = on::Call([&] {
+    auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct,
+                                                   SrcDesc(z), AnyWeightsDesc(z), DstDesc(z),
+                                                   z.stride, Dilates(z), z.pad_l, z.pad_r);
+    auto pd = dnnl::convolution_backward_data::primitive_desc(d, on::Engine(),
+                                                              ForwardPd(z, false));
+    form = on::FormFor(UserWeightsDesc(z), pd.weights_desc());
+  });
   if (!s.ok()) return s;
   return form;
 }

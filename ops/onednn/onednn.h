@@ -131,6 +131,7 @@ class LayoutBridge {
 
  private:
   bool needs_reorder_ = false;
+  bool small_ = false;        // under 64 KiB: reordered on one thread
   int slot_ = -1;             // the primitive's argument slot (no reorder)
   Args to_args_, from_args_;  // the reorders' arguments; slot 0 is the user tensor
   dnnl::reorder to_chosen_, from_chosen_;
