@@ -1,13 +1,13 @@
 // The loader only reads and validates: the conversion from R's mlbench data lives in
 // tools/dna_to_npy.sh, so graft needs no R at build or run time.
 #include "keras/datasets/dna.h"
-
 #include <filesystem>
 #include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "io/npy.h"
+#include "keras/datasets/data_dir.h"
 
 namespace graft::keras::datasets {
 namespace {
@@ -71,8 +71,7 @@ absl::Status Check(const std::string& dir, const char* x_name, const Tensor& x, 
 }  // namespace
 
 absl::StatusOr<Split> LoadDna(const std::string& dir_in) {
-  std::string dir = dir_in.empty() ? "." : dir_in;
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string dir = ResolveDataDir(dir_in);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(

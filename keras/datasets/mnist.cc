@@ -1,7 +1,6 @@
 // Both sets share one loader: the same four IDX file names, shapes and checks; only the
 // directory and the name in the messages differ. Reading and gunzipping is io::LoadIdx's job.
 #include "keras/datasets/mnist.h"
-
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -9,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "io/idx.h"
+#include "keras/datasets/data_dir.h"
 
 namespace graft::keras::datasets {
 namespace {
@@ -95,8 +95,7 @@ absl::Status LoadPair(const char* loader, const std::string& dir, const char* im
 }
 
 absl::StatusOr<Split> LoadImageSet(const char* loader, const std::string& dir_in) {
-  std::string dir = dir_in.empty() ? "." : dir_in;
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string dir = ResolveDataDir(dir_in);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(
