@@ -17,6 +17,7 @@
 #include "graph/tensor.h"
 #include "gtest/gtest.h"
 #include "io/npy.h"
+#include "keras/datasets/data_dir.h"
 #include "keras/datasets/dna.h"
 #include "keras/datasets/mnist.h"
 #include "keras/datasets/sensor_faults.h"
@@ -45,6 +46,20 @@ uint64_t Fingerprint(const Tensor& t) {
 // SensorFaults
 
 constexpr SensorFaultsOptions kSmall = {.num_train = 64, .num_test = 32, .steps = 40};
+
+// Under `bazel run` the working directory is the runfiles tree: a relative data directory that
+// is not there is looked up in the checkout (BUILD_WORKSPACE_DIRECTORY).
+TEST(DataDirTest, RelativeDirectoryFallsBackToTheCheckout) {
+  const std::string root = ::testing::TempDir() + "/checkout";
+  std::filesystem::create_directories(root + "/data/mnist_x");
+  EXPECT_EQ(keras::datasets::ResolveDataDir("data/mnist_x/"), "data/mnist_x");
+  setenv("BUILD_WORKSPACE_DIRECTORY", root.c_str(), 1);
+  EXPECT_EQ(keras::datasets::ResolveDataDir("data/mnist_x/"), root + "/data/mnist_x");
+  EXPECT_EQ(keras::datasets::ResolveDataDir("data/absent"), "data/absent");  // error names it
+  EXPECT_EQ(keras::datasets::ResolveDataDir("/abs/path"), "/abs/path");
+  EXPECT_EQ(keras::datasets::ResolveDataDir(""), ".");
+  unsetenv("BUILD_WORKSPACE_DIRECTORY");
+}
 
 TEST(SensorFaultsTest, DefaultShapesAndDTypes) {
   const Split s = SensorFaults();
