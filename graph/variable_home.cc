@@ -17,21 +17,15 @@ absl::Status VariableHome::SetForm(std::shared_ptr<const PackedForm> form) {
   return absl::OkStatus();
 }
 
-absl::Status VariableHome::PrepareLogical(bool will_write) {
-  if (!logical_valid_) {
-    if (absl::Status s = form_->Unpack(packed_, logical_); !s.ok()) return s;
-    logical_valid_ = true;
+absl::Status VariableHome::Prepare(bool packed, bool will_write) {
+  bool& current = packed ? packed_valid_ : logical_valid_;
+  bool& other = packed ? logical_valid_ : packed_valid_;
+  if (!current) {
+    absl::Status s = packed ? form_->Pack(logical_, packed_) : form_->Unpack(packed_, logical_);
+    if (!s.ok()) return s;
+    current = true;
   }
-  if (will_write) packed_valid_ = false;
-  return absl::OkStatus();
-}
-
-absl::Status VariableHome::PreparePacked(bool will_write) {
-  if (!packed_valid_) {
-    if (absl::Status s = form_->Pack(logical_, packed_); !s.ok()) return s;
-    packed_valid_ = true;
-  }
-  if (will_write) logical_valid_ = false;
+  if (will_write) other = false;
   return absl::OkStatus();
 }
 

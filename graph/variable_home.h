@@ -47,8 +47,8 @@ class VariableHome {
 
   // Before a plan run that binds the logical tensor (or the packed copy); `will_write`: the plan
   // updates it in place, so the other copy becomes stale.
-  absl::Status PrepareLogical(bool will_write);
-  absl::Status PreparePacked(bool will_write);
+  absl::Status PrepareLogical(bool will_write) { return Prepare(false, will_write); }
+  absl::Status PreparePacked(bool will_write) { return Prepare(true, will_write); }
   // Brings the logical tensor up to date (a read from outside the plans).
   absl::Status SyncLogical() { return PrepareLogical(false); }
   // The logical tensor was overwritten from outside the plans (SetWeights).
@@ -60,6 +60,8 @@ class VariableHome {
   bool logical_current() const { return logical_valid_; }
 
  private:
+  absl::Status Prepare(bool packed, bool will_write);
+
   Tensor logical_;
   Tensor packed_;
   std::shared_ptr<const PackedForm> form_;

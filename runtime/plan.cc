@@ -27,6 +27,17 @@ DType KernelDType(const Node& n, const std::vector<std::vector<TensorType>>& typ
   return types[n.id].empty() ? DType::kF32 : types[n.id][0].dtype;
 }
 
+// Whether node `reader` is the only needed node reading value `v`.
+bool SoleReader(const Graph& graph, const std::vector<std::vector<int>>& readers, Value v,
+                int reader) {
+  for (int r : readers[v.node]) {
+    for (const Value& in : graph.node(r).inputs) {
+      if (in == v && r != reader) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec spec,
@@ -91,7 +102,8 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
 
   // 3. Fusion (fast kernels only): an elementwise op with a oneDNN post-op form whose input is
   //    the sole use of output 0 of an op that accepts post-ops runs inside that op's
-  //    primitive. The producer writes straight into the elementwise op's output.
+  //    primitive, and ReLU's backward runs inside an op that can mask (AcceptsReluMask). The
+  //    producer writes straight into the folded op's output.
   std::vector<std::vector<int>> readers(n);  // needed nodes reading each node (any output)
   for (int id = 0; id < n; ++id) {
     if (!needed[id]) continue;
@@ -105,39 +117,22 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   if (options.kernels == KernelKind::kFast) {
     for (int id = 0; id < n; ++id) {
       const Node& a = graph.node(id);
-      if (!needed[id] || a.op->post_op.algorithm == 0 || a.inputs.size() != 1) continue;
+      if (!needed[id] || a.inputs.empty()) continue;
       const Value in = a.inputs[0];
       const Node& p = graph.node(in.node);
-      if (in.index != 0 || !p.op->accepts_post_ops || fused_into[in.node] >= 0) continue;
-      if (plan->types_[in.node][0].dtype != DType::kF32 || is_fetched(in)) continue;
-      bool sole_reader = true;
-      for (int r : readers[in.node]) {
-        for (const Value& v : graph.node(r).inputs) {
-          if (v == in && r != id) sole_reader = false;
-        }
-      }
-      if (!sole_reader) continue;
-      fused_into[in.node] = id;
-      folded[id] = true;
-    }
-    // ReLU's backward (dy, y) folds into the op producing dy when that op reads the same y
-    // where it can mask (max pooling's backward reads the pooled ReLU output): one pass less.
-    for (int id = 0; id < n; ++id) {
-      const Node& a = graph.node(id);
-      if (!needed[id] || !a.op->is_relu_grad || a.inputs.size() != 2) continue;
-      const Value in = a.inputs[0];
-      const Node& p = graph.node(in.node);
+      // An elementwise op with a post-op form after an op that accepts post-ops; or ReLU's
+      // backward (dy, y) after an op that can mask with the same y (max pooling's backward
+      // reads the pooled ReLU output): one pass over the data less.
       const int mask = p.op->relu_mask_input;
-      if (in.index != 0 || mask < 0 || mask >= static_cast<int>(p.inputs.size())) continue;
-      if (p.inputs[mask] != a.inputs[1] || fused_into[in.node] >= 0 || is_fetched(in)) continue;
+      const bool post_op =
+          a.op->post_op.algorithm != 0 && a.inputs.size() == 1 && p.op->accepts_post_ops;
+      const bool relu_mask = a.op->is_relu_grad && a.inputs.size() == 2 && mask >= 0 &&
+                             mask < static_cast<int>(p.inputs.size()) &&
+                             p.inputs[mask] == a.inputs[1];
+      if (!post_op && !relu_mask) continue;
+      if (in.index != 0 || fused_into[in.node] >= 0 || is_fetched(in)) continue;
       if (plan->types_[in.node][0].dtype != DType::kF32) continue;
-      bool sole_reader = true;
-      for (int r : readers[in.node]) {
-        for (const Value& v : graph.node(r).inputs) {
-          if (v == in && r != id) sole_reader = false;
-        }
-      }
-      if (!sole_reader) continue;
+      if (!SoleReader(graph, readers, in, id)) continue;
       fused_into[in.node] = id;
       folded[id] = true;
     }
@@ -579,14 +574,6 @@ absl::Status Plan::ChoosePackedForms(const std::vector<bool>& needed,
   auto is_fetched = [&](Value v) {
     return std::find(spec_.fetches.begin(), spec_.fetches.end(), v) != spec_.fetches.end();
   };
-  auto sole_reader = [&](Value v, int reader) {
-    for (int r : readers[v.node]) {
-      for (const Value& in : graph.node(r).inputs) {
-        if (in == v && r != reader) return false;
-      }
-    }
-    return true;
-  };
   auto home_of = [&](int id) -> VariableHome* {
     const Node& node = graph.node(id);
     if (node.op->name != "graft.Variable") return nullptr;
@@ -621,7 +608,7 @@ absl::Status Plan::ChoosePackedForms(const std::vector<bool>& needed,
           const Value u = rn.inputs[j];
           if (j == i || types_[u.node][u.index].shape != shape) continue;  // scalars
           const Node& un = graph.node(u.node);
-          if (is_fetched(u) || !sole_reader(u, r) || types_[u.node][u.index].dtype != DType::kF32) {
+          if (is_fetched(u) || !SoleReader(graph, readers, u, r) || types_[u.node][u.index].dtype != DType::kF32) {
             ok = false;
           } else if (home_of(u.node) != nullptr) {
             slots.push_back(u.node);
