@@ -50,56 +50,37 @@ dnnl::eltwise_forward::primitive_desc EltwiseForwardPd(alg a, float alpha,
   return dnnl::eltwise_forward::primitive_desc(d, on::Engine());
 }
 
-class OneDnnEltwiseForward : public on::OneDnnKernel {
+class OneDnnEltwiseForward : public on::PrimitiveKernel {
  public:
   OneDnnEltwiseForward(alg a, float alpha) : alg_(a), alpha_(alpha) {}
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
-      md_ = on::Desc(Flat(c.input_types[0]), on::tag::a);
-      prim_ = dnnl::eltwise_forward(EltwiseForwardPd(alg_, alpha_, md_));
-      src_ = args_.Add(DNNL_ARG_SRC, md_);
-      dst_ = args_.Add(DNNL_ARG_DST, md_);
-    });
-  }
-  absl::Status Run(KernelRunContext& ctx) override {
-    return on::Call([&] {
-      args_.Bind(src_, ctx.input(0));
-      args_.Bind(dst_, ctx.output(0));
-      args_.Execute(prim_);
+      const auto md = on::Desc(Flat(c.input_types[0]), on::tag::a);
+      prim_ = dnnl::eltwise_forward(EltwiseForwardPd(alg_, alpha_, md));
+      AddInput(DNNL_ARG_SRC, md, 0);
+      AddOutput(DNNL_ARG_DST, md, 0);
     });
   }
 
  private:
   alg alg_;
   float alpha_;
-  dnnl::memory::desc md_;
-  dnnl::primitive prim_;
-  on::Args args_;
-  int src_ = -1, dst_ = -1;
 };
 
 // Backward from (dy, x), or from (dy, y) for the *_use_dst_for_bwd algorithms.
-class OneDnnEltwiseBackward : public on::OneDnnKernel {
+class OneDnnEltwiseBackward : public on::PrimitiveKernel {
  public:
   OneDnnEltwiseBackward(alg a, float alpha, bool from_dst)
       : alg_(a), alpha_(alpha), from_dst_(from_dst) {}
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
-      md_ = on::Desc(Flat(c.input_types[0]), on::tag::a);
-      auto bd = dnnl::eltwise_backward::desc(alg_, md_, md_, alpha_, 0.f);
+      const auto md = on::Desc(Flat(c.input_types[0]), on::tag::a);
+      auto bd = dnnl::eltwise_backward::desc(alg_, md, md, alpha_, 0.f);
       prim_ = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
-          bd, on::Engine(), EltwiseForwardPd(alg_, alpha_, md_)));
-      diff_dst_ = args_.Add(DNNL_ARG_DIFF_DST, md_);
-      value_ = args_.Add(from_dst_ ? DNNL_ARG_DST : DNNL_ARG_SRC, md_);
-      diff_src_ = args_.Add(DNNL_ARG_DIFF_SRC, md_);
-    });
-  }
-  absl::Status Run(KernelRunContext& ctx) override {
-    return on::Call([&] {
-      args_.Bind(diff_dst_, ctx.input(0));
-      args_.Bind(value_, ctx.input(1));
-      args_.Bind(diff_src_, ctx.output(0));
-      args_.Execute(prim_);
+          bd, on::Engine(), EltwiseForwardPd(alg_, alpha_, md)));
+      AddInput(DNNL_ARG_DIFF_DST, md, 0);
+      AddInput(from_dst_ ? DNNL_ARG_DST : DNNL_ARG_SRC, md, 1);  // y or x
+      AddOutput(DNNL_ARG_DIFF_SRC, md, 0);
     });
   }
 
@@ -107,10 +88,6 @@ class OneDnnEltwiseBackward : public on::OneDnnKernel {
   alg alg_;
   float alpha_;
   bool from_dst_;
-  dnnl::memory::desc md_;
-  dnnl::primitive prim_;
-  on::Args args_;
-  int diff_dst_ = -1, value_ = -1, diff_src_ = -1;  // value_: x or y (from_dst_)
 };
 
 // Softmax over the last axis: a 2-D (rows, classes) descriptor.
@@ -119,60 +96,33 @@ on::dims Rows(const TensorType& t) {
   return {t.shape.num_elements() / k, k};
 }
 
-class OneDnnSoftmaxForward : public on::OneDnnKernel {
+class OneDnnSoftmaxForward : public on::PrimitiveKernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
-      md_ = on::Desc(Rows(c.input_types[0]), on::tag::ab);
-      auto d = dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md_, 1);
+      const auto md = on::Desc(Rows(c.input_types[0]), on::tag::ab);
+      auto d = dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md, 1);
       prim_ = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(d, on::Engine()));
-      src_ = args_.Add(DNNL_ARG_SRC, md_);
-      dst_ = args_.Add(DNNL_ARG_DST, md_);
+      AddInput(DNNL_ARG_SRC, md, 0);
+      AddOutput(DNNL_ARG_DST, md, 0);
     });
   }
-  absl::Status Run(KernelRunContext& ctx) override {
-    return on::Call([&] {
-      args_.Bind(src_, ctx.input(0));
-      args_.Bind(dst_, ctx.output(0));
-      args_.Execute(prim_);
-    });
-  }
-
- private:
-  dnnl::memory::desc md_;
-  dnnl::primitive prim_;
-  on::Args args_;
-  int src_ = -1, dst_ = -1;
 };
 
-class OneDnnSoftmaxBackward : public on::OneDnnKernel {
+class OneDnnSoftmaxBackward : public on::PrimitiveKernel {
  public:
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
-      md_ = on::Desc(Rows(c.input_types[0]), on::tag::ab);
-      auto fd = dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md_, 1);
+      const auto md = on::Desc(Rows(c.input_types[0]), on::tag::ab);
+      auto fd = dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, md, 1);
       auto fpd = dnnl::softmax_forward::primitive_desc(fd, on::Engine());
-      auto bd = dnnl::softmax_backward::desc(md_, md_, 1);
+      auto bd = dnnl::softmax_backward::desc(md, md, 1);
       prim_ = dnnl::softmax_backward(dnnl::softmax_backward::primitive_desc(bd, on::Engine(), fpd));
-      diff_dst_ = args_.Add(DNNL_ARG_DIFF_DST, md_);
-      dst_ = args_.Add(DNNL_ARG_DST, md_);
-      diff_src_ = args_.Add(DNNL_ARG_DIFF_SRC, md_);
+      AddInput(DNNL_ARG_DIFF_DST, md, 0);
+      AddInput(DNNL_ARG_DST, md, 1);
+      AddOutput(DNNL_ARG_DIFF_SRC, md, 0);
     });
   }
-  absl::Status Run(KernelRunContext& ctx) override {
-    return on::Call([&] {
-      args_.Bind(diff_dst_, ctx.input(0));
-      args_.Bind(dst_, ctx.input(1));
-      args_.Bind(diff_src_, ctx.output(0));
-      args_.Execute(prim_);
-    });
-  }
-
- private:
-  dnnl::memory::desc md_;
-  dnnl::primitive prim_;
-  on::Args args_;
-  int diff_dst_ = -1, dst_ = -1, diff_src_ = -1;
 };
 
 // ---- the elementwise math (reference kernels, and fast loops where oneDNN has none) -------

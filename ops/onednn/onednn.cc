@@ -182,6 +182,23 @@ dnnl::memory::desc OutputLayout(const KernelInitContext& c, int o,
   return dynamic_cast<const OneDnnForm&>(*c.output_forms[o]).packed_desc();
 }
 
+void PrimitiveKernel::AddInput(int arg, const dnnl::memory::desc& md, int input) {
+  bindings_.push_back({args_.Add(arg, md), true, input});
+}
+
+void PrimitiveKernel::AddOutput(int arg, const dnnl::memory::desc& md, int output) {
+  bindings_.push_back({args_.Add(arg, md), false, output});
+}
+
+absl::Status PrimitiveKernel::Run(KernelRunContext& ctx) {
+  return Call([&] {
+    for (const Binding& b : bindings_) {
+      args_.Bind(b.slot, b.input ? ctx.input(b.index) : ctx.output(b.index));
+    }
+    args_.Execute(prim_);
+  });
+}
+
 int Args::Add(int arg, const dnnl::memory::desc& md) {
   memories_.emplace_back(md, Engine(), static_cast<void*>(DNNL_MEMORY_NONE));
   handles_.push_back(nullptr);

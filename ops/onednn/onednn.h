@@ -137,6 +137,28 @@ class LayoutBridge {
   dnnl::reorder to_chosen_, from_chosen_;
 };
 
+// A kernel that runs one primitive whose arguments are, each, one of the node's inputs or
+// outputs in its plain layout. Init creates `prim_` and calls AddInput / AddOutput once per
+// argument; Run binds them and executes.
+class PrimitiveKernel : public OneDnnKernel {
+ public:
+  absl::Status Run(KernelRunContext& ctx) override;
+
+ protected:
+  void AddInput(int arg, const dnnl::memory::desc& md, int input);
+  void AddOutput(int arg, const dnnl::memory::desc& md, int output);
+  dnnl::primitive prim_;
+
+ private:
+  struct Binding {
+    int slot;
+    bool input;
+    int index;
+  };
+  Args args_;
+  std::vector<Binding> bindings_;
+};
+
 }  // namespace graft::onednn
 
 #endif  // GRAFT_OPS_ONEDNN_ONEDNN_H_
