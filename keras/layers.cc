@@ -76,6 +76,9 @@ absl::Status LayerImpl::SetWeights(const std::vector<Tensor>& values) {
                        weights_[i].value.type().ToString(), ", got ", values[i].type().ToString()));
     }
   }
+  // A compiled model may hold these weights packed: bring the tensors up to date and mark the
+  // packed copies stale before overwriting them.
+  if (on_weights_access_) on_weights_access_();
   for (size_t i = 0; i < values.size(); ++i) weights_[i].value.CopyFrom(values[i]);
   return absl::OkStatus();
 }

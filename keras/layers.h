@@ -13,6 +13,7 @@
 #define GRAFT_KERAS_LAYERS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,7 +65,15 @@ class LayerImpl {
   absl::StatusOr<Value> Call(Graph& graph, Value x, const CallContext& ctx = {});
 
   bool built() const { return built_; }
-  const std::vector<Weight>& weights() const { return weights_; }
+  // The weights. When a compiled model trains them packed in oneDNN's layout, reading them here
+  // first brings these tensors up to date, and the model's next step repacks from them (so a
+  // write through them is seen too).
+  const std::vector<Weight>& weights() const {
+    if (on_weights_access_) on_weights_access_();
+    return weights_;
+  }
+  // Set by the model that compiled this layer (Sequential::Compile).
+  void SetWeightsAccessHook(std::function<void()> hook) { on_weights_access_ = std::move(hook); }
   // Replaces the weights (same names and shapes, in weights() order).
   absl::Status SetWeights(const std::vector<Tensor>& values);
   int64_t CountParams(bool trainable) const;
@@ -96,6 +105,7 @@ class LayerImpl {
   std::string name_;
   std::vector<int64_t> input_shape_;
   std::vector<Weight> weights_;
+  std::function<void()> on_weights_access_;
   bool built_ = false;
 };
 

@@ -7,7 +7,6 @@
 #include <tuple>
 
 #include "absl/strings/ascii.h"
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "autodiff/gradients.h"
@@ -34,7 +33,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 struct Sequential::Compiled {
-  std::unique_ptr<Graph> graph = std::make_unique<Graph>();
+  std::shared_ptr<Graph> graph = std::make_shared<Graph>();
   Value x;
   Value output;            // inference-mode output (Predict, Evaluate)
   bool trainable = false;  // false: forward only (Predict before Compile)
@@ -68,19 +67,27 @@ struct Sequential::Compiled {
 Sequential::Sequential(std::vector<Layer> layers, std::string name)
     : name_(name.empty() ? internal::UniqueLayerName("sequential") : std::move(name)),
       layers_(std::move(layers)) {}
-Sequential::~Sequential() = default;
+Sequential::~Sequential() { SyncWeights(); }  // the layers outlive the model's packed copies
 Sequential::Sequential(Sequential&&) noexcept = default;
 Sequential& Sequential::operator=(Sequential&&) noexcept = default;
 
 void Sequential::SyncWeights(bool release_packed) const {
-  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout across
-  // the steps of one Fit / Evaluate / Predict call; the layers' own tensors are current again
-  // when the call returns, and each call starts by repacking from them (so weights written
-  // between calls, through SetWeights or the layers' tensors, are what the next call uses).
+  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from
+  // step to step and from call to call. The layers' own tensors are brought up to date only
+  // when something reads them (Layer::weights(), GetWeights: the hook below) or the graph goes;
+  // a read or write from outside marks the packed copies stale, so the next step repacks.
   if (compiled_) compiled_->graph->SyncVariables(release_packed).IgnoreError();  // a reorder
-  // A call's first step repacks the weights (and finds the OpenMP team asleep): the thread
-  // governor is not shown its time.
-  if (release_packed) first_step_of_call_ = true;
+}
+
+void Sequential::InstallWeightHooks() {
+  std::weak_ptr<Graph> graph = compiled_->graph;
+  for (const Layer& l : layers_) {
+    l->SetWeightsAccessHook([graph] {
+      if (std::shared_ptr<Graph> g = graph.lock()) {
+        g->SyncVariables(/*release_packed=*/true).IgnoreError();
+      }
+    });
+  }
 }
 
 void Sequential::Add(Layer layer) {
@@ -312,6 +319,7 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
   if (absl::Status s = g.Verify(); !s.ok()) return WithContext(s, "Compile: internal: ");
   c->trainable = true;
   compiled_ = std::move(c);
+  InstallWeightHooks();
   return absl::OkStatus();
 }
 
@@ -441,8 +449,7 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
   }
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Fit");
   if (!x.ok()) return x.status();
-  SyncWeights(/*release_packed=*/true);
-  absl::Cleanup sync = [this] { SyncWeights(); };
+  first_step_of_call_ = true;  // it finds the OpenMP team asleep: not shown to the governor
   absl::StatusOr<Tensor> y = PrepareY(y_in, "Fit");
   if (!y.ok()) return y.status();
   const int64_t n_all = x->shape().dim(0);
@@ -575,7 +582,7 @@ absl::StatusOr<std::vector<double>> Sequential::Evaluate(const Tensor& x_in, con
   if (o.batch_size <= 0) return absl::InvalidArgumentError("Evaluate: batch_size must be > 0");
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Evaluate");
   if (!x.ok()) return x.status();
-  SyncWeights(/*release_packed=*/true);
+  first_step_of_call_ = true;
   absl::StatusOr<Tensor> y = PrepareY(y_in, "Evaluate");
   if (!y.ok()) return y.status();
   const auto start = std::chrono::steady_clock::now();
@@ -606,10 +613,11 @@ absl::StatusOr<Tensor> Sequential::Predict(const Tensor& x_in, const PredictOpti
     if (!out.ok()) return out.status();
     c->output = *out;
     compiled_ = std::move(c);
+    InstallWeightHooks();
   }
   absl::StatusOr<Tensor> x = PrepareX(x_in, "Predict");
   if (!x.ok()) return x.status();
-  SyncWeights(/*release_packed=*/true);
+  first_step_of_call_ = true;
   const int64_t n = x->shape().dim(0);
   Shape out_shape = compiled_->graph->type(compiled_->output).shape.WithBatch(n);
   Tensor result(DType::kF32, out_shape);
@@ -666,6 +674,7 @@ std::vector<Tensor> Sequential::GetWeights() const {
 
 absl::Status Sequential::SetWeights(const std::vector<Tensor>& weights) {
   if (absl::Status s = Build(); !s.ok()) return s;
+  SyncWeights(/*release_packed=*/true);  // the packed copies are stale from here on
   size_t k = 0;
   for (const Layer& l : layers_) {
     const size_t count = l->weights().size();
@@ -675,9 +684,6 @@ absl::Status Sequential::SetWeights(const std::vector<Tensor>& weights) {
     }
     std::vector<Tensor> mine(weights.begin() + k, weights.begin() + k + count);
     if (absl::Status s = l->SetWeights(mine); !s.ok()) return s;
-    if (compiled_) {
-      for (const Weight& w : l->weights()) compiled_->graph->VariableWritten(w.value);
-    }
     k += count;
   }
   if (k != weights.size()) {

@@ -138,6 +138,7 @@ class Sequential {
  private:
   struct Compiled;
   void SyncWeights(bool release_packed = false) const;
+  void InstallWeightHooks();
   mutable bool first_step_of_call_ = false;
   absl::StatusOr<Tensor> PrepareX(const Tensor& x, const char* where) const;
   absl::StatusOr<Tensor> PrepareY(const Tensor& y, const char* where) const;
