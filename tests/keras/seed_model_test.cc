@@ -144,6 +144,22 @@ TEST(SeedModel, PackedWeightsAreCurrentBetweenCallsAndSetWeightsTakesEffect) {
     EXPECT_EQ(std::memcmp(again[i].raw_data(), trained[i].raw_data(), trained[i].nbytes()), 0)
         << "weight " << i;
   }
+  // The same through the layers' own tensors (a handle from weights() shares their storage).
+  size_t k = 0;
+  for (const Layer& l : model.layers()) {
+    for (const Weight& w : l->weights()) {
+      Tensor handle = w.value;
+      handle.CopyFrom(initial[k++]);
+    }
+  }
+  ASSERT_TRUE(model.Fit(x, y, {.batch_size = 32, .verbose = 0, .shuffle = false}).ok());
+  const std::vector<Tensor> through_layers = model.GetWeights();
+  for (size_t i = 0; i < trained.size(); ++i) {
+    EXPECT_EQ(std::memcmp(through_layers[i].raw_data(), trained[i].raw_data(),
+                          trained[i].nbytes()),
+              0)
+        << "weight " << i;
+  }
   SetNumThreads(0);
   SetAdaptiveThreads(true);
 }
