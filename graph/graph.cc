@@ -141,12 +141,6 @@ absl::Status Graph::SyncVariables(bool release_packed) const {
   return absl::OkStatus();
 }
 
-void Graph::VariableWritten(const Tensor& value) const {
-  for (const auto& h : homes_) {
-    if (h->logical().SharesStorageWith(value)) h->LogicalWritten();
-  }
-}
-
 Value Graph::Constant(Tensor value, absl::string_view name) {
   return *Add("graft.Constant", {}, ConstantAttrs{std::move(value)},
               name.empty() ? "Constant" : name);

@@ -98,9 +98,6 @@ class Graph {
   // packed copies stale, so that the next plan run repacks from the logical tensors (call it
   // where the storage may have been written from outside since).
   absl::Status SyncVariables(bool release_packed = false) const;
-  // Tells the graph that the storage of `value` (a variable's logical tensor) was overwritten
-  // from outside the plans: packed copies are stale.
-  void VariableWritten(const Tensor& value) const;
   bool IsVariable(Value v) const;
   bool IsPlaceholder(Value v) const;
 

@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <any>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -487,17 +486,23 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bia
   return dnnl::convolution_forward::primitive_desc(d, attr, on::Engine());
 }
 
+// Backward-data with weights in layout `w`, the forward (no bias) as its hint.
+dnnl::convolution_backward_data::primitive_desc BackwardDataPd(const ConvSizes& z,
+                                                               const dnnl::memory::desc& w) {
+  auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct,
+                                                 SrcDesc(z), w, DstDesc(z), z.stride, Dilates(z),
+                                                 z.pad_l, z.pad_r);
+  return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), ForwardPd(z, false));
+}
+
 // A primitive descriptor for weights kept packed by the plan: `make(weights desc)` with the
 // packed layout itself when oneDNN has an optimised (non-reference) implementation for it, so
 // the primitive reads or writes the variable directly; else with `any`, and the kernel bridges
 // the packed copy to the primitive's layout each step.
+// `bound` is the weights' layout in the plan (on::InputLayout / on::OutputLayout).
 template <typename Make>
-auto PreferLayout(const KernelInitContext& c, int input, int output, const ConvSizes& z,
-                  Make make) {
-  const dnnl::memory::desc logical = UserWeightsDesc(z);
-  const dnnl::memory::desc bound =
-      input >= 0 ? on::InputLayout(c, input, logical) : on::OutputLayout(c, output, logical);
-  if (bound != logical) {
+auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make) {
+  if (bound != UserWeightsDesc(z)) {
     try {
       auto pd = make(bound);
       if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) return pd;
@@ -538,12 +543,12 @@ class OneDnnConv : public OneDnnConvKernel {
     return on::Call([&] {
       // Fused activations (runtime fusion pass) run as eltwise post-ops of the convolution.
       const dnnl::primitive_attr attr = on::PostOpsAttr(c.post_ops);
-      auto pd = PreferLayout(c, 1, -1, z_, [&](const dnnl::memory::desc& w) {
+      const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
+      auto pd = PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
         return ForwardPd(z_, bias_, attr, &w);
       });
       a_ = args_.Add(DNNL_ARG_SRC, src_);
-      weights_.Init(on::InputLayout(c, 1, UserWeightsDesc(z_)), pd.weights_desc(), args_,
-                    DNNL_ARG_WEIGHTS);
+      weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
       b_ = args_.Add(DNNL_ARG_DST, dst_);
       if (bias_) c_ = args_.Add(DNNL_ARG_BIAS, bias_md_);
       prim_ = dnnl::convolution_forward(pd);
@@ -571,16 +576,11 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
     const A& a = c.attrs<A>();
     SetSizes(DataSizes(c, Spec(a.conv), InputSpatial(a)));
     return on::Call([&] {
-      auto hint = ForwardPd(z_, /*bias=*/false);
-      auto pd = PreferLayout(c, 1, -1, z_, [&](const dnnl::memory::desc& w) {
-        auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, src_,
-                                                       w, dst_, z_.stride, Dilates(z_), z_.pad_l,
-                                                       z_.pad_r);
-        return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), hint);
-      });
+      const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
+      auto pd = PreferLayout(bound, z_,
+                             [&](const dnnl::memory::desc& w) { return BackwardDataPd(z_, w); });
       a_ = args_.Add(DNNL_ARG_DIFF_DST, dst_);
-      weights_.Init(on::InputLayout(c, 1, UserWeightsDesc(z_)), pd.weights_desc(), args_,
-                    DNNL_ARG_WEIGHTS);
+      weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
       b_ = args_.Add(DNNL_ARG_DIFF_SRC, src_);
       prim_ = dnnl::convolution_backward_data(pd);
     });
@@ -604,7 +604,8 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
     SetSizes(WeightsSizes(c, Spec(a.conv), KernelSpatial(a)));
     return on::Call([&] {
       auto hint = ForwardPd(z_, /*bias=*/true);
-      auto pd = PreferLayout(c, -1, 0, z_, [&](const dnnl::memory::desc& w) {
+      const dnnl::memory::desc bound = on::OutputLayout(c, 0, UserWeightsDesc(z_));
+      auto pd = PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
         auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct,
                                                           src_, w, bias_md_, dst_, z_.stride,
                                                           Dilates(z_), z_.pad_l, z_.pad_r);
@@ -612,8 +613,7 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
       });
       a_ = args_.Add(DNNL_ARG_SRC, src_);
       b_ = args_.Add(DNNL_ARG_DIFF_DST, dst_);
-      weights_.Init(on::OutputLayout(c, 0, UserWeightsDesc(z_)), pd.diff_weights_desc(), args_,
-                    DNNL_ARG_DIFF_WEIGHTS);
+      weights_.Init(bound, pd.diff_weights_desc(), args_, DNNL_ARG_DIFF_WEIGHTS);
       c_ = args_.Add(DNNL_ARG_DIFF_BIAS, bias_md_);
       prim_ = dnnl::convolution_backward_weights(pd);
     });
@@ -630,6 +630,16 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
   }
 };
 
+// The packed form for weights whose primitive chooses the layout `chosen()`: null when that is
+// Keras's own.
+template <typename Chosen>
+absl::StatusOr<std::shared_ptr<const PackedForm>> FormOf(const ConvSizes& z, Chosen chosen) {
+  std::shared_ptr<const PackedForm> form;
+  absl::Status s = on::Call([&] { form = on::FormFor(UserWeightsDesc(z), chosen()); });
+  if (!s.ok()) return s;
+  return form;
+}
+
 // The packed form a convolution's weights are kept in: the layout its oneDNN forward primitive
 // picks for this plan's shapes and threads (the backward primitives, created with the forward
 // one as their hint, usually pick the same; where one does not, its kernel bridges per step).
@@ -639,13 +649,10 @@ absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredWeights(
   const std::vector<TensorType> no_outputs;
   const KernelInitContext c{node, input_types, no_outputs};
   const ConvSizes z = ForwardSizes(c, Spec(c.attrs<A>()));
-  std::shared_ptr<const PackedForm> form;
-  absl::Status s = on::Call([&] {
-    form = on::FormFor(UserWeightsDesc(z), ForwardPd(z, input_types.size() > 2).weights_desc());
-  });
-  if (!s.ok()) return s;
-  return form;
+  return FormOf(z, [&] { return ForwardPd(z, input_types.size() > 2).weights_desc(); });
 }
+// Backward-data's own layout: it packs the weights only where no forward reads them (a plan for
+// input gradients alone); where a forward does, the forward chose first.
 template <typename D>
 absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredDataWeights(
     const Node& node, const std::vector<TensorType>& input_types) {
@@ -653,19 +660,7 @@ absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredDataWeights(
   const KernelInitContext c{node, input_types, no_outputs};
   const D& a = c.attrs<D>();
   const ConvSizes z = DataSizes(c, Spec(a.conv), InputSpatial(a));
-  std::shared_ptr<const PackedForm> form;
-  // Backward-data's own layout: it packs the weights only where no forward reads them (a plan
-  // for input gradients alone); where a forward does, the forward chose first.
-  absl::Status s = on::Call([&] {
-    auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct,
-                                                   SrcDesc(z), AnyWeightsDesc(z), DstDesc(z),
-                                                   z.stride, Dilates(z), z.pad_l, z.pad_r);
-    auto pd = dnnl::convolution_backward_data::primitive_desc(d, on::Engine(),
-                                                              ForwardPd(z, false));
-    form = on::FormFor(UserWeightsDesc(z), pd.weights_desc());
-  });
-  if (!s.ok()) return s;
-  return form;
+  return FormOf(z, [&] { return BackwardDataPd(z, AnyWeightsDesc(z)).weights_desc(); });
 }
 
 // ---- reference kernels ----------------------------------------------------------------------

@@ -108,11 +108,6 @@ void LayoutBridge::OutAfter(const Tensor& user) {
   ExecuteReorder(from_args_, from_chosen_, small_);
 }
 
-void Execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
-  p.execute(Stream(), args);
-  Stream().wait();
-}
-
 int64_t OneDnnForm::packed_elements() const {
   return static_cast<int64_t>(packed_.get_size() / sizeof(float));
 }

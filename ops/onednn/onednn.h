@@ -7,7 +7,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -57,7 +56,7 @@ class OneDnnForm : public PackedForm {
  private:
   absl::Status Reorder(bool pack, const Tensor& from, const Tensor& to) const;
   dnnl::memory::desc logical_, packed_;
-  // The two reorders, created on first use (Fit repacks once per call; no re-creation then).
+  // The two reorders, created on first use (a variable changes home now and then, not per step).
   mutable std::optional<dnnl::reorder> pack_, unpack_;
 };
 
@@ -83,9 +82,6 @@ class OneDnnKernel : public Kernel {
   bool UsesOneDnn() const override { return true; }
 };
 
-// Executes a primitive on the calling thread's stream and waits.
-void Execute(const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args);
-
 // A primitive's arguments, built once when the kernel is created: one dnnl::memory per argument,
 // kept for the plan's life. A plan's buffers never move (one arena, variables' own storage), so
 // Bind only re-points a memory when its tensor's storage changed (a feed bound for this run);
@@ -107,7 +103,6 @@ class Args {
   }
   // Runs `p` on the calling thread's stream with these arguments and waits. Throws dnnl::error.
   void Execute(const dnnl::primitive& p);
-  bool empty() const { return args_.empty(); }
 
  private:
   std::vector<dnnl::memory> memories_;

@@ -114,12 +114,13 @@ TEST(Packing, SwitchingPlansAndOutsideWritesKeepOneValue) {
   ASSERT_TRUE((*ref)->Run({Random({4, 6, 6, 16}, 7)}, &a).ok());
   ASSERT_TRUE((*ref_plain)->Run({Random({4, 6, 6, 16}, 7)}, &b).ok());
   EXPECT_TRUE(AllClose(a[0], b[0], 0, 0));
-  // Overwrite w from outside in both graphs, then train on.
+  // Overwrite w from outside in both graphs (after syncing and releasing the packed copies, as
+  // a model does before a write), then train on.
   const Tensor w_new = Random({3, 3, 16, 32}, 9, -0.1, 0.1);
+  ASSERT_TRUE(packed.g.SyncVariables(/*release_packed=*/true).ok());
   Tensor wp = packed.g.VariableValue(packed.w), wq = plain.g.VariableValue(plain.w);
   wp.CopyFrom(w_new);
   wq.CopyFrom(w_new);
-  packed.g.VariableWritten(wp);
   for (int step = 1; step < 3; ++step) {
     ASSERT_TRUE(packed.Step(*p, step).ok());
     ASSERT_TRUE(plain.Step(*q, step).ok());
