@@ -33,6 +33,12 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 }  // namespace
 
 struct Sequential::Compiled {
+  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from
+  // step to step and from call to call. The layers' own tensors are brought up to date when
+  // something reads or writes them (Layer::weights() / SetWeights: InstallWeightHooks) and when
+  // the graph goes (recompiled, a layer added, the model destroyed): here.
+  ~Compiled() { graph->SyncVariables().IgnoreError(); }  // a reorder; cannot fail
+
   std::shared_ptr<Graph> graph = std::make_shared<Graph>();
   Value x;
   Value output;            // inference-mode output (Predict, Evaluate)
@@ -67,17 +73,9 @@ struct Sequential::Compiled {
 Sequential::Sequential(std::vector<Layer> layers, std::string name)
     : name_(name.empty() ? internal::UniqueLayerName("sequential") : std::move(name)),
       layers_(std::move(layers)) {}
-Sequential::~Sequential() { SyncWeights(); }  // the layers outlive the model's packed copies
+Sequential::~Sequential() = default;
 Sequential::Sequential(Sequential&&) noexcept = default;
 Sequential& Sequential::operator=(Sequential&&) noexcept = default;
-
-void Sequential::SyncWeights(bool release_packed) const {
-  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from
-  // step to step and from call to call. The layers' own tensors are brought up to date only
-  // when something reads them (Layer::weights(), GetWeights: the hook below) or the graph goes;
-  // a read or write from outside marks the packed copies stale, so the next step repacks.
-  if (compiled_) compiled_->graph->SyncVariables(release_packed).IgnoreError();  // a reorder
-}
 
 void Sequential::InstallWeightHooks() {
   std::weak_ptr<Graph> graph = compiled_->graph;
@@ -91,7 +89,6 @@ void Sequential::InstallWeightHooks() {
 }
 
 void Sequential::Add(Layer layer) {
-  SyncWeights();
   layers_.push_back(std::move(layer));
   built_ = false;
   compiled_.reset();
@@ -224,7 +221,6 @@ absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::
 
 absl::Status Sequential::Compile(const CompileOptions& options) {
   if (absl::Status s = Build(); !s.ok()) return s;
-  SyncWeights();
   auto c = std::make_unique<Compiled>();
   // Optimizer.
   if (const auto* name = std::get_if<std::string>(&options.optimizer)) {
@@ -430,7 +426,8 @@ absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch, int threads) 
     }
   }
   absl::StatusOr<std::unique_ptr<Plan>> plan = Plan::Compile(
-      *c.graph, std::move(spec), std::move(types), {.executor = executor_, .num_threads = threads, .arena = c.arena});
+      *c.graph, std::move(spec), std::move(types),
+      {.executor = executor_, .num_threads = threads, .arena = c.arena});
   if (!plan.ok()) return plan.status();
   Plan* p = plan->get();
   c.plans[key].plan = *std::move(plan);
@@ -664,8 +661,7 @@ int64_t Sequential::CountParams() const {
 }
 
 std::vector<Tensor> Sequential::GetWeights() const {
-  SyncWeights();
-  std::vector<Tensor> w;
+  std::vector<Tensor> w;  // Layer::weights() brings packed weights up to date (the hook)
   for (const Layer& l : layers_) {
     for (const Weight& weight : l->weights()) w.push_back(weight.value.Clone());
   }
@@ -674,8 +670,7 @@ std::vector<Tensor> Sequential::GetWeights() const {
 
 absl::Status Sequential::SetWeights(const std::vector<Tensor>& weights) {
   if (absl::Status s = Build(); !s.ok()) return s;
-  SyncWeights(/*release_packed=*/true);  // the packed copies are stale from here on
-  size_t k = 0;
+  size_t k = 0;  // Layer::SetWeights marks packed copies stale before writing (the hook)
   for (const Layer& l : layers_) {
     const size_t count = l->weights().size();
     if (k + count > weights.size()) {

@@ -137,9 +137,8 @@ class Sequential {
 
  private:
   struct Compiled;
-  void SyncWeights(bool release_packed = false) const;
   void InstallWeightHooks();
-  mutable bool first_step_of_call_ = false;
+  bool first_step_of_call_ = false;  // not shown to the thread governor (RunStep)
   absl::StatusOr<Tensor> PrepareX(const Tensor& x, const char* where) const;
   absl::StatusOr<Tensor> PrepareY(const Tensor& y, const char* where) const;
   absl::StatusOr<Plan*> GetPlan(int kind, int64_t batch, int threads);
