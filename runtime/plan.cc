@@ -27,6 +27,10 @@ DType KernelDType(const Node& n, const std::vector<std::vector<TensorType>>& typ
   return types[n.id].empty() ? DType::kF32 : types[n.id][0].dtype;
 }
 
+bool IsFetched(const PlanSpec& spec, Value v) {
+  return std::find(spec.fetches.begin(), spec.fetches.end(), v) != spec.fetches.end();
+}
+
 // Whether node `reader` is the only needed node reading value `v`.
 bool SoleReader(const Graph& graph, const std::vector<std::vector<int>>& readers, Value v,
                 int reader) {
@@ -109,9 +113,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     if (!needed[id]) continue;
     for (const Value& v : graph.node(id).inputs) readers[v.node].push_back(id);
   }
-  auto is_fetched = [&](Value v) {
-    return std::find(spec.fetches.begin(), spec.fetches.end(), v) != spec.fetches.end();
-  };
+  auto is_fetched = [&](Value v) { return IsFetched(spec, v); };
   std::vector<int> fused_into(n, -1);  // producer -> the elementwise node folded into it
   std::vector<bool> folded(n, false);  // elementwise nodes that have no step of their own
   if (options.kernels == KernelKind::kFast) {
@@ -138,7 +140,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
     }
   }
 
-  // 3b. Packed variables (fast kernels): see ChoosePackedForms.
+  // 3b. Packed variables (fast kernels): see ChoosePackedForms (which reads the spec).
   plan->spec_ = spec;
   if (options.kernels == KernelKind::kFast && options.pack_variables) {
     if (absl::Status s = plan->ChoosePackedForms(needed, readers); !s.ok()) return s;
@@ -302,7 +304,6 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   // 8. Memory: one arena. Each value written by a step is live from that step to its last
   //    reader (to the end when fetched). Values an op declares as aliases of an input, or as
   //    writable over an input nothing reads afterwards, share that input's buffer.
-  plan->spec_ = std::move(spec);
   if (absl::Status s = plan->PlaceInArena(fused_into); !s.ok()) return s;
   return plan;
 }
@@ -571,9 +572,7 @@ TensorType Plan::StorageType(Value v) const {
 absl::Status Plan::ChoosePackedForms(const std::vector<bool>& needed,
                                      const std::vector<std::vector<int>>& readers) {
   const Graph& graph = *graph_;
-  auto is_fetched = [&](Value v) {
-    return std::find(spec_.fetches.begin(), spec_.fetches.end(), v) != spec_.fetches.end();
-  };
+  auto is_fetched = [&](Value v) { return IsFetched(spec_, v); };
   auto home_of = [&](int id) -> VariableHome* {
     const Node& node = graph.node(id);
     if (node.op->name != "graft.Variable") return nullptr;
@@ -608,7 +607,8 @@ absl::Status Plan::ChoosePackedForms(const std::vector<bool>& needed,
           const Value u = rn.inputs[j];
           if (j == i || types_[u.node][u.index].shape != shape) continue;  // scalars
           const Node& un = graph.node(u.node);
-          if (is_fetched(u) || !SoleReader(graph, readers, u, r) || types_[u.node][u.index].dtype != DType::kF32) {
+          if (is_fetched(u) || !SoleReader(graph, readers, u, r) ||
+              types_[u.node][u.index].dtype != DType::kF32) {
             ok = false;
           } else if (home_of(u.node) != nullptr) {
             slots.push_back(u.node);
