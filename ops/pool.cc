@@ -506,10 +506,10 @@ inline float KeepBits(float v, int32_t mask) {
 
 // dx: dy routed to each window's argmax; one sample per task (its windows only touch its own
 // dx). Overlapping windows: zero, then add in window order (the reference kernel's sums);
-// windows that tile (stride = pool): every position written once. With a ReLU backward folded in (KernelInitContext::relu_mask: the plan found
-// ReluGrad(this dx, x) with x the pooled ReLU output), a gradient reaches a position only where
-// x > 0: dx = scatter(dy) * [x > 0], masked per sample while its dx is in cache, as ReluGrad's
-// reference kernel computes it.
+// windows that tile (stride = pool): every position written once. With a ReLU backward folded
+// in (KernelInitContext::relu_mask: the plan found ReluGrad(this dx, x) with x the pooled ReLU
+// output), a gradient reaches a position only where x > 0: dx = scatter(dy) * [x > 0], as
+// ReluGrad's reference kernel computes it.
 template <typename Attrs>
 class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::kMax)> {
   using Base = RefPoolBase<Attrs, BackwardXIndex(PoolKind::kMax)>;
@@ -528,53 +528,47 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
     const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
     const int64_t area = z.in[0] * z.in[1];
     std::atomic<bool> bad{false};
-    if (z.stride[0] == z.pool[0] && z.stride[1] == z.pool[1]) {
+    // y (the forward output) masks a folded ReLU per window: y > 0 iff x at the argmax > 0.
+    const float* y = ctx.num_inputs() > 3 ? ctx.input(3).data<float>() : nullptr;
+    const bool tiles = z.stride[0] == z.pool[0] && z.stride[1] == z.pool[1];
+    if (tiles && (!relu_mask_ || y != nullptr)) {
       // Windows that tile without overlap (the usual 2x2 / stride 2): each position gets at
       // most one window's gradient, so dx is written once, window by window, instead of zeroed
       // and then scattered into (0 + dy: the same bits as the scatter).
       const int64_t covered_h = SpanAt(z, z.out[0] - 1, 0).h1;
       const int64_t covered_w = SpanAt(z, 0, z.out[1] - 1).w1;
       const int64_t row = z.in[1] * z.c;
-      const bool mask = relu_mask_;
-      // y (when given) masks per window: y > 0 iff x at the argmax > 0.
-      const float* y = ctx.num_inputs() > 3 ? ctx.input(3).data<float>() : nullptr;
       ForRange(
           true, z.n,
           [&](int64_t begin, int64_t end) {
-            std::vector<int32_t> keep(z.c);  // this chunk's window mask from y
+            std::vector<int32_t> keep(z.c, -1);  // the window's mask: all ones without ReLU
             for (int64_t n = begin; n < end; ++n) {
               float* dxn = dx + n * in_sample;
-              const float* xn = x + n * in_sample;
               const float* dyn = dy + n * out_sample;
               const int32_t* wsn = ws + n * out_sample;
               for (int64_t i = 0; i < z.out[0]; ++i) {
                 for (int64_t j = 0; j < z.out[1]; ++j) {
                   const Span sp = SpanAt(z, i, j);
-                  const float* __restrict g = dyn + (i * z.out[1] + j) * z.c;
-                  const int32_t* __restrict w = wsn + (i * z.out[1] + j) * z.c;
+                  const int64_t o = (i * z.out[1] + j) * z.c;
+                  const float* __restrict g = dyn + o;
+                  const int32_t* __restrict w = wsn + o;
                   bool out_of_range = false;
                   for (int64_t c = 0; c < z.c; ++c) out_of_range |= w[c] < 0 || w[c] >= area;
                   if (out_of_range) bad = true;
-                  const bool window_mask = mask && y != nullptr;
-                  if (window_mask) {
-                    const float* yw = y + n * out_sample + (i * z.out[1] + j) * z.c;
+                  if (relu_mask_) {
+                    const float* yw = y + n * out_sample + o;
                     for (int64_t c = 0; c < z.c; ++c) keep[c] = PositiveMask(yw[c]);
                   }
                   for (int64_t h = sp.h0; h < sp.h1; ++h) {
                     for (int64_t q = sp.w0; q < sp.w1; ++q) {
                       const int32_t p = static_cast<int32_t>(h * z.in[1] + q);
-                      if (window_mask) {
-                        WindowPositionKeep(z.c, p, w, g, keep.data(), dxn + p * z.c);
-                      } else if (mask) {
-                        WindowPosition<true>(z.c, p, w, g, xn + p * z.c, dxn + p * z.c);
-                      } else {
-                        WindowPosition<false>(z.c, p, w, g, xn + p * z.c, dxn + p * z.c);
-                      }
+                      WindowPosition(z.c, p, w, g, keep.data(), dxn + p * z.c);
                     }
                   }
                 }
                 // Columns no window covers (valid padding's remainder).
-                for (int64_t h = SpanAt(z, i, 0).h0; h < SpanAt(z, i, 0).h1; ++h) {
+                const Span first = SpanAt(z, i, 0);
+                for (int64_t h = first.h0; h < first.h1; ++h) {
                   std::fill(dxn + h * row + covered_w * z.c, dxn + (h + 1) * row, 0.0f);
                 }
               }
@@ -601,31 +595,19 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
   }
 
  private:
-  // One position p of a tiling window: dx = dy where p is the argmax (and x > 0 with the ReLU
-  // folded in), else 0. Selects over the channels, vectorised.
-  template <bool kMask>
+  // One position p of a tiling window: dx = dy where p is the argmax and the window's mask
+  // `keep` (the folded ReLU's) lets it through, else +0. Bit masks, no control flow, so GCC
+  // vectorises it (a float select or comparison here stays a branch under its default
+  // -ftrapping-math).
   static void WindowPosition(int64_t channels, int32_t p, const int32_t* __restrict w,
-                             const float* __restrict g, const float* __restrict x,
+                             const float* __restrict g, const int32_t* __restrict keep,
                              float* __restrict d) {
-    // Bit masks, no control flow: GCC vectorises it (a float select or comparison here stays a
-    // branch under its default -ftrapping-math).
-    for (int64_t c = 0; c < channels; ++c) {
-      int32_t keep = -static_cast<int32_t>(w[c] == p);
-      if constexpr (kMask) keep &= PositiveMask(x[c]);
-      d[c] = 0.0f + KeepBits(g[c], keep);
-    }
-  }
-
-  // The same with the window's mask from y precomputed in `keep`.
-  static void WindowPositionKeep(int64_t channels, int32_t p, const int32_t* __restrict w,
-                                 const float* __restrict g, const int32_t* __restrict keep,
-                                 float* __restrict d) {
     for (int64_t c = 0; c < channels; ++c) {
       d[c] = 0.0f + KeepBits(g[c], -static_cast<int32_t>(w[c] == p) & keep[c]);
     }
   }
 
-  // Overlapping windows: zero the sample's dx, add each window's gradient at its argmax, then
+  // Overlapping windows (or a folded ReLU without y): zero the sample's dx,  // Overlapping windows: zero the sample's dx, add each window's gradient at its argmax, then
   // (ReLU folded in) mask it while it is in cache.
   void ScatterSample(const PoolSizes& z, int64_t n, const float* dy, const int32_t* ws,
                      const float* x, float* dx, std::atomic<bool>& bad) const {
