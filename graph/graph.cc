@@ -129,8 +129,7 @@ Value Graph::Variable(Tensor initial_value, absl::string_view name, bool trainab
     home = std::make_shared<VariableHome>(initial_value);
     homes_.push_back(home);
   }
-  return *Add("graft.Variable", {}, VariableAttrs{std::move(initial_value), trainable, home},
-              name);
+  return *Add("graft.Variable", {}, VariableAttrs{std::move(initial_value), trainable, home}, name);
 }
 
 absl::Status Graph::SyncVariables(bool release_packed) const {

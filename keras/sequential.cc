@@ -425,9 +425,9 @@ absl::StatusOr<Plan*> Sequential::GetPlan(int kind, int64_t batch, int threads) 
       spec.targets = c.updates;
     }
   }
-  absl::StatusOr<std::unique_ptr<Plan>> plan = Plan::Compile(
-      *c.graph, std::move(spec), std::move(types),
-      {.executor = executor_, .num_threads = threads, .arena = c.arena});
+  absl::StatusOr<std::unique_ptr<Plan>> plan =
+      Plan::Compile(*c.graph, std::move(spec), std::move(types),
+                    {.executor = executor_, .num_threads = threads, .arena = c.arena});
   if (!plan.ok()) return plan.status();
   Plan* p = plan->get();
   c.plans[key].plan = *std::move(plan);

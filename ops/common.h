@@ -1,5 +1,6 @@
-// graft — helpers shared by op files: parallel loops (OpenMP team or TBB), shape checks, and the boilerplate of
-// kernels that are the same template for the fast (TBB) and reference (serial) paths.
+// graft — helpers shared by op files: parallel loops (OpenMP team or TBB), shape checks, and the
+// boilerplate of kernels that are the same template for the fast (TBB) and reference (serial)
+// paths.
 #ifndef GRAFT_OPS_COMMON_H_
 #define GRAFT_OPS_COMMON_H_
 

@@ -478,20 +478,20 @@ dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bia
   const auto prop = dnnl::prop_kind::forward_training;
   const auto algo = dnnl::algorithm::convolution_direct;
   const dnnl::memory::desc w = weights != nullptr ? *weights : AnyWeightsDesc(z);
-  auto d = bias ? dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, BiasDesc(z),
-                                                  DstDesc(z), z.stride, Dilates(z), z.pad_l,
-                                                  z.pad_r)
-                : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, DstDesc(z), z.stride,
-                                                  Dilates(z), z.pad_l, z.pad_r);
+  auto d = bias
+               ? dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, BiasDesc(z), DstDesc(z),
+                                                 z.stride, Dilates(z), z.pad_l, z.pad_r)
+               : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, DstDesc(z), z.stride,
+                                                 Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, attr, on::Engine());
 }
 
 // Backward-data with weights in layout `w`, the forward (no bias) as its hint.
 dnnl::convolution_backward_data::primitive_desc BackwardDataPd(const ConvSizes& z,
                                                                const dnnl::memory::desc& w) {
-  auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct,
-                                                 SrcDesc(z), w, DstDesc(z), z.stride, Dilates(z),
-                                                 z.pad_l, z.pad_r);
+  auto d =
+      dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, SrcDesc(z), w,
+                                            DstDesc(z), z.stride, Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), ForwardPd(z, false));
 }
 
@@ -544,9 +544,8 @@ class OneDnnConv : public OneDnnConvKernel {
       // Fused activations (runtime fusion pass) run as eltwise post-ops of the convolution.
       const dnnl::primitive_attr attr = on::PostOpsAttr(c.post_ops);
       const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
-      auto pd = PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
-        return ForwardPd(z_, bias_, attr, &w);
-      });
+      auto pd = PreferLayout(
+          bound, z_, [&](const dnnl::memory::desc& w) { return ForwardPd(z_, bias_, attr, &w); });
       a_ = args_.Add(DNNL_ARG_SRC, src_);
       weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
       b_ = args_.Add(DNNL_ARG_DST, dst_);
@@ -606,9 +605,9 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
       auto hint = ForwardPd(z_, /*bias=*/true);
       const dnnl::memory::desc bound = on::OutputLayout(c, 0, UserWeightsDesc(z_));
       auto pd = PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
-        auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct,
-                                                          src_, w, bias_md_, dst_, z_.stride,
-                                                          Dilates(z_), z_.pad_l, z_.pad_r);
+        auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_,
+                                                          w, bias_md_, dst_, z_.stride, Dilates(z_),
+                                                          z_.pad_l, z_.pad_r);
         return dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
       });
       a_ = args_.Add(DNNL_ARG_SRC, src_);

@@ -162,7 +162,8 @@ class MatMul {
       if (empty_) return;
       auto d = has_bias_ ? dnnl::matmul::desc(src_, weights_, bias_, dst_)
                          : dnnl::matmul::desc(src_, weights_, dst_);
-      prim_ = dnnl::matmul(dnnl::matmul::primitive_desc(d, on::PostOpsAttr(post_ops), on::Engine()));
+      prim_ =
+          dnnl::matmul(dnnl::matmul::primitive_desc(d, on::PostOpsAttr(post_ops), on::Engine()));
       src_slot_ = args_.Add(DNNL_ARG_SRC, src_);
       weights_slot_ = args_.Add(DNNL_ARG_WEIGHTS, weights_);
       dst_slot_ = args_.Add(DNNL_ARG_DST, dst_);

@@ -20,8 +20,8 @@
 #include "ops/pool.h"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -235,8 +235,8 @@ absl::StatusOr<std::vector<TensorType>> InferBackward(const ShapeContext& c, con
                                         "shape ",
                                         y->shape.ToString(), ", got ", ws.ToString()));
     }
-    if (c.inputs.size() > 3 && (c.inputs[3].dtype != y->dtype ||
-                                !Compatible(c.inputs[3].shape, y->shape))) {
+    if (c.inputs.size() > 3 &&
+        (c.inputs[3].dtype != y->dtype || !Compatible(c.inputs[3].shape, y->shape))) {
       return ShapeError(c, absl::StrCat("y must be the forward output, of type ", y->ToString(),
                                         ", got ", c.inputs[3].ToString()));
     }
@@ -268,7 +268,8 @@ class OneDnnAvgPool : public on::OneDnnKernel {
       auto fpd = dnnl::pooling_forward::primitive_desc(fd, on::Engine());
       if constexpr (kBackward) {
         auto bd = dnnl::pooling_backward::desc(alg, x, y, strides, kernel, pad_l, pad_r);
-        prim_ = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(bd, on::Engine(), fpd));
+        prim_ =
+            dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(bd, on::Engine(), fpd));
         in_ = args_.Add(DNNL_ARG_DIFF_DST, y);
         out_ = args_.Add(DNNL_ARG_DIFF_SRC, x);
       } else {
@@ -420,9 +421,8 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
 #define GRAFT_VECTOR_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-GRAFT_VECTOR_CLONES void MaxPoolRows(
-    const PoolSizes& z, bool with_workspace, const float* x, float* y, int32_t* ws,
-    int64_t begin, int64_t end) {
+GRAFT_VECTOR_CLONES void MaxPoolRows(const PoolSizes& z, bool with_workspace, const float* x,
+                                     float* y, int32_t* ws, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {
     const int64_t n = r / z.out[0], i = r % z.out[0];
     const float* xn = x + n * z.in[0] * z.in[1] * z.c;
@@ -477,9 +477,7 @@ class FastMaxPool : public RefPoolBase<Attrs, 0> {
     const int64_t rows = z.n * z.out[0];
     ForRange(
         true, rows,
-        [&](int64_t begin, int64_t end) {
-          MaxPoolRows(z, with_workspace_, x, y, ws, begin, end);
-        },
+        [&](int64_t begin, int64_t end) { MaxPoolRows(z, with_workspace_, x, y, ws, begin, end); },
         /*grain=*/8);
     return absl::OkStatus();
   }
@@ -607,8 +605,8 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
     }
   }
 
-  // Overlapping windows (or a folded ReLU without y): zero the sample's dx,  // Overlapping windows: zero the sample's dx, add each window's gradient at its argmax, then
-  // (ReLU folded in) mask it while it is in cache.
+  // Overlapping windows (or a folded ReLU without y): zero the sample's dx, add each window's
+  // gradient at its argmax, then (ReLU folded in) mask it by x while it is in cache.
   void ScatterSample(const PoolSizes& z, int64_t n, const float* dy, const int32_t* ws,
                      const float* x, float* dx, std::atomic<bool>& bad) const {
     const int64_t in_sample = z.in[0] * z.in[1] * z.c, out_sample = z.out[0] * z.out[1] * z.c;
@@ -642,8 +640,8 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
 template <typename Attrs, PoolKind kKind>
 struct PoolKernels {
   // Max pooling: graft's loops (see FastMaxPool); average pooling: oneDNN.
-  using FastF32 = std::conditional_t<kKind == PoolKind::kMax, FastMaxPool<Attrs>,
-                                     OneDnnAvgPool<Attrs, false>>;
+  using FastF32 =
+      std::conditional_t<kKind == PoolKind::kMax, FastMaxPool<Attrs>, OneDnnAvgPool<Attrs, false>>;
   using BackwardFastF32 = std::conditional_t<kKind == PoolKind::kMax, FastMaxPoolBackward<Attrs>,
                                              OneDnnAvgPool<Attrs, true>>;
   template <typename T>

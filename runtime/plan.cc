@@ -486,7 +486,8 @@ absl::Status Plan::Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fe
     values_[spec_.feeds[i].node][0] = feeds[i];
   }
   for (const VariableBinding& b : variables_) {
-    absl::Status s = b.packed ? b.home->PreparePacked(b.written) : b.home->PrepareLogical(b.written);
+    absl::Status s =
+        b.packed ? b.home->PreparePacked(b.written) : b.home->PrepareLogical(b.written);
     if (!s.ok()) return s;
   }
   ScopedThreads threads(options_.num_threads);

@@ -158,7 +158,8 @@ std::string LayoutName(const dnnl::memory::desc& md) {
   std::string name;
   for (int i : order) name += static_cast<char>((blocked[i] ? 'A' : 'a') + i);
   for (int k = 0; k < b.inner_nblks; ++k) {
-    absl::StrAppend(&name, b.inner_blks[k], std::string(1, static_cast<char>('a' + b.inner_idxs[k])));
+    absl::StrAppend(&name, b.inner_blks[k],
+                    std::string(1, static_cast<char>('a' + b.inner_idxs[k])));
   }
   return name;
 }
@@ -209,9 +210,9 @@ void Args::AddOwned(int arg, const dnnl::memory& memory) {
 
 void Args::Execute(const dnnl::primitive& p) {
   dnnl::stream& s = Stream();
-  dnnl::error::wrap_c_api(dnnl_primitive_execute(p.get(), s.get(), static_cast<int>(args_.size()),
-                                                 args_.data()),
-                          "could not execute a primitive");
+  dnnl::error::wrap_c_api(
+      dnnl_primitive_execute(p.get(), s.get(), static_cast<int>(args_.size()), args_.data()),
+      "could not execute a primitive");
   s.wait();
 }
 

@@ -69,7 +69,8 @@ std::string LayoutName(const dnnl::memory::desc& md);
 
 // The descriptor of input i / output o as the plan binds it: the packed form's when the plan
 // keeps it packed (KernelInitContext::input_forms / output_forms), else `logical`.
-dnnl::memory::desc InputLayout(const KernelInitContext& c, int i, const dnnl::memory::desc& logical);
+dnnl::memory::desc InputLayout(const KernelInitContext& c, int i,
+                               const dnnl::memory::desc& logical);
 dnnl::memory::desc OutputLayout(const KernelInitContext& c, int o,
                                 const dnnl::memory::desc& logical);
 

@@ -106,9 +106,9 @@ TEST(Packing, SwitchingPlansAndOutsideWritesKeepOneValue) {
   ASSERT_TRUE(plain.Step(*q, 0).ok());
   auto ref = Plan::Compile(packed.g, {.feeds = {packed.x}, .fetches = {packed.loss}},
                            {{DType::kF32, {4, 6, 6, 16}}}, {.kernels = KernelKind::kReference});
-  auto ref_plain = Plan::Compile(plain.g, {.feeds = {plain.x}, .fetches = {plain.loss}},
-                                 {{DType::kF32, {4, 6, 6, 16}}},
-                                 {.kernels = KernelKind::kReference});
+  auto ref_plain =
+      Plan::Compile(plain.g, {.feeds = {plain.x}, .fetches = {plain.loss}},
+                    {{DType::kF32, {4, 6, 6, 16}}}, {.kernels = KernelKind::kReference});
   ASSERT_TRUE(ref.ok() && ref_plain.ok());
   std::vector<Tensor> a, b;
   ASSERT_TRUE((*ref)->Run({Random({4, 6, 6, 16}, 7)}, &a).ok());
@@ -131,9 +131,9 @@ TEST(Packing, SwitchingPlansAndOutsideWritesKeepOneValue) {
 // A fetched gradient, or a variable some other op reads, keeps the logical layout.
 TEST(Packing, NotWhenTheGradientIsFetched) {
   TrainGraph t;
-  auto p = Plan::Compile(t.g,
-                         {.feeds = {t.x, t.lr, t.it}, .fetches = {t.grads[0]}, .targets = t.updates},
-                         {{DType::kF32, {4, 6, 6, 16}}, {DType::kF32, {}}, {DType::kF32, {}}});
+  auto p = Plan::Compile(
+      t.g, {.feeds = {t.x, t.lr, t.it}, .fetches = {t.grads[0]}, .targets = t.updates},
+      {{DType::kF32, {4, 6, 6, 16}}, {DType::kF32, {}}, {DType::kF32, {}}});
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_TRUE((*p)->PackedVariables().empty()) << (*p)->Report();
 }
