@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "io/atomic_file.h"
 
 namespace graft::io {
 namespace {
@@ -130,34 +131,19 @@ absl::Status SaveNpy(const std::string& path, const Tensor& tensor) {
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot write ", tmp));
-    const unsigned char pre[10] = {0x93,
-                                   'N',
-                                   'U',
-                                   'M',
-                                   'P',
-                                   'Y',
-                                   1,
-                                   0,
-                                   static_cast<unsigned char>(header.size() & 0xff),
-                                   static_cast<unsigned char>(header.size() >> 8)};
-    f.write(reinterpret_cast<const char*>(pre), 10);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    f.write(static_cast<const char*>(tensor.raw_data()),
-            static_cast<std::streamsize>(tensor.nbytes()));
-    if (!f.flush()) {
-      std::remove(tmp.c_str());
-      return absl::DataLossError(absl::StrCat(path, ": write failed"));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return absl::DataLossError(absl::StrCat(path, ": cannot rename ", tmp, " into place"));
-  }
-  return absl::OkStatus();
+  const char pre[10] = {'\x93',
+                        'N',
+                        'U',
+                        'M',
+                        'P',
+                        'Y',
+                        1,
+                        0,
+                        static_cast<char>(header.size() & 0xff),
+                        static_cast<char>(header.size() >> 8)};
+  return WriteFileAtomically(
+      path, {absl::string_view(pre, 10), header,
+             absl::string_view(static_cast<const char*>(tensor.raw_data()), tensor.nbytes())});
 }
 
 }  // namespace graft::io

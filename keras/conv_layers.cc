@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "keras/layer_config.h"
 #include "keras/layer_util.h"
 #include "keras/layers.h"
 #include "ops/activation.h"
@@ -81,6 +82,21 @@ class ConvLayer : public LayerImpl {
   }
 
   std::string class_name() const override { return class_name_; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["filters"] = filters_;
+    c["kernel_size"] = kernel_;
+    c["strides"] = strides_;
+    c["padding"] = ops::PaddingName(padding_);
+    c["data_format"] = "channels_last";
+    c["dilation_rate"] = dilation_;
+    c["groups"] = groups_;
+    c["activation"] = activation_.empty() ? "linear" : activation_;
+    c["use_bias"] = use_bias_;
+    c["kernel_initializer"] = kernel_init_;
+    c["bias_initializer"] = bias_init_;
+    return c;
+  }
 
  private:
   static std::string Text(const Dims& d) { return internal::SpatialText(d); }

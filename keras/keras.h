@@ -6,6 +6,7 @@
 #include "io/npy.h"            // IWYU pragma: export
 #include "keras/layers.h"      // IWYU pragma: export
 #include "keras/random.h"      // IWYU pragma: export
+#include "keras/saving.h"      // IWYU pragma: export
 #include "keras/sequential.h"  // IWYU pragma: export
 #include "optim/optimizer.h"   // IWYU pragma: export
 #include "runtime/threads.h"   // IWYU pragma: export

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "keras/layer_config.h"
 #include "keras/random.h"
 #include "ops/activation.h"
 #include "ops/batchnorm.h"
@@ -63,6 +64,8 @@ absl::StatusOr<Value> LayerImpl::Call(Graph& graph, Value x, const CallContext& 
   if (!y.ok()) return wrap(y.status());
   return y;
 }
+
+nlohmann::json LayerImpl::GetConfig() const { return BaseLayerConfig(*this); }
 
 absl::Status LayerImpl::SetWeights(const std::vector<Tensor>& values) {
   if (values.size() != weights_.size()) {
@@ -132,6 +135,11 @@ class FlattenLayer : public LayerImpl {
  public:
   explicit FlattenLayer(FlattenOptions o) : LayerImpl("flatten", o.name, o.input_shape) {}
   std::string class_name() const override { return "Flatten"; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["data_format"] = "channels_last";
+    return c;
+  }
 
  private:
   absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
@@ -158,6 +166,15 @@ class DenseLayer : public LayerImpl {
     }
   }
   std::string class_name() const override { return "Dense"; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["units"] = units_;
+    c["activation"] = activation_.empty() ? "linear" : activation_;
+    c["use_bias"] = options_.use_bias;
+    c["kernel_initializer"] = options_.kernel_initializer;
+    c["bias_initializer"] = options_.bias_initializer;
+    return c;
+  }
 
  private:
   absl::Status Build(const TensorType& in) override {
@@ -202,6 +219,11 @@ class ReshapeLayer : public LayerImpl {
   ReshapeLayer(std::vector<int64_t> target, LayerOptions o)
       : LayerImpl("reshape", o.name, o.input_shape), target_(std::move(target)) {}
   std::string class_name() const override { return "Reshape"; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["target_shape"] = target_;
+    return c;
+  }
 
  private:
   absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
@@ -222,6 +244,11 @@ class ActivationLayer : public LayerImpl {
     if (absl::Status s = ops::ValidateActivation(activation_); !s.ok()) Invalid(s);
   }
   std::string class_name() const override { return "Activation"; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["activation"] = activation_.empty() ? "linear" : activation_;
+    return c;
+  }
 
  private:
   absl::Status Build(const TensorType&) override { return absl::OkStatus(); }
@@ -248,6 +275,14 @@ class DropoutLayer : public LayerImpl {
     if (seed_ == 0) seed_ = static_cast<uint64_t>(internal::NextUniform() * 0x1.0p63) | 1;
   }
   std::string class_name() const override { return "Dropout"; }
+  // The seed is the one in use (drawn at construction when not given), so a loaded model draws
+  // the same masks.
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["rate"] = rate_;
+    c["seed"] = seed_;
+    return c;
+  }
   bool differs_in_training() const override { return true; }
 
  private:
@@ -280,6 +315,15 @@ class BatchNormalizationLayer : public LayerImpl {
     }
   }
   std::string class_name() const override { return "BatchNormalization"; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["axis"] = -1;
+    c["momentum"] = options_.momentum;
+    c["epsilon"] = options_.epsilon;
+    c["center"] = options_.center;
+    c["scale"] = options_.scale;
+    return c;
+  }
   bool differs_in_training() const override { return true; }
 
  private:

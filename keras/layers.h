@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace graft::keras {
 
@@ -59,6 +60,11 @@ class LayerImpl {
   const std::string& activation() const { return activation_; }
   // True for layers whose training and inference computations differ (Dropout, BN).
   virtual bool differs_in_training() const { return false; }
+  // Keras's get_config(): the constructor arguments by their Keras names ({"name": "dense",
+  // "units": 10, "activation": "softmax", ...}), without weights. A saved model stores it, and
+  // the factory registered for class_name() rebuilds the layer from it (keras/layer_config.h).
+  // The base returns name, trainable, dtype and batch_input_shape.
+  virtual nlohmann::json GetConfig() const;
 
   // Builds the weights on first use, then appends this layer's nodes for input `x`. Errors
   // name the layer: "conv1d (Conv1D): ...". The caller adds the layer index.

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "keras/layer_config.h"
 #include "keras/layer_util.h"
 #include "keras/layers.h"
 #include "ops/padding.h"
@@ -39,6 +40,14 @@ class PoolingLayer : public LayerImpl {
     }
   }
   std::string class_name() const override { return class_name_; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["pool_size"] = pool_;
+    c["strides"] = strides_;
+    c["padding"] = ops::PaddingName(padding_);
+    c["data_format"] = "channels_last";
+    return c;
+  }
 
  private:
   static std::string Text(const Dims& d) { return internal::SpatialText(d); }
@@ -98,6 +107,12 @@ class GlobalPoolingLayer : public LayerImpl {
         rank_(rank),
         keepdims_(o.keepdims) {}
   std::string class_name() const override { return class_name_; }
+  nlohmann::json GetConfig() const override {
+    nlohmann::json c = BaseLayerConfig(*this);
+    c["keepdims"] = keepdims_;
+    c["data_format"] = "channels_last";
+    return c;
+  }
 
  private:
   absl::Status Build(const TensorType& in) override {

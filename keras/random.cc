@@ -20,17 +20,30 @@ void SetRandomSeed(uint64_t seed) {
 }
 
 namespace internal {
+namespace {
+double Uniform(std::mt19937_64& engine) { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
+}  // namespace
 
 double NextUniform() {
   std::lock_guard<std::mutex> lock(mu);
-  return static_cast<double>(Engine()() >> 11) * 0x1.0p-53;
+  return Uniform(Engine());
 }
 
 std::vector<int64_t> Permutation(int64_t n) {
+  std::lock_guard<std::mutex> lock(mu);
+  return Permutation(n, Engine());
+}
+
+uint64_t NextSeed() {
+  std::lock_guard<std::mutex> lock(mu);
+  return Engine()();
+}
+
+std::vector<int64_t> Permutation(int64_t n, std::mt19937_64& engine) {
   std::vector<int64_t> p(n);
   for (int64_t i = 0; i < n; ++i) p[i] = i;
   for (int64_t i = n - 1; i > 0; --i) {
-    int64_t j = static_cast<int64_t>(NextUniform() * static_cast<double>(i + 1));
+    int64_t j = static_cast<int64_t>(Uniform(engine) * static_cast<double>(i + 1));
     if (j > i) j = i;
     std::swap(p[i], p[j]);
   }

@@ -3,6 +3,7 @@
 #define GRAFT_KERAS_RANDOM_H_
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 namespace graft::keras {
@@ -18,6 +19,11 @@ namespace internal {
 double NextUniform();
 // A uniformly random permutation of 0..n-1 (Fisher-Yates over NextUniform).
 std::vector<int64_t> Permutation(int64_t n);
+// 64 random bits from the process stream: the seed of a model's own shuffling stream.
+uint64_t NextSeed();
+// The same permutation drawn from `engine` (a model's shuffling stream, saved with the model so
+// that a resumed run shuffles as the uninterrupted one would).
+std::vector<int64_t> Permutation(int64_t n, std::mt19937_64& engine);
 }  // namespace internal
 
 }  // namespace graft::keras

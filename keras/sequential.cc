@@ -12,10 +12,10 @@
 #include "autodiff/gradients.h"
 #include "keras/progress.h"
 #include "keras/random.h"
+#include "keras/sequential_internal.h"
 #include "keras/summary.h"
 #include "ops/loss.h"
 #include "ops/metric.h"
-#include "runtime/thread_governor.h"
 #include "runtime/threads.h"
 
 namespace graft::keras {
@@ -31,44 +31,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 }  // namespace
-
-struct Sequential::Compiled {
-  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from
-  // step to step and from call to call. The layers' own tensors are brought up to date when
-  // something reads or writes them (Layer::weights() / SetWeights: InstallWeightHooks) and when
-  // the graph goes (recompiled, a layer added, the model destroyed): here.
-  ~Compiled() { graph->SyncVariables().IgnoreError(); }  // a reorder; cannot fail
-
-  std::shared_ptr<Graph> graph = std::make_shared<Graph>();
-  Value x;
-  Value output;            // inference-mode output (Predict, Evaluate)
-  bool trainable = false;  // false: forward only (Predict before Compile)
-  Value y_true, lr, iteration;
-  // Loss and metrics on the training-mode forward (Fit) and the inference-mode one (Evaluate,
-  // validation). They are the same values when no layer behaves differently in training.
-  Value train_loss, eval_loss;
-  std::vector<Value> train_metrics, eval_metrics;
-  std::vector<std::string> metric_names;
-  std::vector<int> updates;  // optimizer updates and layers' (BatchNormalization) updates
-  std::shared_ptr<optim::Optimizer> optimizer;
-  std::string loss_name;
-  TensorType y_type;
-  int64_t iterations = 0;
-  // Plans by (kind, batch size, thread count), and whether each has run once (its first run
-  // pays for oneDNN's JIT and is not shown to the thread governor).
-  struct CachedPlan {
-    std::unique_ptr<Plan> plan;
-    bool warm = false;
-  };
-  // Every plan of the model (train / eval / predict, per batch size and thread count) takes
-  // its turn on one arena: they never run at the same time.
-  std::shared_ptr<SharedArena> arena = std::make_shared<SharedArena>();
-  std::map<std::tuple<int, int64_t, int>, CachedPlan> plans;
-  std::unique_ptr<ThreadGovernor> governors[3];
-  // Fit's batch buffers by batch size, kept across Fit calls: a fresh buffer per call would pay
-  // its page faults every call (about 1.4 ms per call for a batch of 32 images of 32x32x3).
-  std::map<int64_t, std::pair<Tensor, Tensor>> batch_buffers;
-};
 
 Sequential::Sequential(std::vector<Layer> layers, std::string name)
     : name_(name.empty() ? internal::UniqueLayerName("sequential") : std::move(name)),
@@ -293,6 +255,7 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
     c->eval_metrics = c->train_metrics;
   }
   c->metric_names = options.metrics;
+  c->loss_options = options.loss.options;
 
   // Gradients and updates.
   // The parameters are the training branch's variable nodes (the inference branch has its
@@ -307,13 +270,16 @@ absl::Status Sequential::Compile(const CompileOptions& options) {
   absl::StatusOr<std::vector<Value>> grads = autodiff::Gradients(g, c->train_loss, params);
   if (!grads.ok()) return WithContext(grads.status(), "Compile: gradients: ");
   c->lr = g.Placeholder({DType::kF32, Shape{}}, "learning_rate");
+  const size_t slots_before = c->optimizer->slots().size();
   absl::StatusOr<std::vector<int>> updates =
       c->optimizer->AppendUpdates(g, params, *grads, c->lr, c->iteration);
   if (!updates.ok()) return WithContext(updates.status(), "Compile: optimizer: ");
+  c->slots.assign(c->optimizer->slots().begin() + slots_before, c->optimizer->slots().end());
   c->updates = *updates;
   c->updates.insert(c->updates.end(), layer_updates.begin(), layer_updates.end());
   if (absl::Status s = g.Verify(); !s.ok()) return WithContext(s, "Compile: internal: ");
   c->trainable = true;
+  c->shuffle.seed(internal::NextSeed());
   compiled_ = std::move(c);
   InstallWeightHooks();
   return absl::OkStatus();
@@ -497,7 +463,7 @@ absl::StatusOr<History> Sequential::Fit(const Tensor& x_in, const Tensor& y_in,
     if (verbose > 0 && o.epochs > 1) out << "Epoch " << epoch + 1 << "/" << o.epochs << "\n";
     std::vector<int64_t> order;
     if (o.shuffle) {
-      order = internal::Permutation(n);
+      order = internal::Permutation(n, c.shuffle);
     } else {
       order.resize(n);
       for (int64_t i = 0; i < n; ++i) order[i] = i;

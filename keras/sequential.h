@@ -123,6 +123,22 @@ class Sequential {
   std::vector<Tensor> GetWeights() const;
   absl::Status SetWeights(const std::vector<Tensor>& weights);
 
+  // ---- Persistence (keras/saving.cc; the format is docs/model-format.md) ----
+  // Saves everything needed to continue: the architecture (each layer's class and config), the
+  // compile configuration (optimizer and its hyperparameters, loss, metrics), the weights, and
+  // the training state (the optimizer's slots such as Adam's m and v, its iteration count, and
+  // Fit's shuffling stream). One safetensors file, written atomically (temporary file, fsync,
+  // rename, fsync of the folder): an existing file at `path` is replaced whole or not at all.
+  // LoadModel (keras/saving.h) reads it back. Keras: model.save("model.keras").
+  absl::Status Save(const std::string& path);
+  // The weights alone, as a safetensors file with Keras-style names ("conv1d/kernel",
+  // "dense/bias") in Keras layouts; readable by Python's safetensors.numpy.load_file.
+  absl::Status SaveWeights(const std::string& path);
+  // Loads weights saved by SaveWeights (or the weights of a Save file) into this model, matched
+  // in order as Keras's load_weights does. When any tensor does not fit (count, shape, dtype),
+  // fails naming the first one, expected and found, and changes nothing.
+  absl::Status LoadWeights(const std::string& path);
+
   // How plans run: in order on one thread (default) or with the TBB executor.
   void SetExecutor(ExecutorKind kind);
   // The compiled training graph as Graphviz DOT (after Compile).
@@ -145,6 +161,7 @@ class Sequential {
   // Runs one batch of `kind` on the thread count the governor picks, and reports its time.
   absl::Status RunStep(int kind, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
   // Runs `x`,`y` in batches through the evaluation plan: weighted means of loss and metrics.
+  friend class ModelFile;
   absl::StatusOr<std::vector<double>> EvaluatePrepared(const Tensor& x, const Tensor& y,
                                                        int64_t batch_size);
 

@@ -99,6 +99,14 @@ class Adam : public Optimizer {
       : Optimizer(lr), name_(std::move(name)), attrs_(attrs) {}
 
   std::string name() const override { return name_; }
+  std::vector<std::pair<std::string, double>> GetConfig() const override {
+    std::vector<std::pair<std::string, double>> c = {{"learning_rate", learning_rate()},
+                                                     {"beta_1", attrs_.beta_1},
+                                                     {"beta_2", attrs_.beta_2},
+                                                     {"epsilon", attrs_.epsilon}};
+    if (name_ == "adamw") c.insert(c.begin() + 1, {"weight_decay", attrs_.weight_decay});
+    return c;
+  }
 
  protected:
   absl::Status CheckOptions() const override { return CheckAttrs(attrs_); }

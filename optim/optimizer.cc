@@ -129,6 +129,69 @@ absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerByName(absl::string_view nam
       "unknown optimizer \"", name, "\"; graft knows: adagrad, adam, adamw, rmsprop, sgd"));
 }
 
+absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerFromConfig(
+    absl::string_view name, const std::vector<std::pair<std::string, double>>& config) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  // Each option: its Keras name and where it goes.
+  std::vector<std::pair<const char*, double*>> fields;
+  AdamOptions adam;
+  AdamWOptions adamw;
+  SgdOptions sgd;
+  RmspropOptions rmsprop;
+  AdagradOptions adagrad;
+  double nesterov = 0, centered = 0;
+  if (lower == "adam") {
+    fields = {{"learning_rate", &adam.learning_rate},
+              {"beta_1", &adam.beta_1},
+              {"beta_2", &adam.beta_2},
+              {"epsilon", &adam.epsilon}};
+  } else if (lower == "adamw") {
+    fields = {{"learning_rate", &adamw.learning_rate},
+              {"weight_decay", &adamw.weight_decay},
+              {"beta_1", &adamw.beta_1},
+              {"beta_2", &adamw.beta_2},
+              {"epsilon", &adamw.epsilon}};
+  } else if (lower == "sgd") {
+    fields = {{"learning_rate", &sgd.learning_rate},
+              {"momentum", &sgd.momentum},
+              {"nesterov", &nesterov}};
+  } else if (lower == "rmsprop") {
+    fields = {{"learning_rate", &rmsprop.learning_rate},
+              {"rho", &rmsprop.rho},
+              {"momentum", &rmsprop.momentum},
+              {"epsilon", &rmsprop.epsilon},
+              {"centered", &centered}};
+  } else if (lower == "adagrad") {
+    fields = {{"learning_rate", &adagrad.learning_rate},
+              {"initial_accumulator_value", &adagrad.initial_accumulator_value},
+              {"epsilon", &adagrad.epsilon}};
+  } else {
+    return OptimizerByName(name).status();
+  }
+  for (const auto& [key, value] : config) {
+    auto it =
+        std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return key == f.first; });
+    if (it == fields.end()) {
+      std::vector<std::string> known;
+      for (const auto& f : fields) known.push_back(f.first);
+      return absl::InvalidArgumentError(absl::StrCat(lower, " optimizer: unknown option \"", key,
+                                                     "\"; it has: ", absl::StrJoin(known, ", ")));
+    }
+    *it->second = value;
+  }
+  if (lower == "adam") return MakeAdam(adam);
+  if (lower == "adamw") return MakeAdamW(adamw);
+  if (lower == "sgd") {
+    sgd.nesterov = nesterov != 0;
+    return MakeSgd(sgd);
+  }
+  if (lower == "rmsprop") {
+    rmsprop.centered = centered != 0;
+    return MakeRmsprop(rmsprop);
+  }
+  return MakeAdagrad(adagrad);
+}
+
 namespace internal {
 
 absl::Status ExpectNonNegative(absl::string_view name, double value) {

@@ -38,6 +38,7 @@
 #include <any>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -55,6 +56,11 @@ class Optimizer {
 
   // The Keras name: "adam", "adamw", "sgd", "rmsprop", "adagrad".
   virtual std::string name() const = 0;
+
+  // The hyperparameters by their Keras names, learning_rate first ({"learning_rate", 0.001},
+  // {"beta_1", 0.9}, ...; booleans as 0 or 1), as a saved model records them.
+  // OptimizerFromConfig(name(), GetConfig()) makes an equal optimizer (without slots).
+  virtual std::vector<std::pair<std::string, double>> GetConfig() const = 0;
 
   // The learning rate the trainer feeds to the `learning_rate` placeholder each step.
   double learning_rate() const { return learning_rate_; }
@@ -158,6 +164,12 @@ std::unique_ptr<Optimizer> MakeAdagrad(const AdagradOptions& options = {});
 // case-insensitive), with Keras's defaults. An unknown name fails with InvalidArgument listing
 // the known names.
 absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerByName(absl::string_view name);
+
+// The optimizer `name` with the hyperparameters of `config` (Keras names, as GetConfig writes
+// them; missing ones take Keras's defaults). An unknown name or key is InvalidArgument naming
+// it; values out of range surface as they do for the Make* functions (at AppendUpdates).
+absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerFromConfig(
+    absl::string_view name, const std::vector<std::pair<std::string, double>>& config);
 
 // ---- the update ops (for graph code that builds update nodes itself) -----------------------
 

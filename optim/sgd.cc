@@ -84,6 +84,11 @@ class Sgd : public Optimizer {
   }
 
   std::string name() const override { return "sgd"; }
+  std::vector<std::pair<std::string, double>> GetConfig() const override {
+    return {{"learning_rate", learning_rate()},
+            {"momentum", attrs_.momentum},
+            {"nesterov", attrs_.nesterov ? 1.0 : 0.0}};
+  }
 
  protected:
   absl::Status CheckOptions() const override { return CheckAttrs(attrs_); }

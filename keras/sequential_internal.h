@@ -1,0 +1,65 @@
+// graft — the compiled state of a Sequential model (internal: shared by sequential.cc and
+// saving.cc; not part of the public API).
+#ifndef GRAFT_KERAS_SEQUENTIAL_INTERNAL_H_
+#define GRAFT_KERAS_SEQUENTIAL_INTERNAL_H_
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "keras/sequential.h"
+#include "runtime/plan.h"
+#include "runtime/thread_governor.h"
+
+namespace graft::keras {
+
+struct Sequential::Compiled {
+  // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from
+  // step to step and from call to call. The layers' own tensors are brought up to date when
+  // something reads or writes them (Layer::weights() / SetWeights: InstallWeightHooks) and when
+  // the graph goes (recompiled, a layer added, the model destroyed): here.
+  ~Compiled() { graph->SyncVariables().IgnoreError(); }  // a reorder; cannot fail
+
+  std::shared_ptr<Graph> graph = std::make_shared<Graph>();
+  Value x;
+  Value output;            // inference-mode output (Predict, Evaluate)
+  bool trainable = false;  // false: forward only (Predict before Compile)
+  Value y_true, lr, iteration;
+  // Loss and metrics on the training-mode forward (Fit) and the inference-mode one (Evaluate,
+  // validation). They are the same values when no layer behaves differently in training.
+  Value train_loss, eval_loss;
+  std::vector<Value> train_metrics, eval_metrics;
+  std::vector<std::string> metric_names;
+  std::vector<int> updates;  // optimizer updates and layers' (BatchNormalization) updates
+  std::shared_ptr<optim::Optimizer> optimizer;
+  std::vector<Value> slots;  // the optimizer's slot variables in this graph, in creation order
+  std::string loss_name;
+  LossOptions loss_options;
+  TensorType y_type;
+  int64_t iterations = 0;
+  // Plans by (kind, batch size, thread count), and whether each has run once (its first run
+  // pays for oneDNN's JIT and is not shown to the thread governor).
+  struct CachedPlan {
+    std::unique_ptr<Plan> plan;
+    bool warm = false;
+  };
+  // Every plan of the model (train / eval / predict, per batch size and thread count) takes
+  // its turn on one arena: they never run at the same time.
+  std::shared_ptr<SharedArena> arena = std::make_shared<SharedArena>();
+  std::map<std::tuple<int, int64_t, int>, CachedPlan> plans;
+  std::unique_ptr<ThreadGovernor> governors[3];
+  // Fit's batch buffers by batch size, kept across Fit calls: a fresh buffer per call would pay
+  // its page faults every call (about 1.4 ms per call for a batch of 32 images of 32x32x3).
+  std::map<int64_t, std::pair<Tensor, Tensor>> batch_buffers;
+  // Fit's shuffling stream, seeded at Compile from graft's random stream and saved with the
+  // model (Save / LoadModel), so that a resumed run shuffles as an uninterrupted one.
+  std::mt19937_64 shuffle;
+};
+
+}  // namespace graft::keras
+
+#endif  // GRAFT_KERAS_SEQUENTIAL_INTERNAL_H_
