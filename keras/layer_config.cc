@@ -43,11 +43,22 @@ std::string Found(const Json& j) {
 }
 }  // namespace
 
+namespace {
+// Sizes and counts in a config stay far from int64's limits, so that no shape arithmetic on them
+// can overflow (a config is user input).
+constexpr int64_t kMaxConfigInt = int64_t{1} << 31;
+bool InRange(const Json& j) {
+  if (j.is_number_unsigned()) return j.get<uint64_t>() <= static_cast<uint64_t>(kMaxConfigInt);
+  return j.is_number_integer() && j.get<int64_t>() >= -kMaxConfigInt &&
+         j.get<int64_t>() <= kMaxConfigInt;
+}
+}  // namespace
+
 int64_t LayerConfig::Int(const char* key, std::optional<int64_t> fallback) {
   const Json* j = Find(key, !fallback.has_value());
   if (j == nullptr) return fallback.value_or(0);
-  if (!j->is_number_integer()) {
-    Fail(key, absl::StrCat("expected an integer, ", Found(*j)));
+  if (!j->is_number_integer() || !InRange(*j)) {
+    Fail(key, absl::StrCat("expected an integer in [-2^31, 2^31], ", Found(*j)));
     return fallback.value_or(0);
   }
   return j->get<int64_t>();
@@ -87,16 +98,17 @@ std::vector<int64_t> LayerConfig::Ints(const char* key,
                                        std::optional<std::vector<int64_t>> fallback) {
   const Json* j = Find(key, !fallback.has_value());
   if (j == nullptr) return fallback.value_or(std::vector<int64_t>{});
-  if (j->is_number_integer()) return {j->get<int64_t>()};
+  if (j->is_number_integer() && InRange(*j)) return {j->get<int64_t>()};
   std::vector<int64_t> out;
   if (j->is_array() && j->size() <= 16) {
     for (const Json& v : *j) {
-      if (!v.is_number_integer()) break;
+      if (!v.is_number_integer() || !InRange(v)) break;
       out.push_back(v.get<int64_t>());
     }
     if (out.size() == j->size()) return out;
   }
-  Fail(key, absl::StrCat("expected an integer or a list of at most 16 integers, ", Found(*j)));
+  Fail(key, absl::StrCat("expected an integer or a list of at most 16 integers in [-2^31, 2^31], ",
+                         Found(*j)));
   return fallback.value_or(std::vector<int64_t>{});
 }
 
@@ -119,13 +131,18 @@ std::vector<int64_t> LayerConfig::InputShape() {
     return {};
   }
   std::vector<int64_t> dims;
+  int64_t elements = 1;
   for (size_t i = 1; i < j->size(); ++i) {
     const Json& d = (*j)[i];
-    if (!d.is_number_integer() || d.get<int64_t>() <= 0) {
+    if (!d.is_number_integer() || !InRange(d) || d.get<int64_t>() <= 0 ||
+        elements > (int64_t{1} << 40) / d.get<int64_t>()) {
       Fail("batch_input_shape",
-           absl::StrCat("sizes after the batch must be positive integers, ", Found(*j)));
+           absl::StrCat("sizes after the batch must be positive integers of at most 2^40 "
+                        "elements in all, ",
+                        Found(*j)));
       return {};
     }
+    elements *= d.get<int64_t>();
     dims.push_back(d.get<int64_t>());
   }
   return dims;

@@ -2,8 +2,8 @@
 #ifndef GRAFT_KERAS_LAYER_UTIL_H_
 #define GRAFT_KERAS_LAYER_UTIL_H_
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"

@@ -1,5 +1,6 @@
 #include "keras/layers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -18,6 +19,15 @@
 namespace graft::keras {
 
 namespace internal {
+namespace {
+thread_local int64_t weight_budget = -1;  // bytes; -1: no limit
+}  // namespace
+
+ScopedWeightBudget::ScopedWeightBudget(uint64_t bytes) : previous_(weight_budget) {
+  weight_budget = static_cast<int64_t>(std::min<uint64_t>(bytes, uint64_t{1} << 62));
+}
+ScopedWeightBudget::~ScopedWeightBudget() { weight_budget = previous_; }
+
 std::string UniqueLayerName(const std::string& base) {
   static std::mutex mu;
   static std::map<std::string, int> counts;
@@ -96,6 +106,26 @@ int64_t LayerImpl::CountParams(bool trainable) const {
 
 absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::string& initializer,
                                   bool trainable) {
+  if (internal::weight_budget >= 0) {
+    // Counted without overflow: a size that does not fit the budget fails before allocating.
+    uint64_t bytes = sizeof(float);
+    for (int64_t d : shape.dims()) {
+      if (d < 0 || (d != 0 && bytes > static_cast<uint64_t>(internal::weight_budget) /
+                                          static_cast<uint64_t>(d))) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "weight ", name, " of shape ", shape.ToString(), " needs more bytes than the ",
+            internal::weight_budget, " left to weights here (the file being loaded holds fewer)"));
+      }
+      bytes *= static_cast<uint64_t>(d);
+    }
+    if (bytes > static_cast<uint64_t>(internal::weight_budget)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("weight ", name, " of shape ", shape.ToString(), " needs ", bytes,
+                       " bytes, more than the ", internal::weight_budget,
+                       " left to weights here (the file being loaded holds fewer)"));
+    }
+    internal::weight_budget -= static_cast<int64_t>(bytes);
+  }
   Tensor t(DType::kF32, shape);
   float* p = t.data<float>();
   const int64_t n = t.num_elements();

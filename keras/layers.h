@@ -239,6 +239,20 @@ Layer BatchNormalization(BatchNormalizationOptions options = {});
 namespace internal {
 // Keras naming: the first "conv1d", then "conv1d_1", ... per process.
 std::string UniqueLayerName(const std::string& base);
+
+// While alive, weights created on this thread (AddWeight) may take at most `bytes` in all;
+// beyond that AddWeight fails. Loading a model sets it to the bytes its file holds, so a config
+// that asks for more than the file can provide fails before anything is allocated.
+class ScopedWeightBudget {
+ public:
+  explicit ScopedWeightBudget(uint64_t bytes);
+  ~ScopedWeightBudget();
+  ScopedWeightBudget(const ScopedWeightBudget&) = delete;
+  ScopedWeightBudget& operator=(const ScopedWeightBudget&) = delete;
+
+ private:
+  int64_t previous_;
+};
 }  // namespace internal
 
 }  // namespace graft::keras

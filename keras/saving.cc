@@ -236,6 +236,10 @@ absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string
         source, "graft_model config.layers",
         absl::StrCat("expected 1 to ", kMaxLayers, " layers, found ", layer_list->size()));
   }
+  // Weights built from the config may not take more than the file holds.
+  uint64_t file_bytes = 0;
+  for (const io::NamedTensor& t : file->tensors) file_bytes += t.value.nbytes();
+  internal::ScopedWeightBudget budget(file_bytes);
   std::vector<Layer> layers;
   for (size_t i = 0; i < layer_list->size(); ++i) {
     const std::string path = absl::StrCat("config.layers[", i, "]");

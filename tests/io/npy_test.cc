@@ -2,6 +2,8 @@
 // rejection path, and the write-to-temp-then-rename contract of SaveNpy.
 #include "io/npy.h"
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -371,16 +373,29 @@ TEST(NpySaveTest, ReplacesTheFileByRenameNotInPlace) {
 }
 
 TEST(NpySaveTest, FailedSaveLeavesTheExistingFileUntouched) {
-  // "<path>.tmp" is a directory, so the temporary file cannot be created (even as root).
-  const std::string path = TestDir() + "/a.npy";
+  // A file-size limit makes the write of the temporary file fail (even as root).
+  const std::string dir = TestDir();
+  const std::string path = dir + "/a.npy";
   const Tensor old_t = Example(DType::kF64, Shape{3});
   ASSERT_TRUE(SaveNpy(path, old_t).ok());
   const std::string before = ReadBytes(path);
-  std::filesystem::create_directory(path + ".tmp");
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 256;
+  signal(SIGXFSZ, SIG_IGN);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
   absl::Status s = SaveNpy(path, Example(DType::kF32, Shape{100}));
+  setrlimit(RLIMIT_FSIZE, &old_limit);
   EXPECT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()), HasSubstr(path));
   EXPECT_EQ(ReadBytes(path), before);
+  // The failed temporary file was removed.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    files += e.path().filename().string().rfind("a.npy", 0) == 0;
+  }
+  EXPECT_EQ(files, 1);
 }
 
 TEST(NpySaveTest, FailedSaveIntoAReadOnlyDirectoryLeavesTheExistingFileUntouched) {
