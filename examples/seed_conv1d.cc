@@ -15,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "examples/example_util.h"
 #include "keras/datasets/dna.h"
 #include "keras/datasets/sensor_faults.h"
 #include "keras/keras.h"
@@ -28,6 +29,9 @@ ABSL_FLAG(uint64_t, seed, 42, "random seed (weights, shuffling, synthetic data)"
 ABSL_FLAG(int, threads, 0, "threads (0: $GRAFT_NUM_THREADS or all cores)");
 ABSL_FLAG(int, verbose, -1, "-1 auto (bar on a terminal, a line per epoch otherwise), 0, 1, 2");
 ABSL_FLAG(bool, tbb_executor, false, "run plans with the TBB executor");
+ABSL_FLAG(std::string, save, "",
+          "after training, save the whole model here (load it with LoadModel, e.g. "
+          "//examples:predict_saved)");
 
 namespace keras = graft::keras;
 namespace layers = graft::keras::layers;
@@ -100,5 +104,12 @@ int main(int argc, char** argv) {
   std::printf("Test loss: %.4f - test accuracy: %.4f (%.1f%%)\n", (*test)[0], (*test)[1],
               100 * (*test)[1]);
   std::printf("Training: %.1f s for %d epochs\n", seconds, absl::GetFlag(FLAGS_epochs));
+  if (const std::string path = absl::GetFlag(FLAGS_save); !path.empty()) {
+    if (absl::Status saved = model.Save(graft::examples::UserPath(path)); !saved.ok()) {
+      std::cerr << saved.message() << "\n";
+      return 1;
+    }
+    std::printf("Saved the model to %s\n", path.c_str());
+  }
   return 0;
 }

@@ -415,7 +415,7 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
 // vectors measured 1.6x faster than the baseline's 4-wide ones on M2's pooling.
 // (Not under sanitizers: their instrumentation of the ifunc resolver, which runs while the
 // dynamic loader relocates the library, before the sanitizer runtime is up, crashes.)
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(GRAFT_NO_TARGET_CLONES)
 #define GRAFT_VECTOR_CLONES
 #else
 #define GRAFT_VECTOR_CLONES \
