@@ -9,10 +9,10 @@
 //
 // Session: all graph optimisations, `threads` intra-op threads, one inter-op thread, sequential
 // execution. The batches are cut from <data_dir>/<model>_x.npy once; a step is one awaited
-// session.run on the next batch, the Node.js binding's per-call cost included (about 22 us on the
-// project's 2-core VM, measured with a one-Relu model; preallocating the output did not change
-// it). Timing protocol as bench/timing.h: warm up (at least two steps), then `repetitions`
-// windows of whole steps lasting at least `min_seconds`.
+// session.run on the next batch, the Node.js binding's per-call cost included (15-30 us on the
+// project's busy 2-core VM, measured with a one-Relu model; preallocating the output made no
+// consistent difference). Timing protocol as bench/timing.h: warm up (at least two steps), then
+// `repetitions` windows of whole steps lasting at least `min_seconds`.
 // Exit status: 0 ok, 1 failure, 2 bad flags, 3 onnxruntime-node missing (tools/setup.sh --onnx).
 'use strict';
 
