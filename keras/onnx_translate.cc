@@ -2,11 +2,9 @@
 #include "keras/onnx_translate.h"
 
 #include <cstring>
-#include <functional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "graph/op_registry.h"
 #include "ops/activation.h"
 #include "ops/batchnorm.h"
@@ -185,8 +183,8 @@ absl::Status Translator::Error(const Node& n, absl::string_view what, absl::Stat
       layer == nullptr
           ? ""
           : absl::StrCat(layer->name(), " (", layer->class_name(), ", layer ", index, "): ");
-  return absl::Status(code, absl::StrCat(where, "ONNX export: ", what, " (node \"", n.name,
-                                         "\", op \"", n.op->name, "\")"));
+  return absl::Status(
+      code, absl::StrCat(where, what, " (node \"", n.name, "\", op \"", n.op->name, "\")"));
 }
 
 std::string Translator::Unique(absl::string_view base) {

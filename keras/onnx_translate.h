@@ -65,7 +65,7 @@ class Translator {
   absl::Status BatchNorm(const Node& n);
   absl::Status Activation(const Node& n);
 
-  // The error for node n: "conv1d (Conv1D, layer 0): ONNX export: <what> (node "...", op "...")".
+  // The error for node n: "conv1d (Conv1D, layer 0): <what> (node "...", op "...")".
   absl::Status Error(const Node& n, absl::string_view what,
                      absl::StatusCode code = absl::StatusCode::kUnimplemented) const;
   // Value v in layout `want`, converting (and remembering the conversion) when needed. A

@@ -423,6 +423,7 @@ TEST(OnnxExportTest, UnsupportedLayerNamesTheLayerAndWritesNothing) {
   Sequential model({layers::Dense(4, {.input_shape = {3}}), square, layers::Dense(2)});
   const std::string path = TempDir() + "/unsupported.onnx";
   absl::Status s = onnx::Export(model, path);
+  std::cout << "[onnx] unsupported layer: " << s << "\n";
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), absl::StrCat(square->name(), " (Square, layer 1)")))
