@@ -1,15 +1,18 @@
-// graft side by side with PyTorch's C++ frontend (libtorch) and PyTorch Python.
+// graft side by side with PyTorch's C++ frontend (libtorch), PyTorch Python and, for inference,
+// ONNX Runtime running the file graft exports.
 //
 //   bazel build -c opt //bench:libtorch_runner        # optional: needs Debian's libtorch-dev
 //   bazel run -c opt //bench:compare -- --json_out=bench_results.json
 //
 // For each model (bench/models.h), mode (train step / inference batch), batch size and thread
-// count, runs graft, libtorch in its tuned configuration, libtorch out of the box, and PyTorch
-// Python one after another, never at the same time, on the same synthetic data. Every
-// measurement is a child process (graft: this binary again with --child; libtorch:
-// bench/libtorch_runner; PyTorch: bench/pytorch_models.py) that prints one JSON line; the driver
-// adds the child's peak RSS (wait4), prints a table, writes the records as a JSON list and draws
-// the ratios with bench/plot_compare.py.
+// count, runs graft, libtorch in its tuned configuration, libtorch out of the box, PyTorch Python
+// and ONNX Runtime (inference only) one after another, never at the same time, on the same
+// synthetic data. Every measurement is a child process (graft: this binary again with --child;
+// libtorch: bench/libtorch_runner; PyTorch: bench/pytorch_models.py; ONNX Runtime:
+// tools/onnxruntime/bench_ort.js under node, on the model graft exported with
+// graft::onnx::Export from the same initial weights) that prints one JSON line; the driver adds
+// the child's peak RSS (wait4), prints a table, writes the records as a JSON list and draws the
+// ratios with bench/plot_compare.py.
 //
 // libtorch tuned: OpenBLAS from libopenblas0-pthread (LD_LIBRARY_PATH=--openblas_dir) with
 // OPENBLAS_NUM_THREADS=1, GLIBC_TUNABLES for large mmap/trim thresholds and huge pages, and
@@ -19,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -52,13 +56,16 @@
 #include "bench/timing.h"
 #include "io/npy.h"
 #include "keras/keras.h"
+#include "keras/onnx_export.h"
 
 ABSL_FLAG(std::string, models, "M1,M2,M3,M4", "models to run (bench/models.h)");
 ABSL_FLAG(std::string, batch_sizes, "",
-          "batch sizes, comma-separated; empty = the issue's grid: 32,256 (M4: 64,256)");
+          "batch sizes, comma-separated; empty = the issues' grid: 32,256 (M4: 64,256), and for "
+          "inference with onnxruntime also 1 and 32");
 ABSL_FLAG(std::string, threads, "1,2", "thread counts, comma-separated");
 ABSL_FLAG(std::string, modes, "train,infer", "train (full train step) and/or infer");
-ABSL_FLAG(std::string, frameworks, "graft,libtorch,pytorch", "frameworks to run");
+ABSL_FLAG(std::string, frameworks, "graft,libtorch,pytorch,onnxruntime",
+          "frameworks to run (onnxruntime: inference only)");
 ABSL_FLAG(std::string, libtorch_configs, "tuned,default", "libtorch configurations to run");
 ABSL_FLAG(int, repetitions, 5, "timed windows per measurement (median, min, max over them)");
 ABSL_FLAG(double, min_seconds, 2.0, "minimum length of a timed window, seconds");
@@ -76,6 +83,8 @@ ABSL_FLAG(std::string, channels_last_models, "M2,M4",
           "(the issue names M2 and M4)");
 ABSL_FLAG(std::string, openblas_dir, "/usr/lib/x86_64-linux-gnu/openblas-pthread",
           "libopenblas0-pthread's libblas.so.3, put first on LD_LIBRARY_PATH for libtorch tuned");
+ABSL_FLAG(std::string, node, "",
+          "Node.js for the onnxruntime child; default: node on PATH, else /usr/bin/node");
 ABSL_FLAG(std::string, data_dir, "",
           "where the .npy data are written; default: a temporary directory, removed at the end");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the data and of graft's initial weights");
@@ -343,15 +352,16 @@ std::string SelfPath() {
   return ec ? std::string() : p.string();
 }
 
-// A file shipped as a data dependency of //bench:compare (bench/<name>).
-std::string FindBenchFile(const std::string& name) {
+// A file shipped as a data dependency of //bench:compare (<folder>/<name>, folder in the
+// workspace).
+std::string FindBenchFile(const std::string& name, const std::string& folder = "bench") {
   std::vector<fs::path> candidates;
   if (const char* r = std::getenv("RUNFILES_DIR"))
-    candidates.push_back(fs::path(r) / "graft/bench");
-  candidates.push_back(fs::path(SelfPath() + ".runfiles") / "graft/bench");
-  candidates.push_back("bench");  // `bazel run` starts in the runfiles tree
+    candidates.push_back(fs::path(r) / "graft" / folder);
+  candidates.push_back(fs::path(SelfPath() + ".runfiles") / "graft" / folder);
+  candidates.push_back(folder);  // `bazel run` starts in the runfiles tree
   if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
-    candidates.push_back(fs::path(w) / "bench");
+    candidates.push_back(fs::path(w) / folder);
   }
   for (const fs::path& dir : candidates) {
     std::error_code ec;
@@ -383,6 +393,24 @@ std::string FindRunner() {
   for (const fs::path& p : candidates) {
     std::error_code ec;
     if (fs::exists(p, ec)) return fs::absolute(p, ec).string();
+  }
+  return "";
+}
+
+// Node.js for the onnxruntime child: --node, else node on PATH, else /usr/bin/node; "" if none.
+std::string FindNode() {
+  const std::string flag = absl::GetFlag(FLAGS_node);
+  if (!flag.empty()) return UserPath(flag);
+  std::vector<std::string> candidates;
+  if (const char* path = std::getenv("PATH")) {
+    for (absl::string_view d : absl::StrSplit(path, ':', absl::SkipEmpty())) {
+      candidates.push_back(absl::StrCat(d, "/node"));
+    }
+  }
+  candidates.push_back("/usr/bin/node");
+  candidates.push_back("/usr/local/bin/node");
+  for (const std::string& c : candidates) {
+    if (access(c.c_str(), X_OK) == 0) return c;
   }
   return "";
 }
@@ -461,12 +489,19 @@ class Driver {
  private:
   std::vector<std::string> ChildArgs(const Job& job, bool graft) const;
   absl::StatusOr<Record> Measure(const Job& job, const Run& run);
+  // Finds node and bench_ort.js and checks that onnxruntime-node loads; the error says why not.
+  absl::Status FindOnnxRuntime();
+  // Exports each model (from the weights graft's child starts from) to <data_dir>/<model>.onnx.
+  absl::Status ExportModels(const std::vector<ModelSpec>& specs);
+  // graft / onnxruntime into both records of a job ("graft_over_onnxruntime").
+  void AddOnnxRuntimeRatios();
 
   std::vector<Job> jobs_;
   std::vector<Run> runs_;
   std::string data_dir_;
   bool own_data_dir_ = false;
   std::string runner_, pytorch_script_;
+  std::string node_, ort_script_;
   std::vector<Record> records_;
   int failed_ = 0;
 };
@@ -474,45 +509,6 @@ class Driver {
 absl::Status Driver::Init() {
   std::cout << "machine: " << CpuName() << ", " << std::thread::hardware_concurrency()
             << " logical CPUs\n";
-  std::vector<ModelSpec> specs;
-  for (const std::string& m : SplitList(absl::GetFlag(FLAGS_models))) {
-    absl::StatusOr<ModelSpec> spec = FindModel(m);
-    if (!spec.ok()) return spec.status();
-    specs.push_back(*spec);
-  }
-  std::vector<std::string> modes = SplitList(absl::GetFlag(FLAGS_modes));
-  for (const std::string& m : modes) {
-    if (m != "train" && m != "infer") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--modes: \"", m, "\" is neither train nor infer"));
-    }
-  }
-  absl::StatusOr<std::vector<int64_t>> threads = SplitInts("threads", absl::GetFlag(FLAGS_threads));
-  if (!threads.ok()) return threads.status();
-  std::optional<std::vector<int64_t>> batches;
-  if (!absl::GetFlag(FLAGS_batch_sizes).empty()) {
-    absl::StatusOr<std::vector<int64_t>> b =
-        SplitInts("batch_sizes", absl::GetFlag(FLAGS_batch_sizes));
-    if (!b.ok()) return b.status();
-    batches = *b;
-  }
-  const int64_t n = absl::GetFlag(FLAGS_num_samples);
-  for (const ModelSpec& spec : specs) {
-    const std::vector<int64_t> bs =
-        batches ? *batches : std::vector<int64_t>{spec.small_batch, 256};
-    for (int64_t b : bs) {
-      if (b > n) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("batch ", b, " is larger than --num_samples=", n));
-      }
-    }
-    for (const std::string& mode : modes) {
-      for (int64_t b : bs) {
-        for (int64_t t : *threads) jobs_.push_back({spec.name, mode, b, static_cast<int>(t)});
-      }
-    }
-  }
-
   for (const std::string& f : SplitList(absl::GetFlag(FLAGS_frameworks))) {
     if (f == "graft") {
       runs_.push_back({"graft", "default"});
@@ -540,9 +536,59 @@ absl::Status Driver::Init() {
         return absl::NotFoundError("bench/pytorch_models.py not found next to the binary");
       }
       runs_.push_back({"pytorch", "default"});
+    } else if (f == "onnxruntime") {
+      if (absl::Status s = FindOnnxRuntime(); !s.ok()) {
+        std::cout << "onnxruntime: skipped, " << s.message() << "\n";
+        continue;
+      }
+      runs_.push_back({"onnxruntime", "default"});
     } else {
+      return absl::InvalidArgumentError(absl::StrCat("--frameworks: unknown \"", f,
+                                                     "\" (graft, libtorch, pytorch, onnxruntime)"));
+    }
+  }
+
+  std::vector<ModelSpec> specs;
+  for (const std::string& m : SplitList(absl::GetFlag(FLAGS_models))) {
+    absl::StatusOr<ModelSpec> spec = FindModel(m);
+    if (!spec.ok()) return spec.status();
+    specs.push_back(*spec);
+  }
+  std::vector<std::string> modes = SplitList(absl::GetFlag(FLAGS_modes));
+  for (const std::string& m : modes) {
+    if (m != "train" && m != "infer") {
       return absl::InvalidArgumentError(
-          absl::StrCat("--frameworks: unknown \"", f, "\" (graft, libtorch, pytorch)"));
+          absl::StrCat("--modes: \"", m, "\" is neither train nor infer"));
+    }
+  }
+  absl::StatusOr<std::vector<int64_t>> threads = SplitInts("threads", absl::GetFlag(FLAGS_threads));
+  if (!threads.ok()) return threads.status();
+  std::optional<std::vector<int64_t>> batches;
+  if (!absl::GetFlag(FLAGS_batch_sizes).empty()) {
+    absl::StatusOr<std::vector<int64_t>> b =
+        SplitInts("batch_sizes", absl::GetFlag(FLAGS_batch_sizes));
+    if (!b.ok()) return b.status();
+    batches = *b;
+  }
+  const int64_t n = absl::GetFlag(FLAGS_num_samples);
+  const bool ort = std::any_of(runs_.begin(), runs_.end(),
+                               [](const Run& r) { return r.first == "onnxruntime"; });
+  for (const ModelSpec& spec : specs) {
+    for (const std::string& mode : modes) {
+      std::vector<int64_t> bs = batches ? *batches : std::vector<int64_t>{spec.small_batch, 256};
+      if (!batches && ort && mode == "infer") {
+        // The ONNX Runtime comparison asks for batch 1, 32 and 256 on every model.
+        bs.insert(bs.end(), {1, 32});
+        std::sort(bs.begin(), bs.end());
+        bs.erase(std::unique(bs.begin(), bs.end()), bs.end());
+      }
+      for (int64_t b : bs) {
+        if (b > n) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("batch ", b, " is larger than --num_samples=", n));
+        }
+        for (int64_t t : *threads) jobs_.push_back({spec.name, mode, b, static_cast<int>(t)});
+      }
     }
   }
 
@@ -564,13 +610,67 @@ absl::Status Driver::Init() {
       return s;
     }
   }
+  if (!node_.empty()) {
+    if (absl::Status s = ExportModels(specs); !s.ok()) return s;
+  }
   std::cout << "data: " << n << " samples per model in " << data_dir_ << "\n"
             << "libtorch runner: " << (runner_.empty() ? "none" : runner_) << "\n"
+            << "onnxruntime: " << (node_.empty() ? "none" : node_ + " " + ort_script_) << "\n"
             << "protocol: warm-up " << absl::GetFlag(FLAGS_warmup_seconds) << " s, "
             << absl::GetFlag(FLAGS_repetitions)
             << " windows of >= " << absl::GetFlag(FLAGS_min_seconds)
             << " s; samples/s median (min-max)\n\n";
   return absl::OkStatus();
+}
+
+absl::Status Driver::FindOnnxRuntime() {
+  const std::string node = FindNode();
+  if (node.empty()) {
+    return absl::NotFoundError(
+        "no node (Node.js) found (install it and ONNX Runtime: tools/setup.sh --onnx)");
+  }
+  const std::string script = FindBenchFile("bench_ort.js", "tools/onnxruntime");
+  if (script.empty()) return absl::NotFoundError("tools/onnxruntime/bench_ort.js not found");
+  absl::StatusOr<ChildResult> r = RunChild({node, script, "--check=1"}, CleanEnvironment());
+  if (!r.ok()) return r.status();
+  if (r->exit_code == 3) {
+    return absl::NotFoundError(
+        "onnxruntime-node is not installed in tools/onnxruntime (run tools/setup.sh --onnx)");
+  }
+  if (r->exit_code != 0) {
+    return absl::InternalError(
+        absl::StrCat(script, " --check=1 exited with status ", r->exit_code));
+  }
+  node_ = node;
+  ort_script_ = script;
+  return absl::OkStatus();
+}
+
+absl::Status Driver::ExportModels(const std::vector<ModelSpec>& specs) {
+  for (const ModelSpec& spec : specs) {
+    absl::StatusOr<keras::Sequential> model = BuildModel(spec.name, absl::GetFlag(FLAGS_seed));
+    if (!model.ok()) return model.status();
+    const std::string path = (fs::path(data_dir_) / (spec.name + ".onnx")).string();
+    if (absl::Status s = onnx::Export(*model, path); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void Driver::AddOnnxRuntimeRatios() {
+  for (Record& o : records_) {
+    if (o.framework != "onnxruntime") continue;
+    for (Record& g : records_) {
+      const Job& a = g.job;
+      const Job& b = o.job;
+      if (g.framework != "graft" || a.model != b.model || a.mode != b.mode || a.batch != b.batch ||
+          a.threads != b.threads || g.median <= 0 || o.median <= 0) {
+        continue;
+      }
+      const std::string ratio = absl::StrFormat("%.4f", g.median / o.median);
+      g.extra.emplace_back("graft_over_onnxruntime", ratio);
+      o.extra.emplace_back("graft_over_onnxruntime", ratio);
+    }
+  }
 }
 
 // The measuring child's command line after the program. graft's own child reads this binary's
@@ -596,6 +696,9 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
     argv = {SelfPath(), "--child"};
   } else if (framework == "libtorch") {
     argv = {runner_};
+  } else if (framework == "onnxruntime") {
+    argv = {node_, ort_script_,
+            absl::StrCat("--onnx=", (fs::path(data_dir_) / job.model).string(), ".onnx")};
   } else {
     argv = {absl::GetFlag(FLAGS_python), pytorch_script_};
   }
@@ -652,7 +755,8 @@ void Driver::RunAll() {
   for (const Job& job : jobs_) {
     for (const Run& run : runs_) {
       if (run.first == "pytorch" && !pytorch_ok) continue;
-      std::cout << absl::StrFormat("%-3s %-5s batch %4d threads %d  %-8s %-7s ", job.model,
+      if (run.first == "onnxruntime" && job.mode != "infer") continue;  // inference only
+      std::cout << absl::StrFormat("%-3s %-5s batch %4d threads %d  %-11s %-7s ", job.model,
                                    job.mode, job.batch, job.threads, run.first, run.second)
                 << std::flush;
       absl::StatusOr<Record> rec = Measure(job, run);
@@ -673,6 +777,7 @@ void Driver::RunAll() {
       records_.push_back(*std::move(rec));
     }
   }
+  AddOnnxRuntimeRatios();
 }
 
 absl::Status Driver::WriteJson(const std::string& path) const {
@@ -708,20 +813,23 @@ void Driver::PrintTable(std::ostream& out) const {
   };
   auto median = [](const Record* r) { return r ? r->median : 0.0; };
   out << "\nsamples/s, median of the windows; ratios are graft / other (> 1: graft faster)\n\n";
-  out << absl::StrFormat("%-5s %-5s %5s %3s | %8s %9s %9s %8s | %8s %8s %8s | %s\n", "model",
-                         "mode", "batch", "thr", "graft", "lt-tuned", "lt-dflt", "pytorch",
-                         "g/lt-tun", "g/lt-dfl", "g/pt", "peak RSS MB (g/lt-tun/lt-dfl/pt)");
-  out << std::string(120, '-') << "\n";
+  out << absl::StrFormat("%-5s %-5s %5s %3s | %8s %9s %9s %8s %8s | %8s %8s %8s %8s | %s\n",
+                         "model", "mode", "batch", "thr", "graft", "lt-tuned", "lt-dflt", "pytorch",
+                         "onnxrt", "g/lt-tun", "g/lt-dfl", "g/pt", "g/ort",
+                         "peak RSS MB (g/lt-tun/lt-dfl/pt/ort)");
+  out << std::string(138, '-') << "\n";
   for (const Job& j : jobs_) {
     const Record* g = find(j, "graft", "default");
     const Record* lt = find(j, "libtorch", "tuned");
     const Record* ld = find(j, "libtorch", "default");
     const Record* pt = find(j, "pytorch", "default");
-    if (!g && !lt && !ld && !pt) continue;
-    out << absl::StrFormat("%-5s %-5s %5d %3d | %8s %9s %9s %8s | %8s %8s %8s | %s/%s/%s/%s\n",
-                           j.model, j.mode, j.batch, j.threads, rate(g), rate(lt), rate(ld),
-                           rate(pt), Ratio(median(g), median(lt)), Ratio(median(g), median(ld)),
-                           Ratio(median(g), median(pt)), rss(g), rss(lt), rss(ld), rss(pt));
+    const Record* ort = find(j, "onnxruntime", "default");
+    if (!g && !lt && !ld && !pt && !ort) continue;
+    out << absl::StrFormat(
+        "%-5s %-5s %5d %3d | %8s %9s %9s %8s %8s | %8s %8s %8s %8s | %s/%s/%s/%s/%s\n", j.model,
+        j.mode, j.batch, j.threads, rate(g), rate(lt), rate(ld), rate(pt), rate(ort),
+        Ratio(median(g), median(lt)), Ratio(median(g), median(ld)), Ratio(median(g), median(pt)),
+        Ratio(median(g), median(ort)), rss(g), rss(lt), rss(ld), rss(pt), rss(ort));
   }
 }
 
@@ -785,9 +893,13 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "graft vs libtorch vs PyTorch, side by side:\n"
+      "graft vs libtorch vs PyTorch vs ONNX Runtime, side by side:\n"
       "  bazel build -c opt //bench:libtorch_runner   # optional, needs libtorch-dev\n"
-      "  bazel run -c opt //bench:compare -- --json_out=bench_results.json");
+      "  tools/setup.sh --onnx                        # optional, ONNX Runtime (inference)\n"
+      "  bazel run -c opt //bench:compare -- --json_out=bench_results.json\n"
+      "graft / ONNX Runtime alone, at the issue's batch sizes:\n"
+      "  bazel run -c opt //bench:compare -- --frameworks=graft,onnxruntime --modes=infer \\\n"
+      "      --batch_sizes=1,32,256");
   absl::ParseCommandLine(argc, argv);
   return graft::bench::Main();
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Bar chart of bench/compare's results: graft / libtorch (tuned) and graft / PyTorch.
+"""Bar chart of bench/compare's results: graft / libtorch, PyTorch and ONNX Runtime.
 
   /usr/bin/python3 bench/plot_compare.py --json bench_results.json --png bench_results.png
 
@@ -38,7 +38,8 @@ def main():
 
     series = [("libtorch", "tuned", "graft / libtorch (tuned)", "tab:blue"),
               ("libtorch", "default", "graft / libtorch (default)", "tab:cyan"),
-              ("pytorch", "default", "graft / PyTorch", "tab:orange")]
+              ("pytorch", "default", "graft / PyTorch", "tab:orange"),
+              ("onnxruntime", "default", "graft / ONNX Runtime", "tab:green")]
     ratios = {}
     for fw, config, label, _ in series:
         ratios[label] = [
@@ -47,7 +48,7 @@ def main():
             for k in keys]
     series = [s for s in series if any(v is not None for v in ratios[s[2]])]
     if not keys or not series:
-        print("plot: skipped, no graft record with a libtorch or PyTorch record beside it")
+        print("plot: skipped, no graft record with another framework's record beside it")
         return 0
 
     width = 0.8 / len(series)
@@ -61,7 +62,7 @@ def main():
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels([f"{m} {mode}\nb{b} t{t}" for m, mode, b, t in keys], fontsize=8)
     ax.set_ylabel("throughput ratio (> 1: graft faster)")
-    ax.set_title("graft vs libtorch and PyTorch (samples/s, median)")
+    ax.set_title("graft vs libtorch, PyTorch and ONNX Runtime (samples/s, median)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(a.png, dpi=120)

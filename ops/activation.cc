@@ -163,7 +163,7 @@ struct Relu {
 };
 
 struct LeakyRelu {
-  static constexpr float kSlope = 0.2f;  // Keras 3's default negative_slope
+  static constexpr float kSlope = kLeakyReluNegativeSlope;
   static constexpr EltwiseInfo kInfo{"leaky_relu",
                                      "graft.LeakyRelu",
                                      "y = x > 0 ? x : 0.2 x",
@@ -219,7 +219,7 @@ struct Elu {
                                      "y = x > 0 ? x : exp(x) - 1",
                                      "dx = dy * (y > 0 ? 1 : y + 1)",
                                      alg::eltwise_elu_use_dst_for_bwd,
-                                     1.f,
+                                     kEluAlpha,
                                      From::kY};
   template <typename T>
   static T Forward(T x) {
@@ -233,8 +233,8 @@ struct Elu {
 
 // oneDNN 2.6 has no selu; its fast kernels are these loops.
 struct Selu {
-  static constexpr double kAlpha = 1.6732632423543772848170429916717;
-  static constexpr double kScale = 1.0507009873554804934193349852946;
+  static constexpr double kAlpha = kSeluAlpha;
+  static constexpr double kScale = kSeluScale;
   static constexpr EltwiseInfo kInfo{
       "selu",
       "graft.Selu",
@@ -254,7 +254,7 @@ struct Selu {
 };
 
 struct Gelu {
-  static constexpr double kSqrtHalf = 0.70710678118654752440;
+  static constexpr double kSqrtHalf = kGeluSqrtHalf;
   static constexpr double kInvSqrt2Pi = 0.39894228040143267794;
   static constexpr EltwiseInfo kInfo{"gelu",
                                      "graft.Gelu",

