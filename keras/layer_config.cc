@@ -64,6 +64,16 @@ int64_t LayerConfig::Int(const char* key, std::optional<int64_t> fallback) {
   return j->get<int64_t>();
 }
 
+uint64_t LayerConfig::Uint64(const char* key, std::optional<uint64_t> fallback) {
+  const Json* j = Find(key, !fallback.has_value());
+  if (j == nullptr) return fallback.value_or(0);
+  if (!j->is_number_unsigned()) {
+    Fail(key, absl::StrCat("expected an integer in [0, 2^64), ", Found(*j)));
+    return fallback.value_or(0);
+  }
+  return j->get<uint64_t>();
+}
+
 double LayerConfig::Double(const char* key, std::optional<double> fallback) {
   const Json* j = Find(key, !fallback.has_value());
   if (j == nullptr) return fallback.value_or(0);
@@ -369,9 +379,7 @@ GRAFT_REGISTER_LAYER("Dropout", [](LayerConfig& c) {
   DropoutOptions o;
   Common(c, o);
   const double rate = c.Double("rate");
-  const int64_t seed = c.Int("seed", 0);
-  if (seed < 0) c.Fail("seed", "must be >= 0");
-  o.seed = static_cast<uint64_t>(seed);
+  o.seed = c.Uint64("seed", 0);
   return Done(c, layers::Dropout(rate, o));
 });
 

@@ -39,7 +39,10 @@ class LayerConfig {
   bool ok() const { return status_.ok(); }
   const absl::Status& status() const { return status_; }
 
+  // Integers within [-2^31, 2^31] (sizes and counts: no shape arithmetic on them can overflow).
   int64_t Int(const char* key, std::optional<int64_t> fallback = std::nullopt);
+  // Any unsigned 64-bit integer (random seeds).
+  uint64_t Uint64(const char* key, std::optional<uint64_t> fallback = std::nullopt);
   double Double(const char* key, std::optional<double> fallback = std::nullopt);
   bool Bool(const char* key, std::optional<bool> fallback = std::nullopt);
   std::string String(const char* key, std::optional<std::string> fallback = std::nullopt);
