@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
                  "`bazel run //examples:seed_conv1d -- --save=/tmp/seed.graft`)\n";
     return 2;
   }
-  absl::StatusOr<keras::Sequential> model = keras::LoadModel(UserPath(absl::GetFlag(FLAGS_model)));
+  absl::StatusOr<keras::Model> model = keras::LoadModel(UserPath(absl::GetFlag(FLAGS_model)));
   if (!model.ok()) return Fail(model.status());
   model->Summary();
 

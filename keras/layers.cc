@@ -51,13 +51,30 @@ LayerImpl::LayerImpl(std::string class_snake_name, std::string name,
 }
 
 absl::StatusOr<Value> LayerImpl::Call(Graph& graph, Value x, const CallContext& ctx) {
+  return Call(graph, std::vector<Value>{x}, ctx);
+}
+
+absl::StatusOr<Value> LayerImpl::Call(Graph& graph, const std::vector<Value>& inputs,
+                                      const CallContext& ctx) {
   const std::string prefix = absl::StrCat(name_, " (", class_name(), "): ");
   auto wrap = [&](const absl::Status& s) {
     return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
   };
   if (!config_status_.ok()) return wrap(config_status_);
+  if (num_inputs() == 0 && inputs.size() < 2) {
+    return wrap(absl::InvalidArgumentError(
+        absl::StrCat("A merge layer should be called on a list of at least 2 inputs. Got ",
+                     inputs.size(), " input", inputs.size() == 1 ? "" : "s", ".")));
+  }
+  if (num_inputs() > 0 && static_cast<int>(inputs.size()) != num_inputs()) {
+    return wrap(absl::InvalidArgumentError(absl::StrCat("expects ", num_inputs(), " input",
+                                                        num_inputs() == 1 ? "" : "s", ", got ",
+                                                        inputs.size())));
+  }
   if (!built_) {
-    if (absl::Status s = Build(graph.type(x)); !s.ok()) {
+    std::vector<TensorType> types;
+    for (Value v : inputs) types.push_back(graph.type(v));
+    if (absl::Status s = BuildMulti(types); !s.ok()) {
       weights_.clear();
       return wrap(s);
     }
@@ -66,9 +83,17 @@ absl::StatusOr<Value> LayerImpl::Call(Graph& graph, Value x, const CallContext& 
   std::string prev = graph.SetNameScope(name_ + "/");
   std::vector<Value> w;
   for (const Weight& weight : weights_) {
+    if (ctx.variables != nullptr) {
+      auto it = ctx.variables->find(weight.value.raw_data());
+      if (it != ctx.variables->end()) {
+        w.push_back(it->second);
+        continue;
+      }
+    }
     w.push_back(graph.Variable(weight.value, weight.name, weight.trainable));
+    if (ctx.variables != nullptr) (*ctx.variables)[weight.value.raw_data()] = w.back();
   }
-  absl::StatusOr<Value> y = Forward(graph, x, w, ctx);
+  absl::StatusOr<Value> y = ForwardMulti(graph, inputs, w, ctx);
   if (y.ok() && !activation_.empty()) y = ops::Activation(graph, *y, activation_);
   graph.SetNameScope(prev);
   if (!y.ok()) return wrap(y.status());

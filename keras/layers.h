@@ -14,14 +14,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "keras/keras_tensor.h"
 #include "nlohmann/json_fwd.hpp"
 
 namespace graft::keras {
@@ -43,6 +46,9 @@ struct CallContext {
   // Training-mode layers append the ids of nodes to run every step for their side effects
   // (BatchNormalization's moving-statistics updates).
   std::vector<int>* updates = nullptr;
+  // When set, the variable node of each weight storage already in the graph in this forward
+  // pass: a layer called twice reads the same nodes (shared weights, one gradient sum).
+  std::map<const void*, Value>* variables = nullptr;
 };
 
 // The base of every layer. Users hold layers as `Layer` (a shared pointer).
@@ -69,6 +75,11 @@ class LayerImpl {
   // Builds the weights on first use, then appends this layer's nodes for input `x`. Errors
   // name the layer: "conv1d (Conv1D): ...". The caller adds the layer index.
   absl::StatusOr<Value> Call(Graph& graph, Value x, const CallContext& ctx = {});
+  // The same for a layer of several inputs (the merge layers: Add, Concatenate, ...).
+  absl::StatusOr<Value> Call(Graph& graph, const std::vector<Value>& inputs,
+                             const CallContext& ctx = {});
+  // How many inputs a call takes: 1, or 0 for "a list of at least 2" (merge layers).
+  virtual int num_inputs() const { return 1; }
 
   bool built() const { return built_; }
   // The weights. When a compiled model trains them packed in oneDNN's layout, reading them here
@@ -102,12 +113,23 @@ class LayerImpl {
   std::string activation_;
 
  private:
+  friend class Layer;
   // Creates weights_ for an input of this type.
   virtual absl::Status Build(const TensorType& input) = 0;
   // Appends the forward computation; `w` holds the graph values of weights() in order.
   virtual absl::StatusOr<Value> Forward(Graph& graph, Value x, const std::vector<Value>& w,
                                         const CallContext& ctx) = 0;
+  // Layers of several inputs override these two (the defaults call Build / Forward on the one
+  // input).
+  virtual absl::Status BuildMulti(const std::vector<TensorType>& inputs) {
+    return Build(inputs[0]);
+  }
+  virtual absl::StatusOr<Value> ForwardMulti(Graph& graph, const std::vector<Value>& inputs,
+                                             const std::vector<Value>& w, const CallContext& ctx) {
+    return Forward(graph, inputs[0], w, ctx);
+  }
 
+  int functional_calls_ = 0;  // calls on KerasTensors so far (Keras's node index)
   std::string name_;
   std::vector<int64_t> input_shape_;
   std::vector<Weight> weights_;
@@ -115,7 +137,30 @@ class LayerImpl {
   bool built_ = false;
 };
 
-using Layer = std::shared_ptr<LayerImpl>;
+// A layer as users hold it: a shared handle (copies refer to the same layer and weights).
+// Calling it on KerasTensors (the functional API) records the call and checks the shapes; a
+// layer called twice shares its weights.
+class Layer {
+ public:
+  Layer() = default;
+  Layer(std::nullptr_t) {}  // NOLINT
+  template <typename T, typename = std::enable_if_t<std::is_base_of_v<LayerImpl, T>>>
+  Layer(std::shared_ptr<T> impl) : impl_(std::move(impl)) {}  // NOLINT: as a shared_ptr
+
+  LayerImpl* operator->() const { return impl_.get(); }
+  LayerImpl& operator*() const { return *impl_; }
+  LayerImpl* get() const { return impl_.get(); }
+  explicit operator bool() const { return impl_ != nullptr; }
+  friend bool operator==(const Layer& a, const Layer& b) { return a.impl_ == b.impl_; }
+  friend bool operator==(const Layer& a, std::nullptr_t) { return a.impl_ == nullptr; }
+
+  // Keras's layer(x) and layer([x, y]).
+  KerasTensor operator()(const KerasTensor& x) const;
+  KerasTensor operator()(const std::vector<KerasTensor>& inputs) const;
+
+ private:
+  std::shared_ptr<LayerImpl> impl_;
+};
 
 // A size per spatial dimension: `3` means (3, 3); `{3, 1}` is (height 3, width 1).
 struct Size2 {

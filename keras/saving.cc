@@ -1,14 +1,18 @@
-// Saving and loading Sequential models (the format: docs/model-format.md).
+// Saving and loading models (the format: docs/model-format.md).
 #include "keras/saving.h"
 
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "io/safetensors.h"
+#include "keras/functional_internal.h"
 #include "keras/layer_config.h"
-#include "keras/sequential_internal.h"
+#include "keras/model_internal.h"
+#include "keras/sequential.h"
 #include "nlohmann/json.hpp"
 
 namespace graft::keras {
@@ -47,12 +51,12 @@ Json OptimizerConfig(const optim::Optimizer& o) {
 
 }  // namespace
 
-// Friend of Sequential: reads and writes its private state.
+// Friend of Model: reads and writes its private state.
 class ModelFile {
  public:
   // Every weight of the model, "layer/weight", in layer order (brought up to date from packed
   // copies by Layer::weights()).
-  static std::vector<io::NamedTensor> Weights(const Sequential& m) {
+  static std::vector<io::NamedTensor> Weights(const Model& m) {
     std::vector<io::NamedTensor> out;
     for (const Layer& l : m.layers_) {
       for (const Weight& w : l->weights()) out.push_back({l->name() + "/" + w.name, w.value});
@@ -60,24 +64,21 @@ class ModelFile {
     return out;
   }
 
-  static absl::Status Save(Sequential& m, const std::string& path) {
+  static absl::Status Save(Model& m, const std::string& path) {
     if (absl::Status s = m.Build(); !s.ok()) return Prefixed("Save: ", s);
-    Json layers = Json::array();
-    for (const Layer& l : m.layers_) {
-      layers.push_back({{"class_name", l->class_name()}, {"config", l->GetConfig()}});
-    }
-    Json root = {{"class_name", "Sequential"},
-                 {"config", {{"name", m.name_}, {"layers", layers}}},
-                 {"compile_config", nullptr},
-                 {"training_state", nullptr}};
+    Json root = Architecture(m);
+    root.update(Json{{"compile_config", nullptr}, {"training_state", nullptr}});
     std::vector<io::NamedTensor> tensors = Weights(m);
     if (m.compiled_ && m.compiled_->trainable) {
-      Sequential::Compiled& c = *m.compiled_;
+      Model::Compiled& c = *m.compiled_;
+      Json logits = Json::array();
+      for (const LossOptions& o : c.loss_options) logits.push_back(o.from_logits);
       root["compile_config"] = {
           {"optimizer",
            {{"class_name", c.optimizer->name()}, {"config", OptimizerConfig(*c.optimizer)}}},
-          {"loss", c.loss_name},
-          {"loss_from_logits", c.loss_options.from_logits},
+          {"loss", c.loss_names},
+          {"loss_from_logits", logits},
+          {"loss_weights", c.loss_weights},
           {"metrics", c.metric_names}};
       std::ostringstream stream;
       stream << c.shuffle;
@@ -94,7 +95,7 @@ class ModelFile {
     return Prefixed("Save: ", io::SaveSafetensors(path, tensors, metadata));
   }
 
-  static absl::Status LoadWeights(Sequential& m, const std::string& path) {
+  static absl::Status LoadWeights(Model& m, const std::string& path) {
     if (absl::Status s = m.Build(); !s.ok()) return Prefixed("LoadWeights: ", s);
     absl::StatusOr<io::Safetensors> file = io::LoadSafetensors(path);
     if (!file.ok()) return Prefixed("LoadWeights: ", file.status());
@@ -136,8 +137,59 @@ class ModelFile {
     return absl::OkStatus();
   }
 
-  static absl::StatusOr<Sequential> Load(absl::string_view bytes, absl::string_view source);
+  static absl::StatusOr<Model> Load(absl::string_view bytes, absl::string_view source);
+  // The architecture: Keras's Sequential or Functional config.
+  static Json Architecture(const Model& m);
 };
+
+Json ModelFile::Architecture(const Model& m) {
+  Json layers = Json::array();
+  if (m.sequential_like_) {
+    for (const Layer& l : m.layers_) {
+      layers.push_back({{"class_name", l->class_name()}, {"config", l->GetConfig()}});
+    }
+    return {{"class_name", "Sequential"}, {"config", {{"name", m.name_}, {"layers", layers}}}};
+  }
+  // Keras's functional config: every input and layer once, each with the tensors of every call
+  // ("inbound_nodes": one list per call of [layer, call, 0]).
+  auto ref = [](const KerasTensor& t) {
+    const internal::FunctionalNode& n = *t.node();
+    return n.layer ? Json::array({n.layer->name(), n.call_index, 0})
+                   : Json::array({n.input_name, 0, 0});
+  };
+  Json inputs = Json::array(), outputs = Json::array();
+  for (const KerasTensor& in : m.inputs_) {
+    Json shape = Json::array({nullptr});
+    for (int i = 1; i < in.shape().rank(); ++i) shape.push_back(in.shape().dim(i));
+    layers.push_back(
+        {{"class_name", "InputLayer"},
+         {"name", in.node()->input_name},
+         {"config",
+          {{"name", in.node()->input_name}, {"batch_input_shape", shape}, {"dtype", "float32"}}},
+         {"inbound_nodes", Json::array()}});
+    inputs.push_back(ref(in));
+  }
+  std::map<const LayerImpl*, size_t> at;
+  for (const auto& n : m.nodes_) {
+    auto [it, first] = at.emplace(n->layer.get(), layers.size());
+    if (first) {
+      layers.push_back({{"class_name", n->layer->class_name()},
+                        {"name", n->layer->name()},
+                        {"config", n->layer->GetConfig()},
+                        {"inbound_nodes", Json::array()}});
+    }
+    Json call = Json::array();
+    for (const KerasTensor& in : n->inputs) call.push_back(ref(in));
+    layers[it->second]["inbound_nodes"].push_back(call);
+  }
+  for (const KerasTensor& out : m.outputs_) outputs.push_back(ref(out));
+  return {{"class_name", "Functional"},
+          {"config",
+           {{"name", m.name_},
+            {"layers", layers},
+            {"input_layers", inputs},
+            {"output_layers", outputs}}}};
+}
 
 namespace {
 
@@ -177,9 +229,104 @@ class Reader {
   absl::Status status_;
 };
 
+// The functional graph of a Functional config: the inputs, then every call, replayed in an
+// order where each call's tensors exist and each layer's calls keep their order. `layers[i]` is
+// entry i's layer (null for an InputLayer).
+absl::StatusOr<Model> Connect(const Json& config, const std::vector<const Json*>& entries,
+                              const std::vector<Layer>& layers, const std::string& name,
+                              Reader& r) {
+  std::map<std::pair<std::string, int64_t>, KerasTensor> tensors;  // (layer, call) -> output
+  std::vector<const Json*> calls(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string path = absl::StrCat("config.layers[", i, "]");
+    const Json* lname = r.Get(*entries[i], "name", path, &Json::is_string, "a string");
+    calls[i] = r.Get(*entries[i], "inbound_nodes", path, &Json::is_array, "an array");
+    if (!r.status().ok()) return r.status();
+    if (layers[i] == nullptr) {
+      LayerConfig c((*entries[i])["config"], absl::StrCat(path, ".config"));
+      std::string input_name = c.Name();
+      std::vector<int64_t> shape = c.InputShape();
+      if (absl::Status s = c.Finish(); !s.ok()) return s;
+      if (shape.empty()) {
+        r.Fail(path + ".config.batch_input_shape", "missing: an InputLayer needs its shape");
+        return r.status();
+      }
+      tensors[{lname->get<std::string>(), 0}] = Input(shape, {.name = input_name});
+    } else if (*lname != layers[i]->name()) {
+      r.Fail(path + ".name", "differs from the layer config's name");
+      return r.status();
+    }
+  }
+  // Each pass makes every call whose inputs exist; a pass that makes none with calls left means
+  // a cycle or a reference to nothing.
+  std::vector<size_t> next(entries.size(), 0);
+  size_t left = 0;
+  for (size_t i = 0; i < entries.size(); ++i) left += layers[i] ? calls[i]->size() : 0;
+  auto lookup = [&](const Json& ref, std::string* missing) -> std::optional<KerasTensor> {
+    if (!ref.is_array() || ref.size() != 3 || !ref[0].is_string() || !ref[1].is_number_unsigned()) {
+      *missing = ref.dump().substr(0, 60);
+      return std::nullopt;
+    }
+    auto it = tensors.find({ref[0].get<std::string>(), ref[1].get<int64_t>()});
+    if (it == tensors.end()) {
+      *missing = ref.dump().substr(0, 60);
+      return std::nullopt;
+    }
+    return it->second;
+  };
+  std::string missing;
+  while (left > 0) {
+    size_t made = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!layers[i]) continue;
+      while (next[i] < calls[i]->size()) {
+        const Json& call = (*calls[i])[next[i]];
+        std::vector<KerasTensor> args;
+        bool ready = call.is_array() && !call.empty();
+        for (size_t j = 0; ready && j < call.size(); ++j) {
+          std::optional<KerasTensor> t = lookup(call[j], &missing);
+          if (t) args.push_back(*t);
+          ready = t.has_value();
+        }
+        if (!ready) break;
+        KerasTensor y = args.size() == 1 ? layers[i](args[0]) : layers[i](args);
+        if (!y.ok()) return y.status();
+        tensors[{layers[i]->name(), static_cast<int64_t>(next[i])}] = y;
+        ++next[i];
+        ++made;
+        --left;
+      }
+    }
+    if (made == 0) {
+      r.Fail("config.layers[].inbound_nodes",
+             absl::StrCat("the calls cannot be replayed: a cycle, or a reference to a tensor no "
+                          "layer makes (",
+                          missing, ")"));
+      return r.status();
+    }
+  }
+  std::vector<KerasTensor> io[2];
+  const char* keys[2] = {"input_layers", "output_layers"};
+  for (int k = 0; k < 2; ++k) {
+    const Json* list = r.Get(config, keys[k], "config", &Json::is_array, "an array");
+    if (!r.status().ok()) return r.status();
+    for (const Json& ref : *list) {
+      std::optional<KerasTensor> t = lookup(ref, &missing);
+      if (!t) {
+        r.Fail(absl::StrCat("config.", keys[k]), absl::StrCat("unknown tensor ", missing));
+        return r.status();
+      }
+      io[k].push_back(*t);
+    }
+  }
+  Model model(io[0], io[1], name);
+  if (absl::Status s = model.Build(); !s.ok()) return s;
+  return model;
+}
+
 }  // namespace
 
-absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string_view source) {
+absl::StatusOr<Model> ModelFile::Load(absl::string_view bytes, absl::string_view source) {
   absl::StatusOr<io::Safetensors> file = io::ParseSafetensors(bytes, source);
   if (!file.ok()) return file.status();
   const std::map<std::string, std::string>& meta = file->metadata;
@@ -220,11 +367,12 @@ absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string
   }
   Reader r(source);
   const Json* klass = r.Get(root, "class_name", "", &Json::is_string, "a string");
-  if (klass && *klass != "Sequential") {
-    return absl::UnimplementedError(absl::StrCat(source, ": graft_model.class_name is ",
-                                                 klass->dump().substr(0, 40),
-                                                 "; this graft loads Sequential models"));
+  if (klass && *klass != "Sequential" && *klass != "Functional") {
+    return absl::UnimplementedError(
+        absl::StrCat(source, ": graft_model.class_name is ", klass->dump().substr(0, 40),
+                     "; this graft loads Sequential and Functional models"));
   }
+  const bool sequential = klass && *klass == "Sequential";
   const Json* config = r.Get(root, "config", "", &Json::is_object, "an object");
   const Json* name =
       config ? r.Get(*config, "name", "config", &Json::is_string, "a string") : nullptr;
@@ -241,21 +389,36 @@ absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string
   for (const io::NamedTensor& t : file->tensors) file_bytes += t.value.nbytes();
   internal::ScopedWeightBudget budget(file_bytes);
   std::vector<Layer> layers;
+  std::vector<const Json*> entries;
   for (size_t i = 0; i < layer_list->size(); ++i) {
     const std::string path = absl::StrCat("config.layers[", i, "]");
     const Json& entry = (*layer_list)[i];
     const Json* cls = r.Get(entry, "class_name", path, &Json::is_string, "a string");
     const Json* cfg = r.Get(entry, "config", path, &Json::is_object, "an object");
     if (!r.status().ok()) return r.status();
+    entries.push_back(&entry);
+    if (!sequential && *cls == "InputLayer") {
+      layers.push_back(nullptr);  // an input: made by Connect
+      continue;
+    }
     absl::StatusOr<Layer> layer = LayerFromConfig(
         cls->get<std::string>(), *cfg, absl::StrCat(source, ": graft_model ", path, ".config"));
     if (!layer.ok()) return layer.status();
     layers.push_back(*std::move(layer));
   }
-  Sequential model(std::move(layers), name->get<std::string>());
-  if (absl::Status s = model.Build(); !s.ok()) {
-    return Prefixed(absl::StrCat(source, ": the saved architecture does not build: "), s);
+  absl::StatusOr<Model> built = [&]() -> absl::StatusOr<Model> {
+    if (sequential) {
+      Sequential chain(layers, name->get<std::string>());
+      if (absl::Status s = chain.Build(); !s.ok()) return s;
+      return Model(std::move(chain));
+    }
+    return Connect(*config, entries, layers, name->get<std::string>(), r);
+  }();
+  if (!built.ok()) {
+    return Prefixed(absl::StrCat(source, ": the saved architecture does not build: "),
+                    built.status());
   }
+  Model model = *std::move(built);
 
   std::set<std::string> used;
   auto take = [&](const std::string& tensor_name, const Tensor& want) -> absl::StatusOr<Tensor> {
@@ -292,12 +455,27 @@ absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string
     const Json* opt_config =
         opt ? r.Get(*opt, "config", "compile_config.optimizer", &Json::is_object, "an object")
             : nullptr;
-    const Json* loss = r.Get(*compile, "loss", "compile_config", &Json::is_string, "a string");
-    const Json* logits =
-        r.Get(*compile, "loss_from_logits", "compile_config", &Json::is_boolean, "true or false");
-    const Json* metrics =
-        r.Get(*compile, "metrics", "compile_config", &Json::is_array, "an array of strings");
+    const Json* loss = r.Get(*compile, "loss", "compile_config", &Json::is_array,
+                             "a list of loss names, one per output");
+    const Json* logits = r.Get(*compile, "loss_from_logits", "compile_config", &Json::is_array,
+                               "a list of true / false, one per output");
+    const Json* weights = r.Get(*compile, "loss_weights", "compile_config", &Json::is_array,
+                                "a list of numbers, one per output");
+    const Json* metrics = r.Get(*compile, "metrics", "compile_config", &Json::is_array,
+                                "a list of metric-name lists, one per output");
     if (!r.status().ok()) return r.status();
+    const size_t outputs = model.outputs().size();
+    for (auto [list, key] : {std::pair{loss, "loss"},
+                             {logits, "loss_from_logits"},
+                             {weights, "loss_weights"},
+                             {metrics, "metrics"}}) {
+      if (list->size() != outputs) {
+        r.Fail(
+            absl::StrCat("compile_config.", key),
+            absl::StrCat("has ", list->size(), " entries but the model has ", outputs, " outputs"));
+        return r.status();
+      }
+    }
     std::vector<std::pair<std::string, double>> hyper;
     for (const auto& [key, value] : opt_config->items()) {
       if (!value.is_number() && !value.is_boolean()) {
@@ -314,20 +492,31 @@ absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string
       return Prefixed(absl::StrCat(source, ": graft_model compile_config.optimizer: "),
                       optimizer.status());
     }
-    CompileOptions options{
-        .optimizer = std::shared_ptr<optim::Optimizer>(*std::move(optimizer)),
-        .loss = Loss(loss->get<std::string>(), {.from_logits = logits->get<bool>()})};
-    for (size_t i = 0; i < metrics->size(); ++i) {
-      if (!(*metrics)[i].is_string()) {
-        r.Fail(absl::StrCat("compile_config.metrics[", i, "]"), "expected a string");
+    CompileOptions options{.optimizer = std::shared_ptr<optim::Optimizer>(*std::move(optimizer))};
+    for (size_t i = 0; i < outputs; ++i) {
+      const Json &l = (*loss)[i], &g = (*logits)[i], &w = (*weights)[i], &m = (*metrics)[i];
+      const std::string at = absl::StrCat("[", i, "]");
+      if (!l.is_string() || !g.is_boolean() || !w.is_number() || !m.is_array()) {
+        r.Fail(absl::StrCat("compile_config.(loss, loss_from_logits, loss_weights, metrics)", at),
+               "expected a string, a boolean, a number and a list of strings");
         return r.status();
       }
-      options.metrics.push_back((*metrics)[i].get<std::string>());
+      options.losses.push_back(Loss(l.get<std::string>(), {.from_logits = g.get<bool>()}));
+      options.loss_weights.push_back(w.get<double>());
+      std::vector<std::string> names;
+      for (const Json& name_json : m) {
+        if (!name_json.is_string()) {
+          r.Fail(absl::StrCat("compile_config.metrics", at), "expected a list of strings");
+          return r.status();
+        }
+        names.push_back(name_json.get<std::string>());
+      }
+      options.output_metrics.push_back(std::move(names));
     }
     if (absl::Status s = model.Compile(options); !s.ok()) {
       return Prefixed(absl::StrCat(source, ": graft_model compile_config: "), s);
     }
-    Sequential::Compiled& c = *model.compiled_;
+    Model::Compiled& c = *model.compiled_;
     for (Value slot : c.slots) {
       Tensor value = c.graph->VariableValue(slot);
       absl::StatusOr<Tensor> t = take(kSlotPrefix + c.graph->node(slot).name, value);
@@ -364,9 +553,9 @@ absl::StatusOr<Sequential> ModelFile::Load(absl::string_view bytes, absl::string
   return model;
 }
 
-absl::Status Sequential::Save(const std::string& path) { return ModelFile::Save(*this, path); }
+absl::Status Model::Save(const std::string& path) { return ModelFile::Save(*this, path); }
 
-absl::Status Sequential::SaveWeights(const std::string& path) {
+absl::Status Model::SaveWeights(const std::string& path) {
   if (absl::Status s = Build(); !s.ok()) return Prefixed("SaveWeights: ", s);
   return Prefixed("SaveWeights: ",
                   io::SaveSafetensors(path, ModelFile::Weights(*this),
@@ -374,15 +563,15 @@ absl::Status Sequential::SaveWeights(const std::string& path) {
                                        {"format_version", absl::StrCat(kModelFormatVersion)}}));
 }
 
-absl::Status Sequential::LoadWeights(const std::string& path) {
+absl::Status Model::LoadWeights(const std::string& path) {
   return ModelFile::LoadWeights(*this, path);
 }
 
-absl::StatusOr<Sequential> LoadModelFromBytes(absl::string_view bytes, absl::string_view source) {
+absl::StatusOr<Model> LoadModelFromBytes(absl::string_view bytes, absl::string_view source) {
   return ModelFile::Load(bytes, source);
 }
 
-absl::StatusOr<Sequential> LoadModel(const std::string& path) {
+absl::StatusOr<Model> LoadModel(const std::string& path) {
   absl::StatusOr<std::string> bytes = io::ReadWholeFile(path);
   if (!bytes.ok()) return Prefixed("LoadModel: ", bytes.status());
   return ModelFile::Load(*bytes, path);

@@ -26,6 +26,21 @@ std::string Cell(const std::string& text, int width, bool right) {
 
 }  // namespace
 
+namespace {
+std::string Totals(const SummaryTotals& totals) {
+  std::string out;
+  const int64_t total = totals.trainable + totals.non_trainable;
+  auto line = [&](const char* label, int64_t n) {
+    return absl::StrCat(" ", label, ": ", WithThousands(n), " (",
+                        ReadableSize(static_cast<double>(n) * totals.bytes_per_param), ")\n");
+  };
+  out += line("Total params", total);
+  out += line("Trainable params", totals.trainable);
+  out += line("Non-trainable params", totals.non_trainable);
+  return out;
+}
+}  // namespace
+
 std::string WithThousands(int64_t n) {
   std::string digits = absl::StrCat(n < 0 ? -n : n);
   std::string out;
@@ -70,15 +85,50 @@ std::string FormatSummary(const std::string& model_name, const std::vector<Summa
     out += i + 1 < rows.size() ? rule("├", "─", "┼", "┤") : rule("└", "─", "┴", "┘");
   }
   if (rows.empty()) out += rule("└", "─", "┴", "┘");
-  const int64_t total = totals.trainable + totals.non_trainable;
-  auto line = [&](const char* label, int64_t n) {
-    return absl::StrCat(" ", label, ": ", WithThousands(n), " (",
-                        ReadableSize(static_cast<double>(n) * totals.bytes_per_param), ")\n");
+  return out + Totals(totals);
+}
+
+std::string FormatFunctionalSummary(const std::string& model_name,
+                                    const std::vector<SummaryRow>& rows,
+                                    const SummaryTotals& totals, int line_length) {
+  const int inner = line_length - 5;
+  const int w[4] = {static_cast<int>(std::lround(0.3 * inner)),
+                    static_cast<int>(std::lround(0.3 * inner)),
+                    static_cast<int>(std::lround(0.1 * inner)), 0};
+  const int w3 = inner - w[0] - w[1] - w[2];
+  const int widths[4] = {w[0], w[1], w[2], w3};
+  auto row = [&](const char* edge, const char* mid, const std::string(&cells)[4]) {
+    std::string line = edge;
+    for (int i = 0; i < 4; ++i) {
+      absl::StrAppend(&line, " ", Cell(cells[i], widths[i] - 2, i == 2), " ", i < 3 ? mid : edge);
+    }
+    return line + "\n";
   };
-  out += line("Total params", total);
-  out += line("Trainable params", totals.trainable);
-  out += line("Non-trainable params", totals.non_trainable);
-  return out;
+  auto rule = [&](const char* l, const char* h, const char* m, const char* r) {
+    std::string line = l;
+    for (int i = 0; i < 4; ++i) absl::StrAppend(&line, Repeat(h, widths[i]), i < 3 ? m : r);
+    return line + "\n";
+  };
+  std::string out = absl::StrCat("Model: \"", model_name, "\"\n");
+  out += rule("┏", "━", "┳", "┓");
+  out += row("┃", "┃", {"Layer (type)", "Output Shape", "Param #", "Connected to"});
+  out += rule("┡", "━", "╇", "┩");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::vector<std::string>& links = rows[i].connected_to;
+    const size_t lines = std::max<size_t>(1, links.size());
+    for (size_t j = 0; j < lines; ++j) {
+      const std::string link = links.empty() ? "-" : links[j];
+      if (j == 0) {
+        out += row("│", "│",
+                   {rows[i].layer, rows[i].output_shape, WithThousands(rows[i].params), link});
+      } else {
+        out += row("│", "│", {"", "", "", link});
+      }
+    }
+    out += i + 1 < rows.size() ? rule("├", "─", "┼", "┤") : rule("└", "─", "┴", "┘");
+  }
+  if (rows.empty()) out += rule("└", "─", "┴", "┘");
+  return out + Totals(totals);
 }
 
 }  // namespace graft::keras

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return true;
   }();
   (void)once;
-  absl::StatusOr<graft::keras::Sequential> model = graft::keras::LoadModelFromBytes(
+  absl::StatusOr<graft::keras::Model> model = graft::keras::LoadModelFromBytes(
       absl::string_view(reinterpret_cast<const char*>(data), size), "fuzz");
   if (model.ok()) {
     // A model that loads can describe itself.

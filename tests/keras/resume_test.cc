@@ -130,7 +130,7 @@ TEST(ResumeTest, SaveKilledAtAnyMomentLeavesAnIntactFile) {
     const auto delay = std::chrono::microseconds(random() % 450000);
     ASSERT_TRUE(KillDuringSaves(path, delay)) << "the child did not start saving";
     ++kills;
-    absl::StatusOr<Sequential> model = LoadModel(path);
+    absl::StatusOr<Model> model = LoadModel(path);
     ASSERT_TRUE(model.ok()) << "kill " << i << " after " << delay.count()
                             << " us left a file that does not load: " << model.status();
     // Every weight holds the same version number: one save, whole.

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if ((mode == "train" || mode == "resume") && argc == 5) {
     const int epochs = std::atoi(argv[3]);
-    absl::StatusOr<keras::Sequential> model =
+    absl::StatusOr<keras::Model> model =
         mode == "train" ? Build(argv[2]) : keras::LoadModel(argv[2]);
     if (!model.ok()) return Fail(model.status());
     keras::datasets::Split d = Data();

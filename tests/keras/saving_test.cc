@@ -63,7 +63,7 @@ TEST_F(SavingTest, LoadedModelPredictsEvaluatesAndContinuesFitExactly) {
   const std::string path = Tmp("seed.graft");
   ASSERT_TRUE(a.Save(path).ok());
 
-  absl::StatusOr<Sequential> b = LoadModel(path);
+  absl::StatusOr<Model> b = LoadModel(path);
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->name(), a.name());
   ASSERT_EQ(b->layers().size(), 4u);
@@ -120,7 +120,7 @@ TEST_F(SavingTest, EveryLayerAndOptimizerConfigRoundTrips) {
   Tensor y = Tensor::FromVector<int64_t>({8}, {0, 1, 2, 3, 4, 0, 1, 2});
   ASSERT_TRUE(a.Fit(x, y, {.batch_size = 4, .epochs = 1, .verbose = 0}).ok());
   ASSERT_TRUE(a.Save(Tmp("all.graft")).ok());
-  absl::StatusOr<Sequential> b = LoadModel(Tmp("all.graft"));
+  absl::StatusOr<Model> b = LoadModel(Tmp("all.graft"));
   ASSERT_TRUE(b.ok()) << b.status();
   for (size_t i = 0; i < a.layers().size(); ++i) {
     EXPECT_EQ(b->layers()[i]->GetConfig(), a.layers()[i]->GetConfig()) << i;
@@ -151,7 +151,7 @@ TEST_F(SavingTest, UncompiledModelSavesArchitectureAndWeights) {
   Sequential a = SeedModel();
   ASSERT_TRUE(a.Build().ok());
   ASSERT_TRUE(a.Save(Tmp("plain.graft")).ok());
-  absl::StatusOr<Sequential> b = LoadModel(Tmp("plain.graft"));
+  absl::StatusOr<Model> b = LoadModel(Tmp("plain.graft"));
   ASSERT_TRUE(b.ok()) << b.status();
   ExpectSameWeights(a.GetWeights(), b->GetWeights());
   EXPECT_TRUE(b->Predict(data_.x_test).ok());

@@ -28,7 +28,7 @@ const datasets::Split& Data() {
 
 // Trains from a fixed seed and returns the final weights and the history.
 std::pair<std::vector<Tensor>, History> Train(uint64_t seed, int epochs, ExecutorKind executor,
-                                             int threads = 0) {
+                                              int threads = 0) {
   // Bitwise reproducibility holds for a fixed thread count: pin it (no adaptation).
   SetAdaptiveThreads(false);
   SetNumThreads(threads);
@@ -155,8 +155,7 @@ TEST(SeedModel, PackedWeightsAreCurrentBetweenCallsAndSetWeightsTakesEffect) {
   ASSERT_TRUE(model.Fit(x, y, {.batch_size = 32, .verbose = 0, .shuffle = false}).ok());
   const std::vector<Tensor> through_layers = model.GetWeights();
   for (size_t i = 0; i < trained.size(); ++i) {
-    EXPECT_EQ(std::memcmp(through_layers[i].raw_data(), trained[i].raw_data(),
-                          trained[i].nbytes()),
+    EXPECT_EQ(std::memcmp(through_layers[i].raw_data(), trained[i].raw_data(), trained[i].nbytes()),
               0)
         << "weight " << i;
   }

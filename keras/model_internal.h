@@ -1,7 +1,7 @@
-// graft — the compiled state of a Sequential model (internal: shared by sequential.cc and
-// saving.cc; not part of the public API).
-#ifndef GRAFT_KERAS_SEQUENTIAL_INTERNAL_H_
-#define GRAFT_KERAS_SEQUENTIAL_INTERNAL_H_
+// graft — the compiled state of a Model (internal: shared by model.cc and saving.cc; not part
+// of the public API).
+#ifndef GRAFT_KERAS_MODEL_INTERNAL_H_
+#define GRAFT_KERAS_MODEL_INTERNAL_H_
 
 #include <map>
 #include <memory>
@@ -11,13 +11,14 @@
 #include <utility>
 #include <vector>
 
-#include "keras/sequential.h"
+#include "keras/functional_internal.h"
+#include "keras/model.h"
 #include "runtime/plan.h"
 #include "runtime/thread_governor.h"
 
 namespace graft::keras {
 
-struct Sequential::Compiled {
+struct Model::Compiled {
   // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from
   // step to step and from call to call. The layers' own tensors are brought up to date when
   // something reads or writes them (Layer::weights() / SetWeights: InstallWeightHooks) and when
@@ -25,21 +26,25 @@ struct Sequential::Compiled {
   ~Compiled() { graph->SyncVariables().IgnoreError(); }  // a reorder; cannot fail
 
   std::shared_ptr<Graph> graph = std::make_shared<Graph>();
-  Value x;
-  Value output;            // inference-mode output (Predict, Evaluate)
-  bool trainable = false;  // false: forward only (Predict before Compile)
-  Value y_true, lr, iteration;
-  // Loss and metrics on the training-mode forward (Fit) and the inference-mode one (Evaluate,
-  // validation). They are the same values when no layer behaves differently in training.
-  Value train_loss, eval_loss;
-  std::vector<Value> train_metrics, eval_metrics;
-  std::vector<std::string> metric_names;
+  std::vector<Value> xs;       // one placeholder per model input
+  std::vector<Value> outputs;  // inference-mode outputs (Predict, Evaluate)
+  bool trainable = false;      // false: forward only (Predict before Compile)
+  std::vector<Value> y_trues;  // one target placeholder per output
+  std::vector<TensorType> y_types;
+  Value lr, iteration;
+  // The logs (the total loss, each output's loss when there are several, the metrics) on the
+  // training-mode forward (Fit) and the inference-mode one (Evaluate, validation); the same
+  // values when no layer behaves differently in training. log_names is metrics_names().
+  std::vector<Value> train_logs, eval_logs;
+  std::vector<std::string> log_names;
+  // The compile configuration, per output (for Save).
+  std::vector<std::string> loss_names;
+  std::vector<LossOptions> loss_options;
+  std::vector<double> loss_weights;
+  std::vector<std::vector<std::string>> metric_names;
   std::vector<int> updates;  // optimizer updates and layers' (BatchNormalization) updates
   std::shared_ptr<optim::Optimizer> optimizer;
   std::vector<Value> slots;  // the optimizer's slot variables in this graph, in creation order
-  std::string loss_name;
-  LossOptions loss_options;
-  TensorType y_type;
   int64_t iterations = 0;
   // Plans by (kind, batch size, thread count), and whether each has run once (its first run
   // pays for oneDNN's JIT and is not shown to the thread governor).
@@ -52,9 +57,10 @@ struct Sequential::Compiled {
   std::shared_ptr<SharedArena> arena = std::make_shared<SharedArena>();
   std::map<std::tuple<int, int64_t, int>, CachedPlan> plans;
   std::unique_ptr<ThreadGovernor> governors[3];
-  // Fit's batch buffers by batch size, kept across Fit calls: a fresh buffer per call would pay
-  // its page faults every call (about 1.4 ms per call for a batch of 32 images of 32x32x3).
-  std::map<int64_t, std::pair<Tensor, Tensor>> batch_buffers;
+  // Fit's batch buffers (one per input and per output) by batch size, kept across Fit calls: a
+  // fresh buffer per call would pay its page faults every call (about 1.4 ms per call for a
+  // batch of 32 images of 32x32x3).
+  std::map<int64_t, std::vector<Tensor>> batch_buffers;
   // Fit's shuffling stream, seeded at Compile from graft's random stream and saved with the
   // model (Save / LoadModel), so that a resumed run shuffles as an uninterrupted one.
   std::mt19937_64 shuffle;
@@ -62,4 +68,4 @@ struct Sequential::Compiled {
 
 }  // namespace graft::keras
 
-#endif  // GRAFT_KERAS_SEQUENTIAL_INTERNAL_H_
+#endif  // GRAFT_KERAS_MODEL_INTERNAL_H_

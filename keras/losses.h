@@ -1,0 +1,31 @@
+// graft — losses and metrics chosen by Keras name (internal to keras/: Model::Compile).
+#ifndef GRAFT_KERAS_LOSSES_H_
+#define GRAFT_KERAS_LOSSES_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+
+namespace graft::keras::internal {
+
+// Keras's name for a loss or one of its aliases ("mse", "bce", ...) to the canonical name;
+// empty when unknown.
+std::string CanonicalLoss(std::string name);
+// The names CanonicalLoss knows, for messages.
+const char* KnownLosses();
+
+// The loss `name` (canonical) of `out` against `y_true`. A sigmoid / softmax output feeding its
+// cross-entropy uses the stable from-logits form on the pre-activation, as tf.keras does
+// through `_keras_logits`.
+absl::StatusOr<Value> BuildLoss(Graph& g, const std::string& name, bool from_logits, Value y_true,
+                                Value out);
+
+// The metric `name` on `out`, resolving "accuracy" as Keras does (binary for one unit, sparse
+// categorical with the sparse loss, categorical otherwise).
+absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::string& loss,
+                                  Value y_true, Value out);
+
+}  // namespace graft::keras::internal
+
+#endif  // GRAFT_KERAS_LOSSES_H_

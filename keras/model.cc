@@ -1,0 +1,872 @@
+// Model: the graph of layer calls, Compile (losses, metrics, gradients, updates), and the
+// plans that Fit, Evaluate and Predict run.
+#include "keras/model.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "autodiff/gradients.h"
+#include "keras/losses.h"
+#include "keras/model_internal.h"
+#include "keras/progress.h"
+#include "keras/random.h"
+#include "keras/summary.h"
+#include "runtime/threads.h"
+
+namespace graft::keras {
+
+namespace {
+enum PlanKind { kTrain = 0, kEval = 1, kPredict = 2 };
+
+absl::Status WithContext(const absl::Status& s, absl::string_view context) {
+  return absl::Status(s.code(), absl::StrCat(context, s.message()));
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// "x" for a model of one input, "x[1]" otherwise.
+std::string Indexed(const char* what, size_t i, size_t n) {
+  return n == 1 ? std::string(what) : absl::StrCat(what, "[", i, "]");
+}
+}  // namespace
+
+// ---- the graph ---------------------------------------------------------------------------------
+
+Model::Model(std::string name) : name_(std::move(name)) {}
+
+Model::Model(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs, std::string name)
+    : name_(name.empty() ? internal::UniqueLayerName("functional") : std::move(name)) {
+  graph_status_ = SetGraph(std::move(inputs), std::move(outputs));
+}
+
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+absl::Status Model::SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs) {
+  inputs_ = std::move(inputs);
+  outputs_ = std::move(outputs);
+  nodes_.clear();
+  ResetCompiled();
+  const std::string who = absl::StrCat("model \"", name_, "\": ");
+  if (inputs_.empty() || outputs_.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, "needs at least one input and one output, got ", inputs_.size(),
+                     " inputs and ", outputs_.size(), " outputs"));
+  }
+  std::set<const internal::FunctionalNode*> input_nodes;
+  for (const KerasTensor& in : inputs_) {
+    if (!in.node() || in.node()->layer) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          who, "input ", in.name(), " is not made by keras::Input; a model's inputs must be"));
+    }
+    if (!in.ok()) return in.status();
+    if (!input_nodes.insert(in.node().get()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(who, "input ", in.name(), " is listed twice"));
+    }
+  }
+  for (const KerasTensor& out : outputs_) {
+    if (!out.ok()) return out.status();
+  }
+  // Depth-first from the outputs: every call after its inputs' calls; a node met again while
+  // it is being visited would be a cycle.
+  std::map<const internal::FunctionalNode*, int> state;  // 1 visiting, 2 done
+  std::set<const internal::FunctionalNode*> used_inputs;
+  std::function<absl::Status(const std::shared_ptr<internal::FunctionalNode>&)> visit =
+      [&](const std::shared_ptr<internal::FunctionalNode>& n) -> absl::Status {
+    int& s = state[n.get()];
+    if (s == 2) return absl::OkStatus();
+    if (s == 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, "the graph has a cycle through layer ", n->layer->name()));
+    }
+    if (!n->layer) {
+      if (!input_nodes.count(n.get())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(who, "an output depends on input ", n->input_name,
+                         ", which is not among the model's inputs: add it to Model({...}, ...)"));
+      }
+      used_inputs.insert(n.get());
+      s = 2;
+      return absl::OkStatus();
+    }
+    s = 1;
+    for (const KerasTensor& in : n->inputs) {
+      if (absl::Status st = visit(in.node()); !st.ok()) return st;
+    }
+    s = 2;
+    nodes_.push_back(n);
+    return absl::OkStatus();
+  };
+  for (const KerasTensor& out : outputs_) {
+    if (absl::Status st = visit(out.node()); !st.ok()) return st;
+  }
+  for (const KerasTensor& in : inputs_) {
+    if (!used_inputs.count(in.node().get())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, "input ", in.name(),
+                       " does not reach any output: remove it from the inputs, or use it"));
+    }
+  }
+  if (!sequential_like_) {
+    layers_.clear();
+    std::set<const LayerImpl*> seen;
+    for (const auto& n : nodes_) {
+      if (seen.insert(n->layer.get()).second) layers_.push_back(n->layer);
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Model::ResetCompiled() { compiled_.reset(); }
+
+absl::Status Model::Build() { return graph_status_; }
+
+void Model::InstallWeightHooks() {
+  std::weak_ptr<Graph> graph = compiled_->graph;
+  for (const Layer& l : layers_) {
+    l->SetWeightsAccessHook([graph] {
+      if (std::shared_ptr<Graph> g = graph.lock()) {
+        g->SyncVariables(/*release_packed=*/true).IgnoreError();
+      }
+    });
+  }
+}
+
+void Model::SetExecutor(ExecutorKind kind) {
+  executor_ = kind;
+  if (compiled_) compiled_->plans.clear();
+}
+
+absl::StatusOr<std::vector<Value>> Model::CallGraph(Graph& g, const std::vector<Value>& xs,
+                                                    const CallContext& ctx) const {
+  std::map<const internal::FunctionalNode*, Value> values;
+  for (size_t i = 0; i < inputs_.size(); ++i) values[inputs_[i].node().get()] = xs[i];
+  // A layer called more than once reads the same variable nodes in this pass.
+  std::map<const void*, Value> variables;
+  CallContext pass = ctx;
+  pass.variables = &variables;
+  std::map<const LayerImpl*, size_t> index;
+  for (size_t i = 0; i < layers_.size(); ++i) index.emplace(layers_[i].get(), i);
+  for (const auto& n : nodes_) {
+    std::vector<Value> args;
+    for (const KerasTensor& in : n->inputs) args.push_back(values.at(in.node().get()));
+    absl::StatusOr<Value> y = n->layer->Call(g, args, pass);
+    if (!y.ok()) {
+      // "conv1d (Conv1D): msg" -> "conv1d (Conv1D, layer 0): msg"
+      std::string msg(y.status().message());
+      const std::string head = absl::StrCat(n->layer->name(), " (", n->layer->class_name());
+      if (msg.rfind(head + "): ", 0) == 0) {
+        msg = absl::StrCat(head, ", layer ", index[n->layer.get()],
+                           "): ", msg.substr(head.size() + 3));
+      }
+      return absl::Status(y.status().code(), msg);
+    }
+    values[n.get()] = *y;
+  }
+  std::vector<Value> out;
+  for (const KerasTensor& o : outputs_) out.push_back(values.at(o.node().get()));
+  return out;
+}
+
+// ---- Compile ---------------------------------------------------------------------------------
+
+absl::Status Model::Compile(const CompileOptions& options) {
+  if (absl::Status s = Build(); !s.ok()) return s;
+  auto c = std::make_unique<Compiled>();
+  // Optimizer.
+  if (const auto* name = std::get_if<std::string>(&options.optimizer)) {
+    absl::StatusOr<std::unique_ptr<optim::Optimizer>> opt = optim::OptimizerByName(*name);
+    if (!opt.ok()) return WithContext(opt.status(), "Compile: ");
+    c->optimizer = std::move(*opt);
+  } else {
+    c->optimizer = std::get<std::shared_ptr<optim::Optimizer>>(options.optimizer);
+    if (!c->optimizer) return absl::InvalidArgumentError("Compile: the optimizer is null");
+  }
+  // Losses, weights and metrics per output.
+  const size_t k = outputs_.size();
+  if (!options.losses.empty() && options.losses.size() != k) {
+    return absl::InvalidArgumentError(absl::StrCat("Compile: losses has ", options.losses.size(),
+                                                   " entries but the model has ", k,
+                                                   " outputs: give one loss per output"));
+  }
+  if (!options.loss_weights.empty() && options.loss_weights.size() != k) {
+    return absl::InvalidArgumentError(absl::StrCat("Compile: loss_weights has ",
+                                                   options.loss_weights.size(),
+                                                   " entries but the model has ", k, " outputs"));
+  }
+  if (!options.output_metrics.empty() && options.output_metrics.size() != k) {
+    return absl::InvalidArgumentError(absl::StrCat("Compile: output_metrics has ",
+                                                   options.output_metrics.size(),
+                                                   " entries but the model has ", k, " outputs"));
+  }
+  for (size_t i = 0; i < k; ++i) {
+    const Loss& loss = options.losses.empty() ? options.loss : options.losses[i];
+    std::string name = internal::CanonicalLoss(loss.name);
+    if (name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("Compile: unknown loss \"", loss.name, "\"",
+                                                     k > 1 ? absl::StrCat(" for output ", i) : "",
+                                                     "; graft knows: ", internal::KnownLosses()));
+    }
+    c->loss_names.push_back(name);
+    c->loss_options.push_back(loss.options);
+    c->loss_weights.push_back(options.loss_weights.empty() ? 1.0 : options.loss_weights[i]);
+    c->metric_names.push_back(options.output_metrics.empty() ? options.metrics
+                                                             : options.output_metrics[i]);
+  }
+
+  // Forward, twice when some layer behaves differently while training (Dropout, BN): the
+  // training-mode branch feeds the loss that is differentiated, the inference-mode branch
+  // feeds Evaluate and Predict. Both read the same variables.
+  Graph& g = *c->graph;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    c->xs.push_back(g.Placeholder(inputs_[i].type(), Indexed("x", i, inputs_.size())));
+  }
+  c->iteration = g.Placeholder({DType::kF32, Shape{}}, "iteration");
+  std::vector<int> layer_updates;
+  const int train_begin = g.num_nodes();
+  absl::StatusOr<std::vector<Value>> train_out =
+      CallGraph(g, c->xs, {.training = true, .iteration = c->iteration, .updates = &layer_updates});
+  if (!train_out.ok()) return train_out.status();
+  const int train_end = g.num_nodes();
+  bool differs = false;
+  for (const Layer& l : layers_) differs |= l->differs_in_training();
+  absl::StatusOr<std::vector<Value>> eval_out = *train_out;
+  if (differs) eval_out = CallGraph(g, c->xs, {.training = false});
+  if (!eval_out.ok()) return eval_out.status();
+  c->outputs = *eval_out;
+
+  // Targets, losses and metrics, on both branches.
+  for (size_t i = 0; i < k; ++i) {
+    const TensorType out_type = g.type(c->outputs[i]);
+    if (c->loss_names[i] == "sparse_categorical_crossentropy") {
+      if (out_type.shape.rank() != 2) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "Compile: sparse_categorical_crossentropy expects the model output to be (batch, "
+            "classes), but ",
+            k > 1 ? absl::StrCat("output ", i, " (", outputs_[i].name(), ") is ")
+                  : "the last layer outputs ",
+            out_type.shape.ToString()));
+      }
+      c->y_types.push_back({DType::kF32, Shape{Shape::kUnknownDim}});
+    } else {
+      c->y_types.push_back(out_type);
+    }
+    c->y_trues.push_back(g.Placeholder(c->y_types[i], Indexed("y_true", i, k)));
+  }
+  c->log_names = {"loss"};
+  std::vector<std::string> output_names;
+  for (const KerasTensor& o : outputs_) output_names.push_back(o.node()->layer->name());
+  if (k > 1) {
+    for (size_t i = 0; i < k; ++i) c->log_names.push_back(output_names[i] + "_loss");
+  }
+  for (size_t i = 0; i < k; ++i) {
+    for (const std::string& m : c->metric_names[i]) {
+      c->log_names.push_back(k > 1 ? absl::StrCat(output_names[i], "_", m) : m);
+    }
+  }
+  for (const bool training : {true, false}) {
+    if (!training && !differs) break;
+    const std::vector<Value>& outs = training ? *train_out : *eval_out;
+    std::vector<Value>& logs = training ? c->train_logs : c->eval_logs;
+    std::vector<Value> losses, metrics;
+    Value total;
+    for (size_t i = 0; i < k; ++i) {
+      absl::StatusOr<Value> loss = internal::BuildLoss(
+          g, c->loss_names[i], c->loss_options[i].from_logits, c->y_trues[i], outs[i]);
+      if (!loss.ok()) {
+        return WithContext(loss.status(), k > 1 ? absl::StrCat("Compile: loss of output ", i, ": ")
+                                                : std::string("Compile: loss: "));
+      }
+      losses.push_back(*loss);
+      Value term = *loss;
+      if (c->loss_weights[i] != 1.0) {
+        absl::StatusOr<Value> w =
+            g.Add("graft.Mul",
+                  {*loss, g.Constant(Tensor::Scalar<float>(static_cast<float>(c->loss_weights[i])),
+                                     "loss_weight")});
+        if (!w.ok()) return WithContext(w.status(), "Compile: loss_weights: ");
+        term = *w;
+      }
+      if (!total.valid()) {
+        total = term;
+      } else {
+        absl::StatusOr<Value> sum = g.Add("graft.Add", {total, term});
+        if (!sum.ok()) return WithContext(sum.status(), "Compile: total loss: ");
+        total = *sum;
+      }
+      for (const std::string& m : c->metric_names[i]) {
+        absl::StatusOr<Value> v =
+            internal::BuildMetric(g, m, c->loss_names[i], c->y_trues[i], outs[i]);
+        if (!v.ok()) return WithContext(v.status(), absl::StrCat("Compile: metric ", m, ": "));
+        metrics.push_back(*v);
+      }
+    }
+    logs.push_back(total);
+    if (k > 1) logs.insert(logs.end(), losses.begin(), losses.end());
+    logs.insert(logs.end(), metrics.begin(), metrics.end());
+  }
+  if (!differs) c->eval_logs = c->train_logs;
+
+  // Gradients and updates.
+  // The parameters are the training branch's variable nodes (the inference branch has its
+  // own nodes over the same storage, which must not be updated twice). A layer called twice
+  // reads one variable node per branch (CallGraph), so its gradients add up in the reverse pass.
+  std::vector<Value> params;
+  for (int id = train_begin; id < train_end; ++id) {
+    const Node& n = g.node(id);
+    if (n.op->name == "graft.Variable" && n.attrs_as<VariableAttrs>().trainable) {
+      params.push_back({id, 0});
+    }
+  }
+  absl::StatusOr<std::vector<Value>> grads = autodiff::Gradients(g, c->train_logs[0], params);
+  if (!grads.ok()) return WithContext(grads.status(), "Compile: gradients: ");
+  c->lr = g.Placeholder({DType::kF32, Shape{}}, "learning_rate");
+  const size_t slots_before = c->optimizer->slots().size();
+  absl::StatusOr<std::vector<int>> updates =
+      c->optimizer->AppendUpdates(g, params, *grads, c->lr, c->iteration);
+  if (!updates.ok()) return WithContext(updates.status(), "Compile: optimizer: ");
+  c->slots.assign(c->optimizer->slots().begin() + slots_before, c->optimizer->slots().end());
+  c->updates = *updates;
+  c->updates.insert(c->updates.end(), layer_updates.begin(), layer_updates.end());
+  if (absl::Status s = g.Verify(); !s.ok()) return WithContext(s, "Compile: internal: ");
+  c->trainable = true;
+  c->shuffle.seed(internal::NextSeed());
+  compiled_ = std::move(c);
+  InstallWeightHooks();
+  return absl::OkStatus();
+}
+
+absl::Status Model::CompileForward() {
+  if (compiled_) return absl::OkStatus();
+  // Forward only: Keras predicts without compile.
+  auto c = std::make_unique<Compiled>();
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    c->xs.push_back(c->graph->Placeholder(inputs_[i].type(), Indexed("x", i, inputs_.size())));
+  }
+  absl::StatusOr<std::vector<Value>> out = CallGraph(*c->graph, c->xs, {});
+  if (!out.ok()) return out.status();
+  c->outputs = *out;
+  compiled_ = std::move(c);
+  InstallWeightHooks();
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Model::metrics_names() const {
+  if (compiled_ && compiled_->trainable) return compiled_->log_names;
+  return {"loss"};
+}
+
+// ---- data ------------------------------------------------------------------------------------
+
+absl::StatusOr<Tensor> Model::PrepareX(size_t i, const Tensor& x, const char* where) const {
+  const Shape& expected = inputs_[i].shape();
+  const std::vector<int64_t> want(expected.dims().begin() + 1, expected.dims().end());
+  const std::string expected_text = expected.ToString();
+  const std::string what = Indexed("x", i, inputs_.size());
+  if (x.empty() || x.shape().rank() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", what, " is empty; expected an array of shape ", expected_text));
+  }
+  Tensor t = x.dtype() == DType::kF32 ? x : x.CastTo(DType::kF32);
+  std::vector<int64_t> got(t.shape().dims().begin() + 1, t.shape().dims().end());
+  if (got == want) return t;
+  std::string hint =
+      sequential_like_
+          ? absl::StrCat("Reshape the data, or declare input_shape = (", absl::StrJoin(got, ", "),
+                         ") on the first layer.")
+          : absl::StrCat("Reshape the data, or declare Input({", absl::StrJoin(got, ", "), "}).");
+  if (!want.empty() && want.back() == 1 && got.size() + 1 == want.size() &&
+      std::equal(got.begin(), got.end(), want.begin())) {
+    // Keras would add the trailing axis silently; graft says so and lets the user choose.
+    std::vector<int64_t> fixed = t.shape().dims();
+    fixed.push_back(1);
+    hint = absl::StrCat(what, " lacks the trailing channel axis of size 1 (Keras adds it ",
+                        "silently): pass ", what, ".Reshaped(", Shape(fixed).ToString(), ").");
+  }
+  const std::string declared = sequential_like_
+                                   ? absl::StrCat("input_shape of layer ", layers_[0]->name())
+                                   : absl::StrCat("Input ", inputs_[i].name());
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": input ", what, " has shape ", t.shape().ToString(), " but model \"",
+                   name_, "\" expects ", expected_text, " (declared by ", declared, "). ", hint));
+}
+
+absl::StatusOr<Tensor> Model::PrepareY(size_t i, const Tensor& y, const char* where) const {
+  const Compiled& c = *compiled_;
+  Tensor t = y.dtype() == DType::kF32 ? y : y.CastTo(DType::kF32);
+  const Shape& want = c.y_types[i].shape;
+  if (t.shape().rank() == want.rank()) {
+    bool ok = true;
+    for (int d = 1; d < want.rank(); ++d) ok = ok && t.shape().dim(d) == want.dim(d);
+    if (ok) return t;
+  }
+  std::vector<int64_t> dims = t.shape().dims();
+  if (t.shape().rank() + 1 == want.rank() && want.dim(-1) == 1) {  // (N,) -> (N, 1)
+    dims.push_back(1);
+    return t.Reshaped(Shape(dims));
+  }
+  if (t.shape().rank() == want.rank() + 1 && t.shape().dim(-1) == 1) {  // (N, 1) -> (N,)
+    dims.pop_back();
+    return t.Reshaped(Shape(dims));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      where, ": ", Indexed("y", i, outputs_.size()), " has shape ", y.shape().ToString(),
+      ", but loss ", c.loss_names[i], " on this model's output ",
+      c.graph->type(c.outputs[i]).shape.ToString(), " expects targets of shape ", want.ToString()));
+}
+
+absl::StatusOr<std::vector<Tensor>> Model::PrepareXs(const std::vector<Tensor>& x,
+                                                     const char* where) const {
+  if (x.size() != inputs_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": got ", x.size(),
+                                                   " input arrays, but model \"", name_, "\" has ",
+                                                   inputs_.size(), " inputs"));
+  }
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < x.size(); ++i) {
+    absl::StatusOr<Tensor> t = PrepareX(i, x[i], where);
+    if (!t.ok()) return t.status();
+    if (!out.empty() && t->shape().dim(0) != out[0].shape().dim(0)) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": x[0] has ", out[0].shape().dim(0),
+                                                     " samples but x[", i, "] has ",
+                                                     t->shape().dim(0)));
+    }
+    out.push_back(*t);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Tensor>> Model::PrepareYs(const std::vector<Tensor>& y,
+                                                     const char* where) const {
+  if (y.size() != outputs_.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": got ", y.size(),
+                                                   " target arrays, but model \"", name_, "\" has ",
+                                                   outputs_.size(), " outputs"));
+  }
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < y.size(); ++i) {
+    absl::StatusOr<Tensor> t = PrepareY(i, y[i], where);
+    if (!t.ok()) return t.status();
+    out.push_back(*t);
+  }
+  return out;
+}
+
+// ---- plans -----------------------------------------------------------------------------------
+
+absl::Status Model::RunStep(int kind, const std::vector<Tensor>& feeds,
+                            std::vector<Tensor>* fetched) {
+  Compiled& c = *compiled_;
+  std::unique_ptr<ThreadGovernor>& gov = c.governors[kind];
+  if (!gov || gov->budget() != NumThreads()) {
+    gov = std::make_unique<ThreadGovernor>(NumThreads(), AdaptiveThreads());
+  }
+  const int64_t batch = feeds[0].shape().dim(0);
+  const int threads = gov->Choose();
+  absl::StatusOr<Plan*> plan = GetPlan(kind, batch, threads);
+  if (!plan.ok()) return plan.status();
+  Compiled::CachedPlan& cached = c.plans[{kind, batch, threads}];
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status s = (*plan)->Run(feeds, fetched);
+  if (s.ok() && cached.warm && !first_step_of_call_) gov->Record(threads, Seconds(start), batch);
+  cached.warm = true;
+  first_step_of_call_ = false;
+  return s;
+}
+
+absl::StatusOr<Plan*> Model::GetPlan(int kind, int64_t batch, int threads) {
+  Compiled& c = *compiled_;
+  auto key = std::make_tuple(kind, batch, threads);
+  auto it = c.plans.find(key);
+  if (it != c.plans.end()) return it->second.plan.get();
+  PlanSpec spec;
+  std::vector<TensorType> types;
+  for (Value x : c.xs) {
+    spec.feeds.push_back(x);
+    types.push_back({DType::kF32, c.graph->type(x).shape.WithBatch(batch)});
+  }
+  if (kind == kPredict) {
+    spec.fetches = c.outputs;
+  } else {
+    for (size_t i = 0; i < c.y_trues.size(); ++i) {
+      spec.feeds.push_back(c.y_trues[i]);
+      types.push_back({DType::kF32, c.y_types[i].shape.WithBatch(batch)});
+    }
+    spec.fetches = kind == kTrain ? c.train_logs : c.eval_logs;
+    if (kind == kTrain) {
+      spec.feeds.push_back(c.lr);
+      spec.feeds.push_back(c.iteration);
+      types.push_back({DType::kF32, Shape{}});
+      types.push_back({DType::kF32, Shape{}});
+      spec.targets = c.updates;
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Plan>> plan =
+      Plan::Compile(*c.graph, std::move(spec), std::move(types),
+                    {.executor = executor_, .num_threads = threads, .arena = c.arena});
+  if (!plan.ok()) return plan.status();
+  Plan* p = plan->get();
+  c.plans[key].plan = *std::move(plan);
+  return p;
+}
+
+// ---- Fit / Evaluate / Predict ----------------------------------------------------------------
+
+absl::StatusOr<History> Model::Fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
+  return Fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
+}
+
+absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in,
+                                   const FitOptions& o) {
+  if (!compiled_ || !compiled_->trainable) {
+    return absl::FailedPreconditionError("Fit: call Compile() before Fit()");
+  }
+  if (o.batch_size <= 0 || o.epochs < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Fit: batch_size must be positive and epochs non-negative; got batch_size=", o.batch_size,
+        ", epochs=", o.epochs));
+  }
+  absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Fit");
+  if (!x.ok()) return x.status();
+  first_step_of_call_ = true;  // it finds the OpenMP team asleep: not shown to the governor
+  absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Fit");
+  if (!y.ok()) return y.status();
+  const int64_t n_all = (*x)[0].shape().dim(0);
+  for (size_t i = 0; i < y->size(); ++i) {
+    if ((*y)[i].shape().dim(0) != n_all) {
+      return absl::InvalidArgumentError(absl::StrCat("Fit: x has ", n_all, " samples but ",
+                                                     Indexed("y", i, y->size()), " has ",
+                                                     (*y)[i].shape().dim(0)));
+    }
+  }
+  // Validation data: explicit, or the last samples before any shuffling (Keras).
+  std::vector<Tensor> x_train = *x, y_train = *y, x_val, y_val;
+  if (o.validation_data.has_value() || o.validation_lists.has_value()) {
+    const std::vector<Tensor> xv_in = o.validation_lists
+                                          ? o.validation_lists->first
+                                          : std::vector<Tensor>{o.validation_data->first};
+    const std::vector<Tensor> yv_in = o.validation_lists
+                                          ? o.validation_lists->second
+                                          : std::vector<Tensor>{o.validation_data->second};
+    absl::StatusOr<std::vector<Tensor>> xv = PrepareXs(xv_in, "Fit (validation_data)");
+    if (!xv.ok()) return xv.status();
+    absl::StatusOr<std::vector<Tensor>> yv = PrepareYs(yv_in, "Fit (validation_data)");
+    if (!yv.ok()) return yv.status();
+    x_val = *xv;
+    y_val = *yv;
+  } else if (o.validation_split > 0) {
+    if (o.validation_split >= 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Fit: validation_split must be in [0, 1), got ", o.validation_split));
+    }
+    const int64_t n_train =
+        static_cast<int64_t>(std::floor(static_cast<double>(n_all) * (1 - o.validation_split)));
+    if (n_train == 0 || n_train == n_all) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Fit: validation_split=", o.validation_split, " on ", n_all,
+                       " samples leaves an empty training or validation set"));
+    }
+    for (std::vector<Tensor>* v : {&x_train, &y_train}) {
+      std::vector<Tensor>& val = v == &x_train ? x_val : y_val;
+      for (Tensor& t : *v) {
+        val.push_back(t.SliceRows(n_train, n_all));
+        t = t.SliceRows(0, n_train);
+      }
+    }
+  }
+  const int64_t n = x_train[0].shape().dim(0);
+  if (n == 0) return absl::InvalidArgumentError("Fit: no training samples");
+  const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+
+  std::ostream& out = o.output ? *o.output : std::cout;
+  int verbose = o.verbose;
+  if (verbose < 0) verbose = (o.output == nullptr && isatty(STDOUT_FILENO)) ? 1 : 2;
+
+  Compiled& c = *compiled_;
+  History history;
+  std::vector<Tensor> arrays = x_train;  // every input, then every target
+  arrays.insert(arrays.end(), y_train.begin(), y_train.end());
+  const std::vector<std::string> names = metrics_names();
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    if (verbose > 0 && o.epochs > 1) out << "Epoch " << epoch + 1 << "/" << o.epochs << "\n";
+    std::vector<int64_t> order;
+    if (o.shuffle) {
+      order = internal::Permutation(n, c.shuffle);
+    } else {
+      order.resize(n);
+      for (int64_t i = 0; i < n; ++i) order[i] = i;
+    }
+    ProgressBar bar(out, verbose, steps);
+    std::vector<double> sums(names.size(), 0.0);
+    int64_t seen = 0;
+    std::vector<Tensor> fetched;
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t b = s * o.batch_size, e = std::min(n, b + o.batch_size);
+      std::vector<int64_t> idx(order.begin() + b, order.begin() + e);
+      // The batch is gathered into buffers reused every step (no allocation, no page faults).
+      std::vector<Tensor>& buffers = c.batch_buffers[e - b];
+      if (buffers.size() != arrays.size()) {
+        buffers.clear();
+        for (const Tensor& a : arrays) buffers.emplace_back(a.dtype(), a.shape().WithBatch(e - b));
+      }
+      for (size_t i = 0; i < arrays.size(); ++i) arrays[i].GatherRowsInto(idx, buffers[i]);
+      std::vector<Tensor> feeds = buffers;
+      feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())));
+      feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
+      if (absl::Status st = RunStep(kTrain, feeds, &fetched); !st.ok()) {
+        return WithContext(st, absl::StrCat("Fit (epoch ", epoch + 1, ", step ", s + 1, "): "));
+      }
+      ++c.iterations;
+      seen += e - b;
+      Logs logs;
+      for (size_t k = 0; k < names.size(); ++k) {
+        sums[k] += fetched[k].AsDouble(0) * static_cast<double>(e - b);
+        logs.push_back({names[k], sums[k] / static_cast<double>(seen)});
+      }
+      bar.Update(s + 1, logs, Seconds(start));
+    }
+    Logs logs;
+    for (size_t k = 0; k < names.size(); ++k) {
+      logs.push_back({names[k], sums[k] / static_cast<double>(seen)});
+    }
+    if (!x_val.empty()) {
+      absl::StatusOr<std::vector<double>> v = EvaluatePrepared(x_val, y_val, o.batch_size);
+      if (!v.ok()) return WithContext(v.status(), "Fit (validation): ");
+      for (size_t k = 0; k < names.size(); ++k) logs.push_back({"val_" + names[k], (*v)[k]});
+    }
+    const double seconds = Seconds(start);
+    bar.Finish(logs, seconds);
+    history.epoch.push_back(epoch);
+    history.epoch_seconds.push_back(seconds);
+    for (const auto& [k, v] : logs) history.history[k].push_back(v);
+  }
+  return history;
+}
+
+absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(const std::vector<Tensor>& x,
+                                                            const std::vector<Tensor>& y,
+                                                            int64_t batch_size) {
+  const int64_t n = x[0].shape().dim(0);
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (y[i].shape().dim(0) != n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "x has ", n, " samples but ", Indexed("y", i, y.size()), " has ", y[i].shape().dim(0)));
+    }
+  }
+  const size_t k = compiled_->eval_logs.size();
+  std::vector<double> sums(k, 0.0);
+  std::vector<Tensor> fetched;
+  for (int64_t b = 0; b < n; b += batch_size) {
+    const int64_t e = std::min(n, b + batch_size);
+    std::vector<Tensor> feeds;
+    for (const Tensor& t : x) feeds.push_back(t.RowsView(b, e));
+    for (const Tensor& t : y) feeds.push_back(t.RowsView(b, e));
+    if (absl::Status s = RunStep(kEval, feeds, &fetched); !s.ok()) return s;
+    for (size_t i = 0; i < k; ++i) sums[i] += fetched[i].AsDouble(0) * static_cast<double>(e - b);
+  }
+  for (double& s : sums) s /= static_cast<double>(std::max<int64_t>(n, 1));
+  return sums;
+}
+
+absl::StatusOr<std::vector<double>> Model::Evaluate(const Tensor& x, const Tensor& y,
+                                                    const EvaluateOptions& o) {
+  return Evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
+}
+
+absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x_in,
+                                                    const std::vector<Tensor>& y_in,
+                                                    const EvaluateOptions& o) {
+  if (!compiled_ || !compiled_->trainable) {
+    return absl::FailedPreconditionError("Evaluate: call Compile() before Evaluate()");
+  }
+  if (o.batch_size <= 0) return absl::InvalidArgumentError("Evaluate: batch_size must be > 0");
+  absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Evaluate");
+  if (!x.ok()) return x.status();
+  first_step_of_call_ = true;
+  absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Evaluate");
+  if (!y.ok()) return y.status();
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, o.batch_size);
+  if (!r.ok()) return WithContext(r.status(), "Evaluate: ");
+  if (o.verbose > 0) {
+    std::ostream& out = o.output ? *o.output : std::cout;
+    const int64_t steps = ((*x)[0].shape().dim(0) + o.batch_size - 1) / o.batch_size;
+    ProgressBar bar(out, o.verbose, steps);
+    Logs logs;
+    const std::vector<std::string> names = metrics_names();
+    for (size_t i = 0; i < names.size(); ++i) logs.push_back({names[i], (*r)[i]});
+    bar.Finish(logs, Seconds(start));
+  }
+  return r;
+}
+
+absl::StatusOr<Tensor> Model::Predict(const Tensor& x, const PredictOptions& o) {
+  if (outputs_.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Predict: model \"", name_, "\" has ", outputs_.size(),
+        " outputs: call Predict with a list of inputs, which returns one array per output"));
+  }
+  absl::StatusOr<std::vector<Tensor>> r = Predict(std::vector<Tensor>{x}, o);
+  if (!r.ok()) return r.status();
+  return (*r)[0];
+}
+
+absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_in,
+                                                   const PredictOptions& o) {
+  if (absl::Status s = Build(); !s.ok()) return s;
+  if (o.batch_size <= 0) return absl::InvalidArgumentError("Predict: batch_size must be > 0");
+  if (absl::Status s = CompileForward(); !s.ok()) return s;
+  absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Predict");
+  if (!x.ok()) return x.status();
+  first_step_of_call_ = true;
+  const int64_t n = (*x)[0].shape().dim(0);
+  std::vector<Tensor> results;
+  for (Value out : compiled_->outputs) {
+    results.emplace_back(DType::kF32, compiled_->graph->type(out).shape.WithBatch(n));
+  }
+  std::vector<Tensor> fetched;
+  for (int64_t b = 0; b < n; b += o.batch_size) {
+    const int64_t e = std::min(n, b + o.batch_size);
+    std::vector<Tensor> feeds;
+    for (const Tensor& t : *x) feeds.push_back(t.RowsView(b, e));
+    if (absl::Status s = RunStep(kPredict, feeds, &fetched); !s.ok()) {
+      return WithContext(s, "Predict: ");
+    }
+    for (size_t k = 0; k < results.size(); ++k) {
+      const int64_t row = n == 0 ? 0 : results[k].num_elements() / n;
+      std::copy(fetched[k].data<float>(), fetched[k].data<float>() + (e - b) * row,
+                results[k].data<float>() + b * row);
+    }
+  }
+  return results;
+}
+
+// ---- weights, summary, tools -----------------------------------------------------------------
+
+int64_t Model::CountParams() const {
+  int64_t n = 0;
+  for (const Layer& l : layers_) n += l->CountParams(true) + l->CountParams(false);
+  return n;
+}
+
+std::vector<Tensor> Model::GetWeights() const {
+  std::vector<Tensor> w;  // Layer::weights() brings packed weights up to date (the hook)
+  for (const Layer& l : layers_) {
+    for (const Weight& weight : l->weights()) w.push_back(weight.value.Clone());
+  }
+  return w;
+}
+
+absl::Status Model::SetWeights(const std::vector<Tensor>& weights) {
+  if (absl::Status s = Build(); !s.ok()) return s;
+  size_t k = 0;  // Layer::SetWeights marks packed copies stale before writing (the hook)
+  for (const Layer& l : layers_) {
+    const size_t count = l->weights().size();
+    if (k + count > weights.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SetWeights: got ", weights.size(), " tensors, the model has more weights"));
+    }
+    std::vector<Tensor> mine(weights.begin() + k, weights.begin() + k + count);
+    if (absl::Status s = l->SetWeights(mine); !s.ok()) return s;
+    k += count;
+  }
+  if (k != weights.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetWeights: got ", weights.size(), " tensors, the model has ", k));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Model::SummaryText() {
+  if (absl::Status s = Build(); !s.ok()) return s;
+  std::vector<SummaryRow> rows;
+  SummaryTotals totals;
+  for (const Layer& l : layers_) {
+    totals.trainable += l->CountParams(true);
+    totals.non_trainable += l->CountParams(false);
+  }
+  auto params = [](const Layer& l) { return l->CountParams(true) + l->CountParams(false); };
+  if (sequential_like_) {
+    for (const auto& n : nodes_) {
+      rows.push_back({absl::StrCat(n->layer->name(), " (", n->layer->class_name(), ")"),
+                      n->type.shape.ToString(), params(n->layer)});
+    }
+    return FormatSummary(name_, rows, totals);
+  }
+  // One row per input and per layer (its first call's output); "Connected to" lists the
+  // tensors of every call, as Keras does for a shared layer.
+  for (const KerasTensor& in : inputs_) {
+    rows.push_back({absl::StrCat(in.name(), " (InputLayer)"), in.shape().ToString(), 0, {}});
+  }
+  std::map<const LayerImpl*, size_t> row_of;
+  for (const auto& n : nodes_) {
+    auto [it, first] = row_of.emplace(n->layer.get(), rows.size());
+    if (first) {
+      rows.push_back({absl::StrCat(n->layer->name(), " (", n->layer->class_name(), ")"),
+                      n->type.shape.ToString(),
+                      params(n->layer),
+                      {}});
+    }
+    for (const KerasTensor& in : n->inputs) rows[it->second].connected_to.push_back(in.name());
+  }
+  return FormatFunctionalSummary(name_, rows, totals);
+}
+
+void Model::Summary(std::ostream& out) {
+  absl::StatusOr<std::string> text = SummaryText();
+  if (text.ok()) {
+    out << *text;
+  } else {
+    out << "Model: \"" << name_ << "\" cannot be built:\n  " << text.status().message() << "\n";
+  }
+}
+
+absl::StatusOr<std::string> Model::ToDot() const {
+  if (!compiled_) return absl::FailedPreconditionError("ToDot: call Compile() first");
+  return compiled_->graph->ToDot();
+}
+
+absl::StatusOr<std::string> Model::ProfileTrainStep(const Tensor& x_in, const Tensor& y_in,
+                                                    int64_t batch_size, int iterations) {
+  if (!compiled_ || !compiled_->trainable) {
+    return absl::FailedPreconditionError("ProfileTrainStep: call Compile() first");
+  }
+  absl::StatusOr<std::vector<Tensor>> x = PrepareXs({x_in}, "ProfileTrainStep");
+  if (!x.ok()) return x.status();
+  absl::StatusOr<std::vector<Tensor>> y = PrepareYs({y_in}, "ProfileTrainStep");
+  if (!y.ok()) return y.status();
+  if ((*x)[0].shape().dim(0) < batch_size || (*y)[0].shape().dim(0) < batch_size) {
+    return absl::InvalidArgumentError("ProfileTrainStep: fewer samples than batch_size");
+  }
+  absl::StatusOr<Plan*> plan = GetPlan(kTrain, batch_size, NumThreads());
+  if (!plan.ok()) return plan.status();
+  Compiled& c = *compiled_;
+  return (*plan)->Profile({(*x)[0].SliceRows(0, batch_size), (*y)[0].SliceRows(0, batch_size),
+                           Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())),
+                           Tensor::Scalar<float>(static_cast<float>(c.iterations))},
+                          iterations);
+}
+
+absl::StatusOr<std::string> Model::PlanReport(int64_t batch_size) {
+  if (!compiled_ || !compiled_->trainable) {
+    return absl::FailedPreconditionError("PlanReport: call Compile() first");
+  }
+  absl::StatusOr<Plan*> plan = GetPlan(kTrain, batch_size, NumThreads());
+  if (!plan.ok()) return plan.status();
+  return (*plan)->Report();
+}
+
+}  // namespace graft::keras

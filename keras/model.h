@@ -1,0 +1,232 @@
+// graft — Keras models: the functional Model (inputs and outputs of a graph of layer calls)
+// and its training API. Sequential (keras/sequential.h) is a Model whose graph is one chain.
+//
+//   auto in = keras::Input({32, 32, 3});
+//   auto x = layers::Conv2D(16, 3, {.padding = "same", .activation = "relu"})(in);
+//   auto y = layers::Add()({x, layers::Conv2D(16, 1)(in)});
+//   auto out = layers::Dense(10, {.activation = "softmax"})(layers::GlobalAveragePooling2D()(y));
+//   keras::Model model({in}, {out});
+//   model.Compile({.optimizer = "adam", .loss = "sparse_categorical_crossentropy"});
+//   model.Fit(x_train, y_train, {.epochs = 3});
+//
+// Compile builds the whole training graph (forward, losses, metrics, gradients, optimizer
+// updates) from symbolic shapes with an unknown batch dimension, so every shape error surfaces
+// there, before any data. Fit, Evaluate and Predict run compiled plans, cached per batch size.
+#ifndef GRAFT_KERAS_MODEL_H_
+#define GRAFT_KERAS_MODEL_H_
+
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "graph/tensor.h"
+#include "keras/keras_tensor.h"
+#include "keras/layers.h"
+#include "optim/optimizer.h"
+#include "runtime/plan.h"
+
+namespace graft::keras {
+
+namespace internal {
+struct FunctionalNode;
+}  // namespace internal
+
+// A loss by Keras name, optionally on logits: `"binary_crossentropy"` or
+// `Loss{"categorical_crossentropy", {.from_logits = true}}` (keras.losses.X(from_logits=True)).
+struct LossOptions {
+  bool from_logits = false;
+};
+struct Loss {
+  Loss(const char* n) : name(n) {}  // NOLINT: implicit, so `.loss = "mse"` reads as in Keras
+  Loss(std::string n) : name(std::move(n)) {}  // NOLINT
+  Loss(std::string n, LossOptions o) : name(std::move(n)), options(o) {}
+  std::string name;
+  LossOptions options;
+};
+
+struct CompileOptions {
+  // A Keras name ("adam", "sgd", "rmsprop", "adamw", "adagrad", with Keras defaults) or an
+  // optimizer object (graft::optim::MakeAdam({.learning_rate = 1e-2})).
+  std::variant<std::string, std::shared_ptr<optim::Optimizer>> optimizer = std::string("rmsprop");
+  // "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+  // "mean_squared_error" ("mse"), "mean_absolute_error" ("mae").
+  Loss loss = "";
+  // "accuracy" / "acc" (resolved as Keras does: binary when the output has one unit, sparse
+  // categorical with the sparse loss, categorical otherwise), "binary_accuracy",
+  // "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse".
+  std::vector<std::string> metrics;
+  // Models with several outputs: one loss per output (instead of `loss` for all), the weights
+  // of the total loss (default 1 each), and one metric list per output (instead of `metrics`
+  // for all). Logs are then named as Keras names them: "loss" (the weighted total),
+  // "dense_1_loss", "dense_1_accuracy" (the output layer's name first).
+  std::vector<Loss> losses;
+  std::vector<double> loss_weights;
+  std::vector<std::vector<std::string>> output_metrics;
+};
+
+struct FitOptions {
+  int64_t batch_size = 32;
+  int epochs = 1;
+  // -1 "auto": a progress bar on a terminal, one line per epoch otherwise; 0 silent; 1; 2.
+  int verbose = -1;
+  // The last fraction of the samples (taken before shuffling) is held out for validation.
+  double validation_split = 0.0;
+  // Overrides validation_split when set: (x_val, y_val).
+  std::optional<std::pair<Tensor, Tensor>> validation_data;
+  // The same for models of several inputs or outputs: (one x per input, one y per output).
+  std::optional<std::pair<std::vector<Tensor>, std::vector<Tensor>>> validation_lists;
+  bool shuffle = true;
+  std::ostream* output = nullptr;  // progress goes here; nullptr = std::cout
+};
+
+struct EvaluateOptions {
+  int64_t batch_size = 32;
+  int verbose = 0;
+  std::ostream* output = nullptr;
+};
+
+struct PredictOptions {
+  int64_t batch_size = 32;
+};
+
+// What Fit returns: per-epoch values of every log ("loss", "accuracy", "val_loss", ...).
+struct History {
+  std::vector<int> epoch;
+  std::map<std::string, std::vector<double>> history;
+  std::vector<double> epoch_seconds;  // wall time of each epoch (graft addition)
+};
+
+class Model {
+ public:
+  // The model from `inputs` (made by Input) to `outputs` (results of layer calls). Problems
+  // (a shape error kept by a call, an output that needs an input not listed, an input that no
+  // output uses) are reported by Build, Compile, Summary and the rest, naming the layer.
+  Model(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs, std::string name = "");
+  virtual ~Model();
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+
+  const std::string& name() const { return name_; }
+  // Every layer once, in the order of the graph (inputs first).
+  const std::vector<Layer>& layers() const { return layers_; }
+  const std::vector<KerasTensor>& inputs() const { return inputs_; }
+  const std::vector<KerasTensor>& outputs() const { return outputs_; }
+
+  // OK when the graph is sound (every weight exists, every shape checked); else the first
+  // problem, naming the layer.
+  virtual absl::Status Build();
+  absl::Status Compile(const CompileOptions& options);
+
+  // One x per input and one y per output, in the order the model lists them.
+  absl::StatusOr<History> Fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                              const FitOptions& options = {});
+  absl::StatusOr<History> Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // [loss, ...] in metrics_names() order.
+  absl::StatusOr<std::vector<double>> Evaluate(const std::vector<Tensor>& x,
+                                               const std::vector<Tensor>& y,
+                                               const EvaluateOptions& options = {});
+  absl::StatusOr<std::vector<double>> Evaluate(const Tensor& x, const Tensor& y,
+                                               const EvaluateOptions& options = {});
+  // One result per output.
+  absl::StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>& x,
+                                              const PredictOptions& options = {});
+  // Models of one output.
+  absl::StatusOr<Tensor> Predict(const Tensor& x, const PredictOptions& options = {});
+
+  // Prints the Keras 3 summary table (needs no data): with a "Connected to" column for
+  // functional models.
+  void Summary(std::ostream& out = std::cout);
+  absl::StatusOr<std::string> SummaryText();
+
+  std::vector<std::string> metrics_names() const;
+  int64_t CountParams() const;
+  // Copies of every weight, layer by layer (kernel, bias, ...).
+  std::vector<Tensor> GetWeights() const;
+  absl::Status SetWeights(const std::vector<Tensor>& weights);
+
+  // ---- Persistence (keras/saving.cc; the format is docs/model-format.md) ----
+  // Saves everything needed to continue: the architecture (each layer's class and config, and
+  // how the layers connect), the compile configuration (optimizer and its hyperparameters,
+  // losses, metrics), the weights, and the training state (the optimizer's slots such as Adam's
+  // m and v, its iteration count, and Fit's shuffling stream). One safetensors file, written
+  // atomically (temporary file, fsync, rename, fsync of the folder): an existing file at `path`
+  // is replaced whole or not at all. LoadModel (keras/saving.h) reads it back. Keras:
+  // model.save("model.keras").
+  absl::Status Save(const std::string& path);
+  // The weights alone, as a safetensors file with Keras-style names ("conv1d/kernel",
+  // "dense/bias") in Keras layouts; readable by Python's safetensors.numpy.load_file.
+  absl::Status SaveWeights(const std::string& path);
+  // Loads weights saved by SaveWeights (or the weights of a Save file) into this model, matched
+  // in order as Keras's load_weights does. When any tensor does not fit (count, shape, dtype),
+  // fails naming the first one, expected and found, and changes nothing.
+  absl::Status LoadWeights(const std::string& path);
+
+  // How plans run: in order on one thread (default) or with the TBB executor.
+  void SetExecutor(ExecutorKind kind);
+  // The compiled training graph as Graphviz DOT (after Compile).
+  absl::StatusOr<std::string> ToDot() const;
+  // The train-step plan for a batch size: its steps, kernels and allocated bytes.
+  absl::StatusOr<std::string> PlanReport(int64_t batch_size);
+  // Times each step of the train-step plan on the first rows of (x, y) (one batch of
+  // `batch_size`), `iterations` times, and lists them slowest first. Trains the model while
+  // doing so (these are real steps). Models of one input and one output.
+  absl::StatusOr<std::string> ProfileTrainStep(const Tensor& x, const Tensor& y,
+                                               int64_t batch_size = 32, int iterations = 20);
+
+ protected:
+  // For Sequential, which sets the graph in Build.
+  explicit Model(std::string name);
+  // Takes `inputs` -> `outputs` as the model's graph: orders the calls, checks every path.
+  absl::Status SetGraph(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs);
+  // Summary rows without "Connected to", Save as "Sequential", messages about input_shape
+  // (Sequential's own, and a loaded Sequential).
+  bool sequential_like_ = false;
+  // Forgets the compiled state (the graph changed).
+  void ResetCompiled();
+
+  std::string name_;
+  std::vector<Layer> layers_;
+  std::vector<KerasTensor> inputs_, outputs_;
+  // The layer calls in an order where every call comes after its inputs' calls.
+  std::vector<std::shared_ptr<internal::FunctionalNode>> nodes_;
+  absl::Status graph_status_;
+
+ private:
+  struct Compiled;
+  friend class ModelFile;
+  void InstallWeightHooks();
+  // Appends the forward pass for the inputs' values `xs`; errors carry the layer's index.
+  absl::StatusOr<std::vector<Value>> CallGraph(Graph& g, const std::vector<Value>& xs,
+                                               const CallContext& ctx) const;
+  // A forward-only compiled state (Predict before Compile).
+  absl::Status CompileForward();
+  absl::StatusOr<std::vector<Tensor>> PrepareXs(const std::vector<Tensor>& x,
+                                                const char* where) const;
+  absl::StatusOr<std::vector<Tensor>> PrepareYs(const std::vector<Tensor>& y,
+                                                const char* where) const;
+  absl::StatusOr<Tensor> PrepareX(size_t i, const Tensor& x, const char* where) const;
+  absl::StatusOr<Tensor> PrepareY(size_t i, const Tensor& y, const char* where) const;
+  absl::StatusOr<Plan*> GetPlan(int kind, int64_t batch, int threads);
+  // Runs one batch of `kind` on the thread count the governor picks, and reports its time.
+  absl::Status RunStep(int kind, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
+  // Runs (x, y) in batches through the evaluation plan: weighted means of the logs.
+  absl::StatusOr<std::vector<double>> EvaluatePrepared(const std::vector<Tensor>& x,
+                                                       const std::vector<Tensor>& y,
+                                                       int64_t batch_size);
+
+  bool first_step_of_call_ = false;  // not shown to the thread governor (RunStep)
+  std::unique_ptr<Compiled> compiled_;
+  ExecutorKind executor_ = ExecutorKind::kSequential;
+};
+
+}  // namespace graft::keras
+
+#endif  // GRAFT_KERAS_MODEL_H_
