@@ -395,6 +395,19 @@ GRAFT_REGISTER_LAYER("BatchNormalization", [](LayerConfig& c) {
   return Done(c, layers::BatchNormalization(o));
 });
 
+// Merge layers: only the common keys.
+absl::StatusOr<Layer> Plain(LayerConfig& c, Layer (*make)(LayerOptions)) {
+  LayerOptions o;
+  Common(c, o);
+  return Done(c, make(o));
+}
+GRAFT_REGISTER_LAYER("Add", [](LayerConfig& c) { return Plain(c, layers::Add); });
+GRAFT_REGISTER_LAYER("Subtract", [](LayerConfig& c) { return Plain(c, layers::Subtract); });
+GRAFT_REGISTER_LAYER("Multiply", [](LayerConfig& c) { return Plain(c, layers::Multiply); });
+GRAFT_REGISTER_LAYER("Average", [](LayerConfig& c) { return Plain(c, layers::Average); });
+GRAFT_REGISTER_LAYER("Maximum", [](LayerConfig& c) { return Plain(c, layers::Maximum); });
+GRAFT_REGISTER_LAYER("Minimum", [](LayerConfig& c) { return Plain(c, layers::Minimum); });
+
 }  // namespace
 
 }  // namespace graft::keras

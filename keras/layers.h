@@ -279,6 +279,16 @@ Layer Dropout(double rate, DropoutOptions options = {});
 // Normalises the last axis: batch statistics while training, moving statistics otherwise.
 Layer BatchNormalization(BatchNormalizationOptions options = {});
 
+// Merge layers (functional API), called on a list of tensors of one shape:
+// layers::Add()({a, b}) = a + b; Subtract (exactly two) a - b; Multiply a * b; Average the
+// mean; Maximum / Minimum elementwise.
+Layer Add(LayerOptions options = {});
+Layer Subtract(LayerOptions options = {});
+Layer Multiply(LayerOptions options = {});
+Layer Average(LayerOptions options = {});
+Layer Maximum(LayerOptions options = {});
+Layer Minimum(LayerOptions options = {});
+
 }  // namespace layers
 
 namespace internal {

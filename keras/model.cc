@@ -820,7 +820,9 @@ absl::StatusOr<std::string> Model::SummaryText() {
                       params(n->layer),
                       {}});
     }
-    for (const KerasTensor& in : n->inputs) rows[it->second].connected_to.push_back(in.name());
+    for (const KerasTensor& in : n->inputs) {
+      rows[it->second].connected_to.push_back(in.node()->layer ? in.name() : in.name() + "[0][0]");
+    }
   }
   return FormatFunctionalSummary(name_, rows, totals);
 }
