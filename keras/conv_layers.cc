@@ -35,7 +35,7 @@ class ConvLayer : public LayerImpl {
         use_bias_(use_bias),
         kernel_init_(std::move(kernel_init)),
         bias_init_(std::move(bias_init)) {
-    activation_ = std::move(activation);
+    SetActivation(std::move(activation));
     absl::StatusOr<ops::Padding> p = ops::ParsePadding(padding, /*allow_causal=*/kRank == 1);
     if (p.ok()) {
       padding_ = *p;
@@ -78,7 +78,7 @@ class ConvLayer : public LayerImpl {
           "strides=",
           Text(strides), " and dilation_rate=", Text(dilation))));
     }
-    if (absl::Status s = ops::ValidateActivation(activation_); !s.ok()) Invalid(s);
+    if (absl::Status s = ops::ValidateActivation(this->activation()); !s.ok()) Invalid(s);
   }
 
   std::string class_name() const override { return class_name_; }
@@ -91,7 +91,7 @@ class ConvLayer : public LayerImpl {
     c["data_format"] = "channels_last";
     c["dilation_rate"] = dilation_;
     c["groups"] = groups_;
-    c["activation"] = activation_.empty() ? "linear" : activation_;
+    c["activation"] = activation().empty() ? "linear" : activation();
     c["use_bias"] = use_bias_;
     c["kernel_initializer"] = kernel_init_;
     c["bias_initializer"] = bias_init_;

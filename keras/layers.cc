@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "keras/layer_config.h"
+#include "keras/layer_internal.h"
 #include "keras/random.h"
 #include "ops/activation.h"
 #include "ops/batchnorm.h"
@@ -129,7 +130,7 @@ int64_t LayerImpl::CountParams(bool trainable) const {
   return n;
 }
 
-absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::string& initializer,
+absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const Initializer& initializer,
                                   bool trainable) {
   if (internal::weight_budget >= 0) {
     // Counted without overflow: a size that does not fit the budget fails before allocating.
@@ -154,29 +155,64 @@ absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const std::stri
   Tensor t(DType::kF32, shape);
   float* p = t.data<float>();
   const int64_t n = t.num_elements();
-  if (initializer == "zeros") {
-    // already zero
-  } else if (initializer == "ones") {
-    for (int64_t i = 0; i < n; ++i) p[i] = 1.0f;
-  } else if (initializer == "glorot_uniform") {
-    const int r = shape.rank();
-    double fan_in, fan_out;
-    if (r == 1) {
-      fan_in = fan_out = static_cast<double>(shape.dim(0));
-    } else {
-      double receptive = 1;
-      for (int i = 0; i < r - 2; ++i) receptive *= static_cast<double>(shape.dim(i));
-      fan_in = receptive * static_cast<double>(shape.dim(r - 2));
-      fan_out = receptive * static_cast<double>(shape.dim(r - 1));
+  const InitializerOptions& o = initializer.options;
+  // Keras's fans: the last dimension is fan_out, the one before it fan_in, the rest the
+  // receptive field (a vector: both its length).
+  const int r = shape.rank();
+  double fan_in = 1, fan_out = 1;
+  if (r == 1) {
+    fan_in = fan_out = static_cast<double>(shape.dim(0));
+  } else if (r >= 2) {
+    double receptive = 1;
+    for (int i = 0; i < r - 2; ++i) receptive *= static_cast<double>(shape.dim(i));
+    fan_in = receptive * static_cast<double>(shape.dim(r - 2));
+    fan_out = receptive * static_cast<double>(shape.dim(r - 1));
+  }
+  // VarianceScaling: uniform in +-sqrt(3 scale / fans), or a normal of stddev sqrt(scale / fans)
+  // truncated at 2 stddev (Keras divides by .87962566103423978, the stddev of a unit normal
+  // truncated there).
+  auto variance_scaling = [&](double scale, double fans, bool normal) {
+    if (!normal) {
+      const double limit = std::sqrt(3.0 * scale / fans);
+      for (int64_t i = 0; i < n; ++i) {
+        p[i] = static_cast<float>((2.0 * internal::NextUniform() - 1.0) * limit);
+      }
+      return;
     }
-    const double limit = std::sqrt(6.0 / (fan_in + fan_out));
+    const double stddev = std::sqrt(scale / fans) / .87962566103423978;
     for (int64_t i = 0; i < n; ++i) {
-      p[i] = static_cast<float>((2.0 * internal::NextUniform() - 1.0) * limit);
+      double z;
+      do {
+        z = internal::NextNormal();
+      } while (std::abs(z) > 2.0);
+      p[i] = static_cast<float>(z * stddev);
+    }
+  };
+  const std::string& init = initializer.name;
+  if (init == "zeros") {
+    // already zero
+  } else if (init == "ones" || init == "constant") {
+    const float v = init == "ones" ? 1.0f : static_cast<float>(o.value);
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  } else if (init == "glorot_uniform" || init == "glorot_normal") {
+    variance_scaling(2.0, fan_in + fan_out, init == "glorot_normal");
+  } else if (init == "he_uniform" || init == "he_normal") {
+    variance_scaling(2.0, fan_in, init == "he_normal");
+  } else if (init == "lecun_uniform" || init == "lecun_normal") {
+    variance_scaling(1.0, fan_in, init == "lecun_normal");
+  } else if (init == "random_normal") {
+    for (int64_t i = 0; i < n; ++i) {
+      p[i] = static_cast<float>(o.mean + o.stddev * internal::NextNormal());
+    }
+  } else if (init == "random_uniform") {
+    for (int64_t i = 0; i < n; ++i) {
+      p[i] = static_cast<float>(o.minval + (o.maxval - o.minval) * internal::NextUniform());
     }
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("unknown initializer \"", initializer,
-                                                   "\" for weight ", name,
-                                                   "; graft knows: glorot_uniform, zeros, ones"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown initializer \"", init, "\" for weight ", name,
+        "; graft knows: glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, "
+        "lecun_normal, zeros, ones, constant, random_normal, random_uniform"));
   }
   weights_.push_back({std::move(name), std::move(t), trainable});
   return absl::OkStatus();
@@ -210,21 +246,21 @@ class DenseLayer : public LayerImpl {
  public:
   DenseLayer(int64_t units, DenseOptions o)
       : LayerImpl("dense", o.name, o.input_shape), units_(units), options_(std::move(o)) {
-    activation_ = options_.activation;
+    SetActivation(options_.activation);
     if (units <= 0) {
-      config_status_ = absl::InvalidArgumentError(absl::StrCat(
+      Invalid(absl::InvalidArgumentError(absl::StrCat(
           "Received an invalid value for `units`, expected a positive integer. Received: "
           "units=",
-          units));
+          units)));
     } else if (absl::Status s = ops::ValidateActivation(options_.activation); !s.ok()) {
-      config_status_ = s;
+      Invalid(s);
     }
   }
   std::string class_name() const override { return "Dense"; }
   nlohmann::json GetConfig() const override {
     nlohmann::json c = BaseLayerConfig(*this);
     c["units"] = units_;
-    c["activation"] = activation_.empty() ? "linear" : activation_;
+    c["activation"] = activation().empty() ? "linear" : activation();
     c["use_bias"] = options_.use_bias;
     c["kernel_initializer"] = options_.kernel_initializer;
     c["bias_initializer"] = options_.bias_initializer;
@@ -295,13 +331,13 @@ class ActivationLayer : public LayerImpl {
  public:
   ActivationLayer(std::string activation, LayerOptions o)
       : LayerImpl("activation", o.name, o.input_shape) {
-    activation_ = std::move(activation);
-    if (absl::Status s = ops::ValidateActivation(activation_); !s.ok()) Invalid(s);
+    if (absl::Status s = ops::ValidateActivation(activation); !s.ok()) Invalid(s);
+    SetActivation(std::move(activation));
   }
   std::string class_name() const override { return "Activation"; }
   nlohmann::json GetConfig() const override {
     nlohmann::json c = BaseLayerConfig(*this);
-    c["activation"] = activation_.empty() ? "linear" : activation_;
+    c["activation"] = activation().empty() ? "linear" : activation();
     return c;
   }
 

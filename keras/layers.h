@@ -37,6 +37,27 @@ struct Weight {
   bool trainable = true;
 };
 
+// A Keras initializer: by name with Keras's defaults (`"he_normal"`), or with arguments
+// (`Initializer{"constant", {.value = 0.1}}`, `Initializer{"random_normal", {.stddev = 0.01}}`).
+// Names: glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal (the
+// *_normal ones truncated at 2 standard deviations, as Keras's VarianceScaling), zeros, ones,
+// constant (value), random_normal (mean, stddev), random_uniform (minval, maxval). Draws come
+// from graft's seeded random stream (SetRandomSeed).
+struct InitializerOptions {
+  double value = 0.0;     // constant
+  double mean = 0.0;      // random_normal
+  double stddev = 0.05;   // random_normal
+  double minval = -0.05;  // random_uniform
+  double maxval = 0.05;   // random_uniform
+};
+struct Initializer {
+  Initializer(const char* n) : name(n) {}             // NOLINT: implicit, as Keras's strings
+  Initializer(std::string n) : name(std::move(n)) {}  // NOLINT
+  Initializer(std::string n, InitializerOptions o) : name(std::move(n)), options(o) {}
+  std::string name;
+  InitializerOptions options;
+};
+
 // How a layer is being called.
 struct CallContext {
   // Training-mode forward (Dropout active, BatchNormalization on batch statistics).
@@ -89,8 +110,6 @@ class LayerImpl {
     if (on_weights_access_) on_weights_access_();
     return weights_;
   }
-  // Set by the model that compiled this layer (Sequential::Compile).
-  void SetWeightsAccessHook(std::function<void()> hook) { on_weights_access_ = std::move(hook); }
   // Replaces the weights (same names and shapes, in weights() order).
   absl::Status SetWeights(const std::vector<Tensor>& values);
   int64_t CountParams(bool trainable) const;
@@ -98,10 +117,10 @@ class LayerImpl {
  protected:
   LayerImpl(std::string class_snake_name, std::string name, std::vector<int64_t> input_shape);
 
-  // Adds a weight drawn from a Keras initializer ("glorot_uniform", "zeros", "ones"); for
-  // glorot, fans follow Keras: the last dimension is fan_out, the one before it fan_in, and
-  // the rest is the receptive field.
-  absl::Status AddWeight(std::string name, Shape shape, const std::string& initializer,
+  // Adds a weight drawn from a Keras initializer (see Initializer). Fans follow Keras: the last
+  // dimension is fan_out, the one before it fan_in, and the rest is the receptive field. Call it
+  // from Build; the weights are passed to Forward in the order they were added.
+  absl::Status AddWeight(std::string name, Shape shape, const Initializer& initializer,
                          bool trainable = true);
 
   // Validation problems found in the constructor (Keras raises there; graft reports them at
@@ -109,11 +128,14 @@ class LayerImpl {
   void Invalid(absl::Status s) {
     if (config_status_.ok()) config_status_ = std::move(s);
   }
-  absl::Status config_status_;
-  std::string activation_;
+  // The activation Call applies after Forward (a Keras name; "" = linear).
+  void SetActivation(std::string activation) { activation_ = std::move(activation); }
 
  private:
   friend class Layer;
+  friend class Model;  // installs the weight-access hook
+  // Set by the model that compiled this layer.
+  void SetWeightsAccessHook(std::function<void()> hook) { on_weights_access_ = std::move(hook); }
   // Creates weights_ for an input of this type.
   virtual absl::Status Build(const TensorType& input) = 0;
   // Appends the forward computation; `w` holds the graph values of weights() in order.
@@ -130,6 +152,8 @@ class LayerImpl {
   }
 
   int functional_calls_ = 0;  // calls on KerasTensors so far (Keras's node index)
+  absl::Status config_status_;
+  std::string activation_;
   std::string name_;
   std::vector<int64_t> input_shape_;
   std::vector<Weight> weights_;
@@ -290,25 +314,6 @@ Layer Maximum(LayerOptions options = {});
 Layer Minimum(LayerOptions options = {});
 
 }  // namespace layers
-
-namespace internal {
-// Keras naming: the first "conv1d", then "conv1d_1", ... per process.
-std::string UniqueLayerName(const std::string& base);
-
-// While alive, weights created on this thread (AddWeight) may take at most `bytes` in all;
-// beyond that AddWeight fails. Loading a model sets it to the bytes its file holds, so a config
-// that asks for more than the file can provide fails before anything is allocated.
-class ScopedWeightBudget {
- public:
-  explicit ScopedWeightBudget(uint64_t bytes);
-  ~ScopedWeightBudget();
-  ScopedWeightBudget(const ScopedWeightBudget&) = delete;
-  ScopedWeightBudget& operator=(const ScopedWeightBudget&) = delete;
-
- private:
-  int64_t previous_;
-};
-}  // namespace internal
 
 }  // namespace graft::keras
 

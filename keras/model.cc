@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "autodiff/gradients.h"
+#include "keras/layer_internal.h"
 #include "keras/losses.h"
 #include "keras/model_internal.h"
 #include "keras/progress.h"

@@ -1,5 +1,6 @@
 #include "keras/random.h"
 
+#include <cmath>
 #include <mutex>
 #include <random>
 
@@ -27,6 +28,12 @@ double Uniform(std::mt19937_64& engine) { return static_cast<double>(engine() >>
 double NextUniform() {
   std::lock_guard<std::mutex> lock(mu);
   return Uniform(Engine());
+}
+
+double NextNormal() {
+  const double u1 = 1.0 - NextUniform();  // (0, 1]
+  const double u2 = NextUniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
 std::vector<int64_t> Permutation(int64_t n) {

@@ -17,6 +17,8 @@ void SetRandomSeed(uint64_t seed);
 namespace internal {
 // Uniform double in [0, 1) with 53 random bits (portable: no std distribution involved).
 double NextUniform();
+// A standard normal (Box-Muller over two NextUniform draws).
+double NextNormal();
 // A uniformly random permutation of 0..n-1 (Fisher-Yates over NextUniform).
 std::vector<int64_t> Permutation(int64_t n);
 // 64 random bits from the process stream: the seed of a model's own shuffling stream.

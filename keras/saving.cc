@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "keras/functional_internal.h"
 #include "keras/layer_config.h"
+#include "keras/layer_internal.h"
 #include "keras/model_internal.h"
 #include "keras/sequential.h"
 #include "nlohmann/json.hpp"

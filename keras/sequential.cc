@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "keras/functional_internal.h"
+#include "keras/layer_internal.h"
 
 namespace graft::keras {
 
