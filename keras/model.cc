@@ -10,7 +10,6 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -147,7 +146,7 @@ void Model::InstallWeightHooks() {
 
 void Model::SetExecutor(ExecutorKind kind) {
   executor_ = kind;
-  if (compiled_) compiled_->plans.clear();
+  if (compiled_) compiled_->session->SetExecutor(kind);
 }
 
 absl::StatusOr<std::vector<Value>> Model::CallGraph(Graph& g, const std::vector<Value>& xs,
@@ -344,6 +343,15 @@ absl::Status Model::Compile(const CompileOptions& options) {
   if (absl::Status s = g.Verify(); !s.ok()) return WithContext(s, "Compile: internal: ");
   c->trainable = true;
   c->shuffle.seed(internal::NextSeed());
+  c->session = std::make_unique<Session>(c->graph, executor_);
+  std::vector<Value> eval_feeds = c->xs;
+  eval_feeds.insert(eval_feeds.end(), c->y_trues.begin(), c->y_trues.end());
+  std::vector<Value> train_feeds = eval_feeds;
+  train_feeds.push_back(c->lr);
+  train_feeds.push_back(c->iteration);
+  c->steps[kTrain] = c->session->AddStep({train_feeds, c->train_logs, c->updates});
+  c->steps[kEval] = c->session->AddStep({eval_feeds, c->eval_logs, {}});
+  c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
   compiled_ = std::move(c);
   InstallWeightHooks();
   return absl::OkStatus();
@@ -359,6 +367,8 @@ absl::Status Model::CompileForward() {
   absl::StatusOr<std::vector<Value>> out = CallGraph(*c->graph, c->xs, {});
   if (!out.ok()) return out.status();
   c->outputs = *out;
+  c->session = std::make_unique<Session>(c->graph, executor_);
+  c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
   compiled_ = std::move(c);
   InstallWeightHooks();
   return absl::OkStatus();
@@ -470,57 +480,14 @@ absl::StatusOr<std::vector<Tensor>> Model::PrepareYs(const std::vector<Tensor>& 
 absl::Status Model::RunStep(int kind, const std::vector<Tensor>& feeds,
                             std::vector<Tensor>* fetched) {
   Compiled& c = *compiled_;
-  std::unique_ptr<ThreadGovernor>& gov = c.governors[kind];
-  if (!gov || gov->budget() != NumThreads()) {
-    gov = std::make_unique<ThreadGovernor>(NumThreads(), AdaptiveThreads());
-  }
-  const int64_t batch = feeds[0].shape().dim(0);
-  const int threads = gov->Choose();
-  absl::StatusOr<Plan*> plan = GetPlan(kind, batch, threads);
-  if (!plan.ok()) return plan.status();
-  Compiled::CachedPlan& cached = c.plans[{kind, batch, threads}];
-  const auto start = std::chrono::steady_clock::now();
-  absl::Status s = (*plan)->Run(feeds, fetched);
-  if (s.ok() && cached.warm && !first_step_of_call_) gov->Record(threads, Seconds(start), batch);
-  cached.warm = true;
+  // The first step of a call finds the OpenMP team asleep: not shown to the governor.
+  const bool timed = !first_step_of_call_;
   first_step_of_call_ = false;
-  return s;
+  return c.session->Run(c.steps[kind], feeds, fetched, timed);
 }
 
 absl::StatusOr<Plan*> Model::GetPlan(int kind, int64_t batch, int threads) {
-  Compiled& c = *compiled_;
-  auto key = std::make_tuple(kind, batch, threads);
-  auto it = c.plans.find(key);
-  if (it != c.plans.end()) return it->second.plan.get();
-  PlanSpec spec;
-  std::vector<TensorType> types;
-  for (Value x : c.xs) {
-    spec.feeds.push_back(x);
-    types.push_back({DType::kF32, c.graph->type(x).shape.WithBatch(batch)});
-  }
-  if (kind == kPredict) {
-    spec.fetches = c.outputs;
-  } else {
-    for (size_t i = 0; i < c.y_trues.size(); ++i) {
-      spec.feeds.push_back(c.y_trues[i]);
-      types.push_back({DType::kF32, c.y_types[i].shape.WithBatch(batch)});
-    }
-    spec.fetches = kind == kTrain ? c.train_logs : c.eval_logs;
-    if (kind == kTrain) {
-      spec.feeds.push_back(c.lr);
-      spec.feeds.push_back(c.iteration);
-      types.push_back({DType::kF32, Shape{}});
-      types.push_back({DType::kF32, Shape{}});
-      spec.targets = c.updates;
-    }
-  }
-  absl::StatusOr<std::unique_ptr<Plan>> plan =
-      Plan::Compile(*c.graph, std::move(spec), std::move(types),
-                    {.executor = executor_, .num_threads = threads, .arena = c.arena});
-  if (!plan.ok()) return plan.status();
-  Plan* p = plan->get();
-  c.plans[key].plan = *std::move(plan);
-  return p;
+  return compiled_->session->GetPlan(compiled_->steps[kind], batch, threads);
 }
 
 // ---- Fit / Evaluate / Predict ----------------------------------------------------------------

@@ -7,14 +7,13 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "keras/functional_internal.h"
 #include "keras/model.h"
 #include "runtime/plan.h"
-#include "runtime/thread_governor.h"
+#include "runtime/session.h"
 
 namespace graft::keras {
 
@@ -46,17 +45,10 @@ struct Model::Compiled {
   std::shared_ptr<optim::Optimizer> optimizer;
   std::vector<Value> slots;  // the optimizer's slot variables in this graph, in creation order
   int64_t iterations = 0;
-  // Plans by (kind, batch size, thread count), and whether each has run once (its first run
-  // pays for oneDNN's JIT and is not shown to the thread governor).
-  struct CachedPlan {
-    std::unique_ptr<Plan> plan;
-    bool warm = false;
-  };
-  // Every plan of the model (train / eval / predict, per batch size and thread count) takes
-  // its turn on one arena: they never run at the same time.
-  std::shared_ptr<SharedArena> arena = std::make_shared<SharedArena>();
-  std::map<std::tuple<int, int64_t, int>, CachedPlan> plans;
-  std::unique_ptr<ThreadGovernor> governors[3];
+  // The plans of the train, eval and predict steps (per batch size and thread count, on one
+  // shared arena, with a thread governor per step): a public runtime object (runtime/session.h).
+  std::unique_ptr<Session> session;
+  StepId steps[3];
   // Fit's batch buffers (one per input and per output) by batch size, kept across Fit calls: a
   // fresh buffer per call would pay its page faults every call (about 1.4 ms per call for a
   // batch of 32 images of 32x32x3).
