@@ -367,6 +367,23 @@ TEST(ConcatGradients, SlicesAtOffsets) {
   EXPECT_EQ(g.type((*grads)[1]), F32({-1, 3, 5}));
 }
 
+// Along an unknown batch the forward works, the gradient cannot size its slices: an error that
+// names the node, not a wrong graph.
+TEST(ConcatGradients, UnknownBatchAxisIsAnError) {
+  Graph g;
+  Value a = g.Placeholder(F32({-1, 3}), "a"), b = g.Placeholder(F32({-1, 3}), "b");
+  absl::StatusOr<Value> y = ops::Concatenate(g, {a, b}, 0, "stack");
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ(g.type(*y), F32({-1, 3}));
+  absl::StatusOr<Value> loss = g.Add("graft.ReduceSum", {*y});
+  ASSERT_TRUE(loss.ok());
+  auto grads = autodiff::Gradients(g, *loss, {a, b});
+  ASSERT_FALSE(grads.ok());
+  EXPECT_TRUE(Contains(grads.status().message(),
+                       "stack (graft.Concat): the gradient needs known sizes along axis 0"))
+      << grads.status();
+}
+
 TEST(Slice, ShapesAndErrors) {
   auto ok = InferOp("graft.Slice", SliceAttrs{-1, 2, 3}, {F32({-1, 4, 5})});
   ASSERT_TRUE(ok.ok()) << ok.status();
