@@ -72,10 +72,12 @@ absl::StatusOr<std::vector<Value>> Graph::AddNode(absl::string_view op_name,
   std::string base =
       name.empty() ? std::string(op_name.substr(op_name.rfind('.') + 1)) : std::string(name);
   const int n = static_cast<int>(inputs.size());
-  if (n < op->min_inputs() || n > static_cast<int>(op->inputs.size())) {
+  if (n < op->min_inputs() || n > op->max_inputs()) {
+    const std::string most =
+        op->is_variadic() ? std::string("any number of") : absl::StrCat(op->max_inputs());
     return absl::InvalidArgumentError(absl::StrCat(scope_, base, " (", op_name, "): takes ",
-                                                   op->min_inputs(), " to ", op->inputs.size(),
-                                                   " inputs, got ", n));
+                                                   op->min_inputs(), " to ", most, " inputs, got ",
+                                                   n));
   }
   for (const Value& v : inputs) {
     if (!v.valid() || v.node >= num_nodes() ||

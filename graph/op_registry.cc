@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace graft {
@@ -14,6 +16,14 @@ int OpSchema::min_inputs() const {
     ++n;
   }
   return n;
+}
+
+bool OpSchema::is_variadic() const {
+  return !inputs.empty() && absl::EndsWith(inputs.back(), "...");
+}
+
+int OpSchema::max_inputs() const {
+  return is_variadic() ? std::numeric_limits<int>::max() : static_cast<int>(inputs.size());
 }
 
 bool OpSchema::is_hidden_output(int i) const {

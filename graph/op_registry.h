@@ -91,7 +91,9 @@ struct PostOp {
 struct OpSchema {
   std::string name;
   std::string doc;
-  std::vector<std::string> inputs;   // "b?" marks an optional trailing input
+  // "b?" marks an optional trailing input; a last input "x..." repeats: one or more of it
+  // (graft.Concat's inputs).
+  std::vector<std::string> inputs;
   std::vector<std::string> outputs;  // "workspace~" marks a hidden output (not user-visible)
   std::vector<int> mutated_inputs;   // inputs the kernel updates in place (optimizer updates)
   // (output, input) pairs: the output may be written over the input's buffer when nothing
@@ -125,6 +127,10 @@ struct OpSchema {
   std::map<DType, KernelFactory> reference_kernels;
 
   int min_inputs() const;
+  // The most inputs a node may have (INT_MAX for a variadic op).
+  int max_inputs() const;
+  // True when the last input repeats ("x...").
+  bool is_variadic() const;
   bool is_hidden_output(int i) const;
   absl::string_view output_name(int i) const;
   // Picks the kernel for `dtype`: fast when asked and present, else the reference kernel.

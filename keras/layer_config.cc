@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "keras/reshaping_layers.h"
 
 namespace graft::keras {
 
@@ -120,6 +121,37 @@ std::vector<int64_t> LayerConfig::Ints(const char* key,
   Fail(key, absl::StrCat("expected an integer or a list of at most 16 integers in [-2^31, 2^31], ",
                          Found(*j)));
   return fallback.value_or(std::vector<int64_t>{});
+}
+
+std::vector<std::vector<int64_t>> LayerConfig::NestedInts(
+    const char* key, std::optional<std::vector<std::vector<int64_t>>> fallback) {
+  using Nested = std::vector<std::vector<int64_t>>;
+  const Json* j = Find(key, !fallback.has_value());
+  if (j == nullptr) return fallback.value_or(Nested{});
+  if (j->is_number_integer() && InRange(*j)) return {{j->get<int64_t>()}};
+  Nested out;
+  if (j->is_array() && j->size() <= 16) {
+    for (const Json& entry : *j) {
+      std::vector<int64_t> inner;
+      if (entry.is_number_integer() && InRange(entry)) {
+        inner.push_back(entry.get<int64_t>());
+      } else if (entry.is_array() && entry.size() <= 16) {
+        for (const Json& v : entry) {
+          if (!v.is_number_integer() || !InRange(v)) break;
+          inner.push_back(v.get<int64_t>());
+        }
+        if (inner.size() != entry.size()) break;
+      } else {
+        break;
+      }
+      out.push_back(std::move(inner));
+    }
+    if (out.size() == j->size()) return out;
+  }
+  Fail(key, absl::StrCat("expected an integer or a list of integers or integer lists (at most 16 "
+                         "each, in [-2^31, 2^31]), ",
+                         Found(*j)));
+  return fallback.value_or(Nested{});
 }
 
 std::string LayerConfig::Name() {
@@ -368,6 +400,80 @@ GRAFT_REGISTER_LAYER("Reshape", [](LayerConfig& c) {
   return Done(c, layers::Reshape(c.Ints("target_shape"), o));
 });
 
+// ZeroPadding / Cropping: 1-D "padding" is n or [begin, end]; 2-D is n, [h, w] (symmetric per
+// axis) or [[top, bottom], [left, right]] (mixed forms too, as Keras's standardize_tuple).
+std::vector<Border> Borders(LayerConfig& c, const char* key, size_t rank, int64_t fallback) {
+  std::vector<Border> out(rank, Border(fallback));
+  if (rank == 1) {
+    std::vector<int64_t> v = c.Ints(key, std::vector<int64_t>{fallback, fallback});
+    if (v.size() == 1) v.push_back(v[0]);
+    if (v.size() != 2) {
+      c.Fail(key, absl::StrCat("expected an integer or 2 integers, found ", v.size()));
+      return out;
+    }
+    out[0] = Border(v[0], v[1]);
+    return out;
+  }
+  std::vector<std::vector<int64_t>> v =
+      c.NestedInts(key, std::vector<std::vector<int64_t>>(rank, {fallback, fallback}));
+  if (v.size() == 1 && v[0].size() == 1) v.assign(rank, v[0]);  // a plain integer
+  if (v.size() != rank) {
+    c.Fail(key, absl::StrCat("expected an integer or ", rank, " entries, found ", v.size()));
+    return out;
+  }
+  for (size_t a = 0; a < rank; ++a) {
+    if (v[a].size() == 1) v[a].push_back(v[a][0]);
+    if (v[a].size() != 2) {
+      c.Fail(key,
+             absl::StrCat("entry ", a, ": expected an integer or 2 integers, found ", v[a].size()));
+      return out;
+    }
+    out[a] = Border(v[a][0], v[a][1]);
+  }
+  return out;
+}
+
+template <int kRank>
+absl::StatusOr<Layer> BorderLayerFromConfig(LayerConfig& c, bool crop) {
+  LayerOptions o;
+  Common(c, o);
+  const char* key = crop ? "cropping" : "padding";
+  // Keras's defaults: padding 1 / (1, 1); cropping (1, 1) / ((0, 0), (0, 0)).
+  const std::vector<Border> b = Borders(c, key, kRank, crop && kRank == 2 ? 0 : 1);
+  if constexpr (kRank == 1) {
+    return Done(c, crop ? layers::Cropping1D(b[0], o) : layers::ZeroPadding1D(b[0], o));
+  } else {
+    ChannelsLast(c);
+    const Border2 b2(b[0], b[1]);
+    return Done(c, crop ? layers::Cropping2D(b2, o) : layers::ZeroPadding2D(b2, o));
+  }
+}
+GRAFT_REGISTER_LAYER("ZeroPadding1D",
+                     [](LayerConfig& c) { return BorderLayerFromConfig<1>(c, false); });
+GRAFT_REGISTER_LAYER("ZeroPadding2D",
+                     [](LayerConfig& c) { return BorderLayerFromConfig<2>(c, false); });
+GRAFT_REGISTER_LAYER("Cropping1D",
+                     [](LayerConfig& c) { return BorderLayerFromConfig<1>(c, true); });
+GRAFT_REGISTER_LAYER("Cropping2D",
+                     [](LayerConfig& c) { return BorderLayerFromConfig<2>(c, true); });
+
+GRAFT_REGISTER_LAYER("UpSampling1D", [](LayerConfig& c) {
+  LayerOptions o;
+  Common(c, o);
+  const int64_t size = c.Int("size", 2);
+  return Done(c, layers::UpSampling1D(size, o));
+});
+
+GRAFT_REGISTER_LAYER("UpSampling2D", [](LayerConfig& c) {
+  UpSampling2DOptions o;
+  o.name = c.Name();
+  o.input_shape = c.InputShape();
+  const std::vector<int64_t> size = Spatial(c, "size", 2, 2);
+  ChannelsLast(c);
+  o.interpolation = c.String("interpolation", "nearest");
+  return Done(c, layers::UpSampling2D({size[0], size[1]}, o));
+});
+
 GRAFT_REGISTER_LAYER("Activation", [](LayerConfig& c) {
   LayerOptions o;
   Common(c, o);
@@ -407,6 +513,12 @@ GRAFT_REGISTER_LAYER("Multiply", [](LayerConfig& c) { return Plain(c, layers::Mu
 GRAFT_REGISTER_LAYER("Average", [](LayerConfig& c) { return Plain(c, layers::Average); });
 GRAFT_REGISTER_LAYER("Maximum", [](LayerConfig& c) { return Plain(c, layers::Maximum); });
 GRAFT_REGISTER_LAYER("Minimum", [](LayerConfig& c) { return Plain(c, layers::Minimum); });
+GRAFT_REGISTER_LAYER("Concatenate", [](LayerConfig& c) {
+  ConcatenateOptions o;
+  Common(c, o);
+  o.axis = c.Int("axis", -1);
+  return Done(c, layers::Concatenate(o));
+});
 
 }  // namespace
 

@@ -48,6 +48,11 @@ class LayerConfig {
   std::string String(const char* key, std::optional<std::string> fallback = std::nullopt);
   // An integer list; a plain integer n is read as [n] (Keras accepts both).
   std::vector<int64_t> Ints(const char* key, std::optional<std::vector<int64_t>> fallback = {});
+  // Keras's nested integer tuples, e.g. ZeroPadding2D's ((top, bottom), (left, right)): a list
+  // of at most 16 entries, each an integer or a list of at most 16 integers, every entry
+  // returned as a list (an integer n as [n]); a plain integer n is read as [[n]].
+  std::vector<std::vector<int64_t>> NestedInts(
+      const char* key, std::optional<std::vector<std::vector<int64_t>>> fallback = {});
   // The common keys: "name" (required), "trainable", "dtype" (float32 only),
   // "batch_input_shape" ([null, d1, ...]; empty when absent).
   std::string Name();

@@ -269,6 +269,12 @@ struct BatchNormalizationOptions {
   std::string name;
 };
 
+struct ConcatenateOptions {
+  int64_t axis = -1;
+  std::vector<int64_t> input_shape;
+  std::string name;
+};
+
 struct LayerOptions {
   std::vector<int64_t> input_shape;
   std::string name;
@@ -312,6 +318,8 @@ Layer Multiply(LayerOptions options = {});
 Layer Average(LayerOptions options = {});
 Layer Maximum(LayerOptions options = {});
 Layer Minimum(LayerOptions options = {});
+// Joins the inputs along `axis` (not the batch axis); the other dimensions must match.
+Layer Concatenate(ConcatenateOptions options = {});
 
 }  // namespace layers
 

@@ -11,6 +11,7 @@
 #include "ops/conv.h"
 #include "ops/padding.h"
 #include "ops/pool.h"
+#include "ops/spatial.h"
 
 namespace graft::onnx {
 namespace {
@@ -28,6 +29,12 @@ void AttrInts(pb::NodeProto* n, const char* name, const std::vector<int64_t>& v)
   a->set_name(name);
   a->set_type(pb::AttributeProto::INTS);
   for (int64_t x : v) a->add_ints(x);
+}
+void AttrString(pb::NodeProto* n, const char* name, const std::string& v) {
+  pb::AttributeProto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(pb::AttributeProto::STRING);
+  a->set_s(v);
 }
 void AttrFloat(pb::NodeProto* n, const char* name, float v) {
   pb::AttributeProto* a = n->add_attribute();
@@ -53,8 +60,8 @@ const char* ElementwiseOnnxOp(const std::string& graft_op) {
 // The graft ops the export translates (for error messages).
 constexpr const char* kExported =
     "graft.Conv1D, graft.Conv2D, graft.MaxPool1D/2D, graft.AveragePool1D/2D, graft.GlobalMaxPool, "
-    "graft.GlobalAveragePool, graft.Reshape, graft.Dense, graft.BatchNormInference, and the "
-    "activations";
+    "graft.GlobalAveragePool, graft.Reshape, graft.Dense, graft.BatchNormInference, graft.Pad, "
+    "graft.Crop, graft.UpSample, and the activations";
 
 // perm for channels-last -> channels-first of rank r: (0, r-1, 1, ..., r-2); and back.
 std::vector<int64_t> ToChannelsFirst(int r) {
@@ -82,6 +89,11 @@ std::vector<int64_t> Pads(const Shape& x, const std::vector<int64_t>& kernel,
     pads[k + i] = geo.pad_r;
   }
   return pads;
+}
+
+// The ONNX axis of spatial axis a: (N, s..., C) in graft's layout, (N, C, s...) channels-first.
+int64_t SpatialAxis(bool channels_first, size_t a) {
+  return static_cast<int64_t>(a) + (channels_first ? 2 : 1);
 }
 
 }  // namespace
@@ -160,6 +172,9 @@ absl::Status Translator::Translate(const Node& n) {
   if (op == "graft.Reshape") return Reshape(n);
   if (op == "graft.Dense") return Dense(n);
   if (op == "graft.BatchNormInference") return BatchNorm(n);
+  if (op == "graft.Pad") return ZeroPad(n);
+  if (op == "graft.Crop") return Crop(n);
+  if (op == "graft.UpSample") return UpSample(n);
   if (ElementwiseOnnxOp(op) != nullptr) return Activation(n);
   return Error(n, absl::StrCat("op \"", op, "\" has no ONNX translation (graft exports ", kExported,
                                "). Fix: leave this layer out of the exported model, "
@@ -546,6 +561,83 @@ absl::Status Translator::Activation(const Node& n) {
     }
   }
   Set(n, std::move(y), layout, std::move(unflat));
+  return absl::OkStatus();
+}
+
+// ---- spatial ops: on whichever layout their input has -------------------------------------
+
+absl::StatusOr<std::string> Translator::SpatialInput(const Node& n, Layout* layout) {
+  if (auto rep = reps_.find(KeyOf(n.inputs[0]));
+      rep != reps_.end() && rep->second.layout == Layout::kChannelsFirst) {
+    *layout = Layout::kChannelsFirst;
+    return rep->second.name;
+  }
+  *layout = Layout::kGraft;
+  return As(n, n.inputs[0], Layout::kGraft);
+}
+
+// Pad, constant mode (zeros): pads [x1_begin, ..., xr_begin, x1_end, ..., xr_end].
+absl::Status Translator::ZeroPad(const Node& n) {
+  Layout layout;
+  absl::StatusOr<std::string> x = SpatialInput(n, &layout);
+  if (!x.ok()) return x.status();
+  const auto& a = n.attrs_as<ops::PadAttrs>();
+  const size_t r = static_cast<size_t>(g_.type(n.inputs[0]).shape.rank());
+  std::vector<int64_t> pads(2 * r, 0);
+  for (size_t i = 0; i < a.begin.size(); ++i) {
+    const int64_t axis = SpatialAxis(layout == Layout::kChannelsFirst, i);
+    pads[axis] = a.begin[i];
+    pads[r + axis] = a.end[i];
+  }
+  pb::NodeProto* node;
+  std::string y = Emit("Pad", {*x, Int64Init(n.name + "/pads", pads)}, n.name, &node);
+  AttrString(node, "mode", "constant");
+  Set(n, std::move(y), layout);
+  return absl::OkStatus();
+}
+
+// Slice [begin, size - end) of each spatial axis (graft's spatial sizes are known).
+absl::Status Translator::Crop(const Node& n) {
+  Layout layout;
+  absl::StatusOr<std::string> x = SpatialInput(n, &layout);
+  if (!x.ok()) return x.status();
+  const auto& a = n.attrs_as<ops::CropAttrs>();
+  const Shape& in = g_.type(n.inputs[0]).shape;
+  std::vector<int64_t> starts, ends, axes;
+  for (size_t i = 0; i < a.begin.size(); ++i) {
+    starts.push_back(a.begin[i]);
+    ends.push_back(in.dim(static_cast<int>(i) + 1) - a.end[i]);
+    axes.push_back(SpatialAxis(layout == Layout::kChannelsFirst, i));
+  }
+  Set(n,
+      Emit("Slice",
+           {*x, Int64Init(n.name + "/starts", starts), Int64Init(n.name + "/ends", ends),
+            Int64Init(n.name + "/axes", axes)},
+           n.name),
+      layout);
+  return absl::OkStatus();
+}
+
+// Resize, nearest, with integer scales: "asymmetric" coordinates and "floor" rounding take
+// output index i from input index floor(i / scale), graft's (and Keras's) repetition.
+absl::Status Translator::UpSample(const Node& n) {
+  Layout layout;
+  absl::StatusOr<std::string> x = SpatialInput(n, &layout);
+  if (!x.ok()) return x.status();
+  const auto& a = n.attrs_as<ops::UpSampleAttrs>();
+  const size_t r = static_cast<size_t>(g_.type(n.inputs[0]).shape.rank());
+  std::vector<float> scales(r, 1.0f);
+  for (size_t i = 0; i < a.size.size(); ++i) {
+    scales[SpatialAxis(layout == Layout::kChannelsFirst, i)] = static_cast<float>(a.size[i]);
+  }
+  pb::NodeProto* node;
+  std::string y =
+      Emit("Resize", {*x, "", FloatInit(n.name + "/scales", {static_cast<int64_t>(r)}, scales)},
+           n.name, &node);
+  AttrString(node, "mode", "nearest");
+  AttrString(node, "coordinate_transformation_mode", "asymmetric");
+  AttrString(node, "nearest_mode", "floor");
+  Set(n, std::move(y), layout);
   return absl::OkStatus();
 }
 

@@ -64,6 +64,9 @@ class Translator {
   absl::Status Dense(const Node& n);
   absl::Status BatchNorm(const Node& n);
   absl::Status Activation(const Node& n);
+  absl::Status ZeroPad(const Node& n);
+  absl::Status Crop(const Node& n);
+  absl::Status UpSample(const Node& n);
 
   // The error for node n: "conv1d (Conv1D, layer 0): <what> (node "...", op "...")".
   absl::Status Error(const Node& n, absl::string_view what,
@@ -73,6 +76,9 @@ class Translator {
   absl::StatusOr<std::string> As(const Node& user, Value v, Layout want);
   // The tensor of a float32 variable or constant feeding input i of n.
   absl::StatusOr<Tensor> WeightOf(const Node& n, int i) const;
+  // Input 0 of n as it is (graft's layout or channels-first; spatial ops work on either), its
+  // layout in *layout.
+  absl::StatusOr<std::string> SpatialInput(const Node& n, Layout* layout);
   // True when `v` (a Flatten's output) reaches only a Dense's input x, through nothing but
   // elementwise activations and softmax.
   bool FeedsDense(Value v) const;

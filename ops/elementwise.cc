@@ -6,14 +6,12 @@
 //   Scale(x) = alpha * x                                     (alpha an attribute)
 // Gradients: dAdd = (dy, dy); dMul = (dy*b, dy*a); dReduceSum = BroadcastLike(dy, x);
 // dBroadcastLike = (ReduceSum(dy), none); dScale = Scale(dy).
+#include "ops/elementwise.h"
+
 #include "ops/common.h"
 
 namespace graft::ops {
 namespace {
-
-struct ScaleAttrs {
-  double alpha = 1.0;
-};
 
 absl::StatusOr<std::vector<TensorType>> SameShapes(const ShapeContext& c) {
   if (c.inputs[0].dtype != c.inputs[1].dtype || c.inputs[0].shape != c.inputs[1].shape) {
@@ -208,4 +206,17 @@ GRAFT_REGISTER_OP(OpDef<ScaleAttrs>("graft.Scale")
                       }));
 
 }  // namespace
+
+absl::StatusOr<Value> Add(Graph& g, Value a, Value b, absl::string_view name) {
+  return g.Add("graft.Add", {a, b}, NoAttrs{}, name);
+}
+
+absl::StatusOr<Value> Multiply(Graph& g, Value a, Value b, absl::string_view name) {
+  return g.Add("graft.Mul", {a, b}, NoAttrs{}, name);
+}
+
+absl::StatusOr<Value> Scale(Graph& g, Value x, double alpha, absl::string_view name) {
+  return g.Add("graft.Scale", {x}, ScaleAttrs{alpha}, name);
+}
+
 }  // namespace graft::ops

@@ -156,6 +156,12 @@ TEST_F(FunctionalTest, ErrorsNameTheLayerAndBothShapes) {
   EXPECT_THAT(model.Compile({.loss = "mse"}).message(), HasSubstr("incompatible shapes"));
 
   EXPECT_THAT(layers::Add()({big}).status().message(), HasSubstr("at least 2 inputs"));
+  EXPECT_THAT(layers::Concatenate()({big, small}).status().message(),
+              HasSubstr("matching shapes except for the concatenation axis"));
+  EXPECT_TRUE(layers::Concatenate({.axis = 1})({big, big}).ok());
+  EXPECT_EQ(layers::Concatenate({.axis = 1})({big, big}).shape(), Shape({-1, 32, 16, 32}));
+  EXPECT_TRUE(layers::Subtract()({big, big}).ok());
+  EXPECT_THAT(layers::Subtract()({big, big, big}).status().message(), HasSubstr("expects 2"));
   KerasTensor other = Input({16, 16, 3}, {.name = "unused"});
   Model disconnected({in, other}, {big});
   EXPECT_THAT(disconnected.Build().message(), HasSubstr("input unused does not reach any output"));

@@ -372,6 +372,43 @@ TEST(OnnxExportTest, LayoutEdges) {
   ExpectOrtMatchesPredict(only_dropout, "only_dropout");
 }
 
+// ZeroPadding, Cropping and UpSampling (Pad, Slice, Resize nearest): on graft's layout at the
+// input and channels-first between convolutions, and as the model's output.
+TEST(OnnxExportTest, ReshapingLayers) {
+  REQUIRE_ORT();
+  Sequential sequence({
+      layers::ZeroPadding1D({2, 1}, {.input_shape = {12, 3}}),
+      layers::Conv1D(4, 3, {.activation = "relu"}),
+      layers::UpSampling1D(3),
+      layers::Cropping1D({1, 2}),
+      layers::Conv1D(2, 2),
+      layers::ZeroPadding1D(1),
+      layers::Flatten(),
+      layers::Dense(3, {.activation = "softmax"}),
+  });
+  CompileAndFit(sequence, 3, 11);
+  ExpectOrtMatchesPredict(sequence, "reshaping_sequence");
+
+  Sequential image({
+      layers::UpSampling2D({2, 1}, {.input_shape = {5, 4, 2}}),
+      layers::Cropping2D({{1, 0}, {0, 1}}),
+      layers::Conv2D(4, 3, {.activation = "tanh"}),
+      layers::ZeroPadding2D({{1, 0}, {2, 1}}),
+      layers::UpSampling2D(2),
+      layers::Cropping2D({2, 1}),
+      layers::MaxPooling2D(2),
+      layers::Conv2D(3, 2),
+  });
+  ASSERT_TRUE(image.Build().ok());
+  RandomizeWeights(image, 12);
+  ExpectOrtMatchesPredict(image, "reshaping_image");
+
+  Sequential only_pad({layers::ZeroPadding2D({{0, 2}, {1, 0}}, {.input_shape = {3, 4, 2}})});
+  ExpectOrtMatchesPredict(only_pad, "only_zero_padding2d");
+  Sequential only_up({layers::UpSampling1D(4, {.input_shape = {5, 3}})});
+  ExpectOrtMatchesPredict(only_up, "only_up_sampling1d");
+}
+
 TEST(OnnxExportTest, NamesOpsetAndDynamicBatch) {
   Sequential model = SeedConv1D();
   absl::StatusOr<std::string> bytes = onnx::ExportToString(model);
