@@ -219,4 +219,12 @@ absl::StatusOr<Value> Scale(Graph& g, Value x, double alpha, absl::string_view n
   return g.Add("graft.Scale", {x}, ScaleAttrs{alpha}, name);
 }
 
+absl::StatusOr<Value> ReduceSum(Graph& g, Value x, absl::string_view name) {
+  return g.Add("graft.ReduceSum", {x}, {}, name);
+}
+
+absl::StatusOr<Value> BroadcastLike(Graph& g, Value s, Value like, absl::string_view name) {
+  return g.Add("graft.BroadcastLike", {s, like}, {}, name);
+}
+
 }  // namespace graft::ops

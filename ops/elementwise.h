@@ -25,6 +25,12 @@ absl::StatusOr<Value> Multiply(Graph& g, Value a, Value b, absl::string_view nam
 // "graft.Scale": y = alpha * x.
 absl::StatusOr<Value> Scale(Graph& g, Value x, double alpha, absl::string_view name = "");
 
+// "graft.ReduceSum": the sum of every element of x, a scalar.
+absl::StatusOr<Value> ReduceSum(Graph& g, Value x, absl::string_view name = "");
+
+// "graft.BroadcastLike": the scalar s repeated to the shape of like.
+absl::StatusOr<Value> BroadcastLike(Graph& g, Value s, Value like, absl::string_view name = "");
+
 }  // namespace graft::ops
 
 #endif  // GRAFT_OPS_ELEMENTWISE_H_
