@@ -10,21 +10,27 @@ package files graftConfig.cmake / graftConfigVersion.cmake (relocatable: paths r
 file), and a manifest of "runfiles path<TAB>destination" lines for tools/install.sh.
 """
 
+def _link_flags(deps):
+    """The link flags (linkopts) of every library in deps, in link order, each once."""
+    flags = []
+    for dep in deps:
+        for li in dep[CcInfo].linking_context.linker_inputs.to_list():
+            for flag in li.user_link_flags:
+                if flag not in flags:
+                    flags.append(flag)
+    return flags
+
 def _graft_objects_impl(ctx):
     ws = ctx.label.workspace_name
     objects = []
-    flags = []
     for dep in ctx.attr.deps:
         for li in dep[CcInfo].linking_context.linker_inputs.to_list():
             if li.owner.workspace_name == ws:
                 for lib in li.libraries:
                     objects.extend(lib.pic_objects or lib.objects)
-            for flag in li.user_link_flags:
-                if flag not in flags:
-                    flags.append(flag)
     linker_input = cc_common.create_linker_input(
         owner = ctx.label,
-        user_link_flags = depset(flags),
+        user_link_flags = depset(_link_flags(ctx.attr.deps)),
     )
     return [
         DefaultInfo(files = depset(objects)),
@@ -54,7 +60,6 @@ def _dest(f, workspace_name):
 def _graft_install_files_impl(ctx):
     ws = ctx.label.workspace_name
     headers = {}
-    flags = []
     defines = []
     for dep in ctx.attr.deps:
         cc = dep[CcInfo]
@@ -64,10 +69,7 @@ def _graft_install_files_impl(ctx):
         for d in cc.compilation_context.defines.to_list():
             if d not in defines:
                 defines.append(d)
-        for li in cc.linking_context.linker_inputs.to_list():
-            for flag in li.user_link_flags:
-                if flag not in flags:
-                    flags.append(flag)
+    flags = _link_flags(ctx.attr.deps)
     headers = [h for _, h in sorted([(h.short_path, h) for h in headers.keys()])]
 
     cflags = ["-std=c++20", "-I${includedir}"] + ["-D" + d for d in defines]
