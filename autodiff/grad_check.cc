@@ -7,6 +7,7 @@
 #include "autodiff/gradients.h"
 #include "graph/graph.h"
 #include "graph/op_registry.h"
+#include "ops/core.h"
 #include "runtime/plan.h"
 
 namespace graft::autodiff {
@@ -44,12 +45,12 @@ absl::StatusOr<GradCheckReport> CheckGradients(const std::string& op_name, std::
     Tensor c(DType::kF64, t.shape);
     for (int64_t k = 0; k < c.num_elements(); ++k) c.data<double>()[k] = uni(rng);
     Value cv = g.Constant(c, absl::StrCat("cotangent", j));
-    absl::StatusOr<Value> prod = g.Add("graft.Mul", {(*outs)[j], cv});
+    absl::StatusOr<Value> prod = g.Add(ops::kMulOp, {(*outs)[j], cv});
     if (!prod.ok()) return prod.status();
-    absl::StatusOr<Value> sum = g.Add("graft.ReduceSum", {*prod});
+    absl::StatusOr<Value> sum = g.Add(ops::kReduceSumOp, {*prod});
     if (!sum.ok()) return sum.status();
     if (loss.has_value()) {
-      absl::StatusOr<Value> acc = g.Add("graft.Add", {*loss, *sum});
+      absl::StatusOr<Value> acc = g.Add(ops::kAddOp, {*loss, *sum});
       if (!acc.ok()) return acc.status();
       loss = *acc;
     } else {

@@ -5,16 +5,17 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "graph/op_registry.h"
+#include "ops/core.h"
 
 namespace graft::autodiff {
 namespace {
 
-// Sums partial gradients pairwise with graft.Add, in the order they were produced (fixed, so
-// results are deterministic).
+// Sums partial gradients pairwise with graft.Add (a core op, ops/core.h), in the order they were
+// produced (fixed, so results are deterministic).
 absl::StatusOr<Value> Sum(Graph& g, const std::vector<Value>& parts) {
   Value acc = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) {
-    absl::StatusOr<Value> s = g.Add("graft.Add", {acc, parts[i]}, {}, "grad_accumulate");
+    absl::StatusOr<Value> s = g.Add(ops::kAddOp, {acc, parts[i]}, {}, "grad_accumulate");
     if (!s.ok()) return s.status();
     acc = *s;
   }
@@ -44,7 +45,7 @@ absl::StatusOr<std::vector<Value>> Gradients(Graph& graph, Value loss,
   auto on_path = [&](int id) { return from_wrt[id] && to_loss[id]; };
 
   absl::flat_hash_map<Value, std::vector<Value>> partials;
-  absl::StatusOr<Value> seed = graph.Add("graft.OnesLike", {loss}, {}, "grad_seed");
+  absl::StatusOr<Value> seed = graph.Add(ops::kOnesLikeOp, {loss}, {}, "grad_seed");
   if (!seed.ok()) return seed.status();
   partials[loss].push_back(*seed);
 
@@ -94,7 +95,7 @@ absl::StatusOr<std::vector<Value>> Gradients(Graph& graph, Value loss,
   for (const Value& v : wrt) {
     auto it = partials.find(v);
     if (it == partials.end()) {
-      absl::StatusOr<Value> z = graph.Add("graft.ZerosLike", {v}, {}, "grad_zero");
+      absl::StatusOr<Value> z = graph.Add(ops::kZerosLikeOp, {v}, {}, "grad_zero");
       if (!z.ok()) return z.status();
       result.push_back(*z);
       continue;

@@ -1,5 +1,7 @@
 #include "graph/op_registry.h"
 
+#include <cxxabi.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -8,6 +10,36 @@
 #include "absl/strings/str_cat.h"
 
 namespace graft {
+
+absl::Status ShapeError(const ShapeContext& c, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(c.node_name, " (", c.op_name, "): ", message));
+}
+
+absl::Status ExpectFloat(const ShapeContext& c, int i, int rank) {
+  const TensorType& t = c.inputs[i];
+  if (!IsFloating(t.dtype)) {
+    return ShapeError(
+        c, absl::StrCat("input ", i, " must be float32 or float64, got ", DTypeName(t.dtype)));
+  }
+  if (rank >= 0 && t.shape.rank() != rank) {
+    return ShapeError(
+        c, absl::StrCat("input ", i, " must have rank ", rank, ", got shape ", t.shape.ToString()));
+  }
+  return absl::OkStatus();
+}
+
+namespace internal {
+
+std::string TypeName(const std::type_info& type) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  if (status != 0 || demangled == nullptr) return type.name();
+  std::string name(demangled);
+  std::free(demangled);
+  return name;
+}
+
+}  // namespace internal
 
 int OpSchema::min_inputs() const {
   int n = 0;

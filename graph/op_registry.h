@@ -32,6 +32,18 @@ struct ShapeContext {
   absl::string_view op_name;
 };
 
+// Shape-function error with the node's name: "dense/MatMul (graft.MatMul): <message>".
+absl::Status ShapeError(const ShapeContext& c, absl::string_view message);
+
+// Requires input i to be floating with the given rank (rank < 0: any).
+absl::Status ExpectFloat(const ShapeContext& c, int i, int rank = -1);
+
+namespace internal {
+// The C++ name of a type as written in source ("graft::NoAttrs", not "N5graft7NoAttrsE"), for
+// messages.
+std::string TypeName(const std::type_info& type);
+}  // namespace internal
+
 // What a gradient rule sees, and the graph it appends backward nodes to.
 class GradContext {
  public:
@@ -215,9 +227,9 @@ class OpDef {
                         const std::any& a) -> absl::StatusOr<std::vector<TensorType>> {
       const Attrs* attrs = std::any_cast<Attrs>(&a);
       if (attrs == nullptr) {
-        return absl::InvalidArgumentError(std::string(c.node_name) + " (" + std::string(c.op_name) +
-                                          "): wrong attribute type; this op takes " +
-                                          typeid(Attrs).name() + " attributes");
+        return ShapeError(
+            c, "wrong attribute type " + (a.has_value() ? internal::TypeName(a.type()) : "(none)") +
+                   "; this op takes " + internal::TypeName(typeid(Attrs)) + " attributes");
       }
       return fn(c, *attrs);
     };

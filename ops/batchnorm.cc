@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ops/common.h"
+#include "ops/core.h"
 #include "ops/onednn/onednn.h"
 
 namespace graft::ops {
@@ -392,7 +393,7 @@ struct StatsGradBody {
 // The gradient of output i, or zeros like it when nothing reached it.
 absl::StatusOr<Value> GradOrZeros(GradContext& g, int i) {
   if (g.output_grad(i).has_value()) return *g.output_grad(i);
-  return g.graph().Add("graft.ZerosLike", {g.output(i)});
+  return g.graph().Add(kZerosLikeOp, {g.output(i)});
 }
 
 // dx, dgamma, dbeta from the backward op `op` over (dy, x, gamma, mean, variance).
@@ -425,7 +426,7 @@ GradResult GradBatchNormTraining(GradContext& g) {
     absl::StatusOr<Value> dx = g.graph().Add(
         "graft.BatchNormStatsGrad", {g.input(0), g.output(1), *dmean, *dvar}, g.node().attrs);
     if (!dx.ok()) return dx.status();
-    if (out[0].has_value()) dx = g.graph().Add("graft.Add", {*out[0], *dx});
+    if (out[0].has_value()) dx = g.graph().Add(kAddOp, {*out[0], *dx});
     if (!dx.ok()) return dx.status();
     out[0] = *dx;
   }

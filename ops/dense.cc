@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ops/common.h"
+#include "ops/core.h"
 #include "ops/onednn/onednn.h"
 
 namespace graft::ops {
@@ -405,7 +406,7 @@ GradResult GradDenseBackwardWeights(GradContext& g) {
     if (ddw.has_value()) {
       w = *ddw;
     } else {
-      absl::StatusOr<Value> z = g.graph().Add("graft.ZerosLike", {g.output(0)});
+      absl::StatusOr<Value> z = g.graph().Add(kZerosLikeOp, {g.output(0)});
       if (!z.ok()) return z.status();
       w = *z;
     }

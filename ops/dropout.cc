@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ops/common.h"
+#include "ops/core.h"
 
 namespace graft::ops {
 namespace {
@@ -115,7 +116,7 @@ using ReferenceDropout = DropoutKernel<T, false>;
 
 GradResult GradDropout(GradContext& g) {
   if (!g.needs_input_grad(kX)) return Grads{std::nullopt, std::nullopt};
-  absl::StatusOr<Value> dx = g.graph().Add("graft.Mul", {*g.output_grad(0), g.output(1)});
+  absl::StatusOr<Value> dx = g.graph().Add(kMulOp, {*g.output_grad(0), g.output(1)});
   if (!dx.ok()) return dx.status();
   return Grads{*dx, std::nullopt};
 }

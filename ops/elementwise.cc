@@ -6,9 +6,11 @@
 //   Scale(x) = alpha * x                                     (alpha an attribute)
 // Gradients: dAdd = (dy, dy); dMul = (dy*b, dy*a); dReduceSum = BroadcastLike(dy, x);
 // dBroadcastLike = (ReduceSum(dy), none); dScale = Scale(dy).
+// These are the core ops (ops/core.h, //ops:core): autodiff and the gradient checker emit them.
 #include "ops/elementwise.h"
 
 #include "ops/common.h"
+#include "ops/core.h"
 
 namespace graft::ops {
 namespace {
@@ -97,7 +99,7 @@ class ScaleKernel : public Kernel {
 template <typename T>
 using ScaleRef = ScaleKernel<T, false>;
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.OnesLike")
+GRAFT_REGISTER_OP(OpDef<NoAttrs>(kOnesLikeOp)
                       .Doc("y = 1 with the type of x")
                       .Inputs({"x"})
                       .Outputs({"y"})
@@ -105,7 +107,7 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.OnesLike")
                       .Kernel<Loops<OnesBody>::FastF32>(DType::kF32)
                       .Reference<Loops<OnesBody>::Reference>());
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.ZerosLike")
+GRAFT_REGISTER_OP(OpDef<NoAttrs>(kZerosLikeOp)
                       .Doc("y = 0 with the type of x")
                       .Inputs({"x"})
                       .Outputs({"y"})
@@ -113,7 +115,7 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.ZerosLike")
                       .Kernel<Loops<ZerosBody>::FastF32>(DType::kF32)
                       .Reference<Loops<ZerosBody>::Reference>());
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Add")
+GRAFT_REGISTER_OP(OpDef<NoAttrs>(kAddOp)
                       .Doc("y = a + b (equal shapes)")
                       .Inputs({"a", "b"})
                       .Outputs({"y"})
@@ -126,7 +128,7 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Add")
                         return Grads{dy, dy};
                       }));
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Mul")
+GRAFT_REGISTER_OP(OpDef<NoAttrs>(kMulOp)
                       .Doc("y = a * b (equal shapes)")
                       .Inputs({"a", "b"})
                       .Outputs({"y"})
@@ -137,19 +139,19 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Mul")
                         Value dy = *g.output_grad(0);
                         Grads out(2);
                         if (g.needs_input_grad(0)) {
-                          absl::StatusOr<Value> da = g.graph().Add("graft.Mul", {dy, g.input(1)});
+                          absl::StatusOr<Value> da = g.graph().Add(kMulOp, {dy, g.input(1)});
                           if (!da.ok()) return da.status();
                           out[0] = *da;
                         }
                         if (g.needs_input_grad(1)) {
-                          absl::StatusOr<Value> db = g.graph().Add("graft.Mul", {dy, g.input(0)});
+                          absl::StatusOr<Value> db = g.graph().Add(kMulOp, {dy, g.input(0)});
                           if (!db.ok()) return db.status();
                           out[1] = *db;
                         }
                         return out;
                       }));
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.ReduceSum")
+GRAFT_REGISTER_OP(OpDef<NoAttrs>(kReduceSumOp)
                       .Doc("y = sum of all elements of x (a scalar)")
                       .Inputs({"x"})
                       .Outputs({"y"})
@@ -162,12 +164,12 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.ReduceSum")
                       .Reference<ReduceSumKernel>()
                       .Grad([](GradContext& g) -> GradResult {
                         absl::StatusOr<Value> dx =
-                            g.graph().Add("graft.BroadcastLike", {*g.output_grad(0), g.input(0)});
+                            g.graph().Add(kBroadcastLikeOp, {*g.output_grad(0), g.input(0)});
                         if (!dx.ok()) return dx.status();
                         return Grads{*dx};
                       }));
 
-GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.BroadcastLike")
+GRAFT_REGISTER_OP(OpDef<NoAttrs>(kBroadcastLikeOp)
                       .Doc("y = s (a scalar) at every position of x's shape")
                       .Inputs({"s", "x"})
                       .Outputs({"y"})
@@ -182,13 +184,12 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.BroadcastLike")
                       .Kernel<Loops<BroadcastBody>::FastF32>(DType::kF32)
                       .Reference<Loops<BroadcastBody>::Reference>()
                       .Grad([](GradContext& g) -> GradResult {
-                        absl::StatusOr<Value> ds =
-                            g.graph().Add("graft.ReduceSum", {*g.output_grad(0)});
+                        absl::StatusOr<Value> ds = g.graph().Add(kReduceSumOp, {*g.output_grad(0)});
                         if (!ds.ok()) return ds.status();
                         return Grads{*ds, std::nullopt};
                       }));
 
-GRAFT_REGISTER_OP(OpDef<ScaleAttrs>("graft.Scale")
+GRAFT_REGISTER_OP(OpDef<ScaleAttrs>(kScaleOp)
                       .Doc("y = alpha * x")
                       .Inputs({"x"})
                       .Outputs({"y"})
@@ -199,8 +200,8 @@ GRAFT_REGISTER_OP(OpDef<ScaleAttrs>("graft.Scale")
                       .Kernel<ScaleKernel<float, true>>(DType::kF32)
                       .Reference<ScaleRef>()
                       .Grad([](GradContext& g) -> GradResult {
-                        absl::StatusOr<Value> dx = g.graph().Add("graft.Scale", {*g.output_grad(0)},
-                                                                 g.attrs<ScaleAttrs>());
+                        absl::StatusOr<Value> dx =
+                            g.graph().Add(kScaleOp, {*g.output_grad(0)}, g.attrs<ScaleAttrs>());
                         if (!dx.ok()) return dx.status();
                         return Grads{*dx};
                       }));

@@ -6,13 +6,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
+#include "ops/core.h"  // ScaleAttrs
 
 namespace graft::ops {
-
-// The attributes of "graft.Scale": y = alpha * x.
-struct ScaleAttrs {
-  double alpha = 1.0;
-};
 
 // "graft.Add": y = a + b. a and b must have equal dtypes and shapes (an unknown batch, -1,
 // matches only -1), else the error names both types: "... inputs must have equal types, got

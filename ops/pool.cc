@@ -456,7 +456,7 @@ GRAFT_VECTOR_CLONES void MaxPoolRows(const PoolSizes& z, bool with_workspace, co
 
 // Channels-last max pooling with the channel loop innermost (contiguous, vectorisable). The
 // workspace is the argmax position h * W + w, as the reference kernel's; output rows are
-// independent, so the split of rows over threads (ops::ForRange: the plan thread's OpenMP team)
+// independent, so the split of rows over threads (ForRange: the plan thread's OpenMP team)
 // never changes a result. bench/ops_bench (2 cores, ReLU'd inputs), graft's plan vs oneDNN 2.6's
 // nhwc pooling_max primitive, us: M1 (32, 96, 32) p2 fwd 38 vs 91 (1 thread), 22 vs 50
 // (2 threads); M4.pool2 (64, 16, 16, 128) p2x2 fwd 615 vs 1215, 400 vs 600; bwd 670 vs 1540,

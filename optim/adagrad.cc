@@ -9,9 +9,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "ops/common.h"
 #include "optim/optimizer.h"
 #include "optim/update_op.h"
+#include "runtime/parallel.h"
 
 namespace graft::optim {
 namespace {
@@ -33,7 +33,7 @@ class AdagradKernel : public internal::UpdateKernel<AdagradUpdateAttrs> {
     T* p = ctx.mutable_input(kParam).data<T>();
     const T* g = ctx.input(kGrad).data<T>();
     T* acc = ctx.mutable_input(kAccumulator).data<T>();
-    ops::ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
+    ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const T gi = g[i];
         const T ai = acc[i] + gi * gi;

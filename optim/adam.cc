@@ -17,9 +17,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "ops/common.h"
 #include "optim/optimizer.h"
 #include "optim/update_op.h"
+#include "runtime/parallel.h"
 
 namespace graft::optim {
 namespace {
@@ -60,7 +60,7 @@ class AdamKernel : public internal::UpdateKernel<AdamUpdateAttrs> {
     const T* g = ctx.input(kGrad).data<T>();
     T* m = ctx.mutable_input(kM).data<T>();
     T* v = ctx.mutable_input(kV).data<T>();
-    ops::ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
+    ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const T gi = g[i];
         const T mi = m[i] + (gi - m[i]) * one_minus_b1;

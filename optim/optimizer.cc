@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "ops/common.h"
+#include "graph/op_registry.h"
 #include "optim/update_op.h"
 
 namespace graft::optim {
@@ -217,20 +217,19 @@ absl::StatusOr<std::vector<TensorType>> InferUpdate(const ShapeContext& c,
                                                     const absl::Status& attrs_ok,
                                                     const std::vector<std::string>& names,
                                                     const std::vector<int>& scalars) {
-  if (!attrs_ok.ok()) return ops::ShapeError(c, std::string(attrs_ok.message()));
+  if (!attrs_ok.ok()) return ShapeError(c, std::string(attrs_ok.message()));
   if (c.inputs.size() != names.size()) {
-    return ops::ShapeError(
+    return ShapeError(
         c, absl::StrCat("with these attributes the inputs are (", absl::StrJoin(names, ", "),
                         "), got ", c.inputs.size(), " inputs"));
   }
-  if (absl::Status s = ops::ExpectFloat(c, 0); !s.ok()) return s;
+  if (absl::Status s = ExpectFloat(c, 0); !s.ok()) return s;
   for (int i = 1; i < static_cast<int>(names.size()); ++i) {
     if (std::find(scalars.begin(), scalars.end(), i) != scalars.end()) {
-      if (absl::Status s = ops::ExpectFloat(c, i, /*rank=*/0); !s.ok()) return s;
+      if (absl::Status s = ExpectFloat(c, i, /*rank=*/0); !s.ok()) return s;
     } else if (!(c.inputs[i] == c.inputs[0])) {
-      return ops::ShapeError(
-          c, absl::StrCat(names[i], " must have the type of ", names[0], ", ",
-                          c.inputs[0].ToString(), ", got ", c.inputs[i].ToString()));
+      return ShapeError(c, absl::StrCat(names[i], " must have the type of ", names[0], ", ",
+                                        c.inputs[0].ToString(), ", got ", c.inputs[i].ToString()));
     }
   }
   return std::vector<TensorType>{};

@@ -14,9 +14,9 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "ops/common.h"
 #include "optim/optimizer.h"
 #include "optim/update_op.h"
+#include "runtime/parallel.h"
 
 namespace graft::optim {
 namespace {
@@ -54,7 +54,7 @@ class RmspropKernel : public internal::UpdateKernel<RmspropUpdateAttrs> {
     int next = kVelocity + 1;
     T* mom = attrs_.momentum > 0 ? ctx.mutable_input(next++).data<T>() : nullptr;
     T* avg = attrs_.centered ? ctx.mutable_input(next++).data<T>() : nullptr;
-    ops::ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
+    ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const T gi = g[i];
         const T vi = rho * vel[i] + one_minus_rho * (gi * gi);

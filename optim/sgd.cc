@@ -9,9 +9,9 @@
 // the velocity in place. The velocity is its optional last input, so plain SGD keeps no slot
 // (as Keras, which creates momentum variables only when momentum != 0).
 #include "absl/strings/str_cat.h"
-#include "ops/common.h"
 #include "optim/optimizer.h"
 #include "optim/update_op.h"
+#include "runtime/parallel.h"
 
 namespace graft::optim {
 namespace {
@@ -26,9 +26,8 @@ absl::StatusOr<std::vector<TensorType>> InferSgdUpdate(const ShapeContext& c,
                                                        const SgdUpdateAttrs& a) {
   const bool has_velocity = c.inputs.size() > kVelocity;
   if (!has_velocity && (a.momentum != 0 || a.nesterov)) {
-    return ops::ShapeError(c,
-                           absl::StrCat("momentum ", a.momentum, (a.nesterov ? " (nesterov)" : ""),
-                                        " needs the velocity input"));
+    return ShapeError(c, absl::StrCat("momentum ", a.momentum, (a.nesterov ? " (nesterov)" : ""),
+                                      " needs the velocity input"));
   }
   std::vector<std::string> names = {"param", "grad", "lr"};
   if (has_velocity) names.push_back("velocity");
@@ -47,14 +46,14 @@ class SgdKernel : public internal::UpdateKernel<SgdUpdateAttrs> {
     const T* g = ctx.input(kGrad).data<T>();
     const int64_t n = ctx.input(kParam).num_elements();
     if (ctx.num_inputs() <= kVelocity) {
-      ops::ForRange(kParallel, n, [&](int64_t b, int64_t e) {
+      ForRange(kParallel, n, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) p[i] -= lr * g[i];
       });
       return absl::OkStatus();
     }
     T* vel = ctx.mutable_input(kVelocity).data<T>();
     const bool nesterov = attrs_.nesterov;
-    ops::ForRange(kParallel, n, [&](int64_t b, int64_t e) {
+    ForRange(kParallel, n, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const T vi = mu * vel[i] - lr * g[i];
         vel[i] = vi;

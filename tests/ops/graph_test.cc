@@ -26,6 +26,11 @@ TEST(Graph, WrongAttributeTypeIsAStatusNotACrash) {
   auto y = g.Add("graft.Reshape", {x}, NoAttrs{});
   ASSERT_FALSE(y.ok());
   EXPECT_NE(y.status().message().find("wrong attribute type"), std::string::npos) << y.status();
+  // C++ names as written in source, given and expected (not "N5graft7NoAttrsE").
+  EXPECT_NE(
+      y.status().message().find("type graft::NoAttrs; this op takes graft::ops::ReshapeAttrs"),
+      std::string::npos)
+      << y.status();
 }
 
 TEST(Graph, ArityIsChecked) {

@@ -538,7 +538,7 @@ TEST(MaxPool1D, WideWindowsFitTheWorkspace) {
                              Distinct({1, 302, 2}, 3), 4);
 }
 
-// The fast max-pooling loops split their rows over the thread budget (ops::ForRange): the same
+// The fast max-pooling loops split their rows over the thread budget (ForRange): the same
 // thread count gives bitwise the same y, workspace and dx, and so do 1, 2 and 3 threads (every
 // output is computed by one thread, the same way). Big enough to be split.
 TEST(MaxPool2D, FastKernelIsBitwiseReproducibleAcrossThreadCounts) {

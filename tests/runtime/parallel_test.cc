@@ -1,6 +1,6 @@
-// ops::ForRange (ops/common.h): every index exactly once, on the OpenMP team from a plain thread
+// ForRange (runtime/parallel.h): every index exactly once, on the OpenMP team from a plain thread
 // and on TBB inside a TBB task, for several thread counts.
-#include "ops/common.h"
+#include "runtime/parallel.h"
 
 #include <omp.h>
 
@@ -28,7 +28,7 @@ std::set<std::pair<int64_t, int64_t>> VisitAll(int64_t n, int64_t grain) {
   std::vector<std::atomic<int>> visits(n);
   std::mutex mu;
   std::set<std::pair<int64_t, int64_t>> ranges;
-  ops::ForRange(
+  ForRange(
       true, n,
       [&](int64_t b, int64_t e) {
         EXPECT_LT(b, e);
@@ -43,14 +43,14 @@ std::set<std::pair<int64_t, int64_t>> VisitAll(int64_t n, int64_t grain) {
 
 TEST_F(ForRangeTest, VisitsEveryIndexOnceOnTheOpenMpTeam) {
 #if !defined(__SANITIZE_THREAD__)
-  EXPECT_TRUE(ops::for_range_detail::CanUseOpenMpTeam());
+  EXPECT_TRUE(for_range_detail::CanUseOpenMpTeam());
 #endif
   for (int threads : {1, 2, 3}) {
     SetNumThreads(threads);
     for (int64_t n : {0, 1, 7, 8, 9, 100, 1001}) {
       for (int64_t grain : {1, 8, 64}) {
-        SCOPED_TRACE(testing::Message() << "threads " << threads << " n " << n << " grain "
-                                        << grain);
+        SCOPED_TRACE(testing::Message()
+                     << "threads " << threads << " n " << n << " grain " << grain);
         const auto ranges = VisitAll(n, grain);
         // A static split: at most `threads` calls, contiguous, and the same every time.
         EXPECT_LE(ranges.size(), static_cast<size_t>(threads));
@@ -66,7 +66,7 @@ TEST_F(ForRangeTest, InsideATbbTaskUsesTbb) {
   tbb::task_group group;
   bool usable = true;
   group.run([&] {
-    usable = ops::for_range_detail::CanUseOpenMpTeam();
+    usable = for_range_detail::CanUseOpenMpTeam();
     VisitAll(1000, 8);
   });
   group.wait();
@@ -77,7 +77,7 @@ TEST_F(ForRangeTest, InsideAnOpenMpRegionDoesNotNestTeams) {
   SetNumThreads(2);
 #pragma omp parallel num_threads(2)
   {
-    EXPECT_FALSE(ops::for_range_detail::CanUseOpenMpTeam());
+    EXPECT_FALSE(for_range_detail::CanUseOpenMpTeam());
     VisitAll(500, 8);
   }
 }
@@ -85,7 +85,7 @@ TEST_F(ForRangeTest, InsideAnOpenMpRegionDoesNotNestTeams) {
 TEST_F(ForRangeTest, SerialWhenNotParallel) {
   SetNumThreads(2);
   int calls = 0;
-  ops::ForRange(false, 1 << 20, [&](int64_t b, int64_t e) {
+  ForRange(false, 1 << 20, [&](int64_t b, int64_t e) {
     ++calls;
     EXPECT_EQ(b, 0);
     EXPECT_EQ(e, 1 << 20);

@@ -1,4 +1,4 @@
-#include "ops/common.h"
+#include "runtime/parallel.h"
 
 #include <omp.h>
 
@@ -6,7 +6,7 @@
 
 #include "tbb/task.h"
 
-namespace graft::ops {
+namespace graft {
 namespace for_range_detail {
 
 bool CanUseOpenMpTeam() {
@@ -35,18 +35,4 @@ void OpenMpForRange(int threads, int64_t n, int64_t grain,
 }
 
 }  // namespace for_range_detail
-
-absl::Status ExpectFloat(const ShapeContext& c, int i, int rank) {
-  const TensorType& t = c.inputs[i];
-  if (!IsFloating(t.dtype)) {
-    return ShapeError(
-        c, absl::StrCat("input ", i, " must be float32 or float64, got ", DTypeName(t.dtype)));
-  }
-  if (rank >= 0 && t.shape.rank() != rank) {
-    return ShapeError(
-        c, absl::StrCat("input ", i, " must have rank ", rank, ", got shape ", t.shape.ToString()));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace graft::ops
+}  // namespace graft
