@@ -60,7 +60,7 @@ TEST(UserLayer, TrainsInASequentialModel) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string path = std::string(tmp ? tmp : "/tmp") + "/user_layer.graft";
   ASSERT_TRUE(model.Save(path).ok());
-  absl::StatusOr<graft::keras::Sequential> loaded = graft::keras::LoadModel(path);
+  absl::StatusOr<graft::keras::Model> loaded = graft::keras::LoadModel(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->layers()[1]->class_name(), "ScaledSoftSign");
   absl::StatusOr<graft::Tensor> p = model.Predict(x, {.batch_size = 64});
@@ -71,11 +71,25 @@ TEST(UserLayer, TrainsInASequentialModel) {
   EXPECT_TRUE(loaded->Fit(x, y, {.epochs = 1, .verbose = 0}).ok());
 }
 
-// TODO(functional API): once graft::keras::Model / Input exist, add a functional model that
-// uses the ScaledSoftSign layer and the user op directly, e.g.
-//   auto in = graft::keras::Input({4});
-//   auto h = myproj::ScaledSoftSign()(layers::Dense(8)(in));
-//   graft::keras::Model model(in, layers::Dense(1, {.activation = "sigmoid"})(h));
-// and train it like the Sequential model above.
+// The same layer in a functional model: a residual connection around it.
+TEST(UserLayer, TrainsInAFunctionalModel) {
+  graft::keras::SetRandomSeed(2);
+  graft::Tensor x, y;
+  MakeData(&x, &y);
+  graft::keras::KerasTensor in = graft::keras::Input({4});
+  graft::keras::KerasTensor h = layers::Dense(8)(in);
+  h = layers::Add()({myproj::ScaledSoftSign()(h), h});
+  graft::keras::Model model({in}, {layers::Dense(1, {.activation = "sigmoid"})(h)});
+  ASSERT_TRUE(model
+                  .Compile({.optimizer = graft::optim::MakeAdam({.learning_rate = 0.02}),
+                            .loss = "binary_crossentropy",
+                            .metrics = {"accuracy"}})
+                  .ok());
+  model.Summary();
+  absl::StatusOr<graft::keras::History> hist =
+      model.Fit(x, y, {.batch_size = 32, .epochs = 15, .verbose = 0});
+  ASSERT_TRUE(hist.ok()) << hist.status();
+  EXPECT_GT(hist->history.at("accuracy").back(), 0.9);
+}
 
 }  // namespace
