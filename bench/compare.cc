@@ -16,8 +16,9 @@
 //
 // libtorch tuned: OpenBLAS from libopenblas0-pthread (LD_LIBRARY_PATH=--openblas_dir) with
 // OPENBLAS_NUM_THREADS=1, GLIBC_TUNABLES for large mmap/trim thresholds and huge pages, and
-// channels-last tensors for M2 and M4. libtorch default: a clean environment (the tuning
-// variables removed), whatever BLAS Debian's alternatives select, NCHW tensors.
+// channels-last tensors for M2, M4 and M5. ONNX Runtime runs the Sequential models (M1..M4):
+// the export does not cover functional models (M5) yet. libtorch default: a clean environment (the
+// tuning variables removed), whatever BLAS Debian's alternatives select, NCHW tensors.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,7 +59,7 @@
 #include "keras/keras.h"
 #include "keras/onnx_export.h"
 
-ABSL_FLAG(std::string, models, "M1,M2,M3,M4", "models to run (bench/models.h)");
+ABSL_FLAG(std::string, models, "M1,M2,M3,M4,M5", "models to run (bench/models.h)");
 ABSL_FLAG(std::string, batch_sizes, "",
           "batch sizes, comma-separated; empty = the issues' grid: 32,256 (M4: 64,256), and for "
           "inference with onnxruntime also 1 and 32");
@@ -78,9 +79,9 @@ ABSL_FLAG(std::string, python, "/usr/bin/python3", "Python with torch (Debian py
 ABSL_FLAG(std::string, libtorch_runner, "",
           "bench/libtorch_runner binary; default: next to this binary, else "
           "bazel-bin/bench/libtorch_runner; libtorch is skipped when there is none");
-ABSL_FLAG(std::string, channels_last_models, "M2,M4",
+ABSL_FLAG(std::string, channels_last_models, "M2,M4,M5",
           "image models that libtorch (tuned) and PyTorch run in channels-last memory format "
-          "(the issue names M2 and M4)");
+          "(the issues name M2, M4 and M5)");
 ABSL_FLAG(std::string, openblas_dir, "/usr/lib/x86_64-linux-gnu/openblas-pthread",
           "libopenblas0-pthread's libblas.so.3, put first on LD_LIBRARY_PATH for libtorch tuned");
 ABSL_FLAG(std::string, node, "",
@@ -161,7 +162,7 @@ absl::Status RunGraftChild() {
   *x = Tensor();
   *y = Tensor();
 
-  absl::StatusOr<keras::Sequential> model = BuildModel(spec->name, absl::GetFlag(FLAGS_seed));
+  absl::StatusOr<keras::Model> model = BuildModel(spec->name, absl::GetFlag(FLAGS_seed));
   if (!model.ok()) return model.status();
   std::ostringstream sink;
   size_t i = 0;
@@ -648,7 +649,13 @@ absl::Status Driver::FindOnnxRuntime() {
 
 absl::Status Driver::ExportModels(const std::vector<ModelSpec>& specs) {
   for (const ModelSpec& spec : specs) {
-    absl::StatusOr<keras::Sequential> model = BuildModel(spec.name, absl::GetFlag(FLAGS_seed));
+    if (!spec.sequential) {
+      std::cout << "onnxruntime: " << spec.name
+                << " skipped (a functional model; the ONNX export covers Sequential models)\n";
+      continue;
+    }
+    absl::StatusOr<keras::Sequential> model =
+        BuildSequentialModel(spec.name, absl::GetFlag(FLAGS_seed));
     if (!model.ok()) return model.status();
     const std::string path = (fs::path(data_dir_) / (spec.name + ".onnx")).string();
     if (absl::Status s = onnx::Export(*model, path); !s.ok()) return s;
@@ -756,6 +763,7 @@ void Driver::RunAll() {
     for (const Run& run : runs_) {
       if (run.first == "pytorch" && !pytorch_ok) continue;
       if (run.first == "onnxruntime" && job.mode != "infer") continue;  // inference only
+      if (run.first == "onnxruntime" && !FindModel(job.model)->sequential) continue;  // no export
       std::cout << absl::StrFormat("%-3s %-5s batch %4d threads %d  %-11s %-7s ", job.model,
                                    job.mode, job.batch, job.threads, run.first, run.second)
                 << std::flush;

@@ -1,8 +1,8 @@
-// The benchmark models M1..M4 (bench/models.h) in PyTorch's C++ frontend, measured with the
+// The benchmark models M1..M5 (bench/models.h) in PyTorch's C++ frontend, measured with the
 // protocol of bench/timing.h; prints one JSON line. `bench/compare` runs it once per
 // configuration:
 //
-//   --config=tuned --channels_last   (M2 and M4; the driver also sets OPENBLAS_NUM_THREADS=1,
+//   --config=tuned --channels_last   (M2, M4, M5; the driver also sets OPENBLAS_NUM_THREADS=1,
 //                                     GLIBC_TUNABLES and LD_LIBRARY_PATH to OpenBLAS)
 //   --config=default                 NCHW (the driver gives it a clean environment)
 //
@@ -14,6 +14,12 @@
 // or sigmoid fused into the loss, as graft does) and probabilities out of inference. A train
 // step is zero_grad (gradients set to none) + forward + loss + backward + Adam step; an
 // inference step is a forward in InferenceMode plus the softmax / sigmoid.
+//
+// M5 (ResNet-8) is a module of its own (residual blocks do not fit nn::Sequential). Its
+// BatchNorm2d takes Keras's epsilon 1e-3 and momentum 0.99 (PyTorch's 0.01); its stride-2 3x3
+// convolutions pad 1 on every side, the PyTorch idiom: the same shapes and work as Keras's
+// "same" (which pads one pixel on the right and bottom only), so the timing is comparable;
+// tools/resnet_reference.py, which compares accuracy, pads exactly as Keras does.
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -32,7 +38,7 @@
 #include "bench/timing.h"
 #include "io/npy.h"
 
-ABSL_FLAG(std::string, model, "M1", "M1, M2, M3 or M4");
+ABSL_FLAG(std::string, model, "M1", "M1, M2, M3, M4 or M5");
 ABSL_FLAG(std::string, mode, "train", "train or infer");
 ABSL_FLAG(int64_t, batch, 32, "batch size");
 ABSL_FLAG(int, threads, 1, "at::set_num_threads (inter-op threads: 1)");
@@ -43,7 +49,7 @@ ABSL_FLAG(uint64_t, seed, 1, "torch::manual_seed");
 ABSL_FLAG(std::string, data_dir, "", "where bench/compare wrote <model>_x.npy, <model>_y.npy");
 ABSL_FLAG(std::string, config, "default", "tuned or default: recorded in the report");
 ABSL_FLAG(bool, channels_last, false,
-          "channels-last memory format for an image model (bench/compare sets it for M2 and M4 "
+          "channels-last memory format for an image model (bench/compare sets it for M2, M4, M5 "
           "when tuned)");
 
 namespace graft::bench {
@@ -57,6 +63,87 @@ struct FlattenHwcImpl : nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return x.permute({0, 2, 3, 1}).flatten(1); }
 };
 TORCH_MODULE(FlattenHwc);
+
+// Keras's BatchNormalization(momentum=0.99, epsilon=1e-3).
+nn::BatchNorm2d KerasBatchNorm(int64_t c) {
+  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).eps(1e-3).momentum(0.01));
+}
+
+// M5's residual block: conv3x3(stride) BN ReLU conv3x3 BN, + shortcut (identity or a strided
+// 1x1 convolution), ReLU.
+struct ResidualBlockImpl : nn::Module {
+  ResidualBlockImpl(int64_t in, int64_t out, int64_t stride)
+      : conv1(register_module("conv1",
+                              nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1)))),
+        bn1(register_module("bn1", KerasBatchNorm(out))),
+        conv2(register_module("conv2", nn::Conv2d(nn::Conv2dOptions(out, out, 3).padding(1)))),
+        bn2(register_module("bn2", KerasBatchNorm(out))) {
+    if (stride != 1 || in != out) {
+      shortcut =
+          register_module("shortcut", nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride)));
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = torch::relu(bn1(conv1(x)));
+    y = bn2(conv2(y));
+    return torch::relu(y + (shortcut ? shortcut(x) : x));
+  }
+  nn::Conv2d conv1;
+  nn::BatchNorm2d bn1;
+  nn::Conv2d conv2;
+  nn::BatchNorm2d bn2;
+  nn::Conv2d shortcut{nullptr};
+};
+TORCH_MODULE(ResidualBlock);
+
+// M5: stem conv3x3(16) BN ReLU, blocks of 16 / 32 / 64 filters (strides 1 / 2 / 2), global
+// average pooling, Linear(64, 10); logits out.
+struct ResNet8Impl : nn::Module {
+  ResNet8Impl()
+      : stem(register_module("stem", nn::Conv2d(nn::Conv2dOptions(1, 16, 3).padding(1)))),
+        bn(register_module("bn", KerasBatchNorm(16))),
+        block1(register_module("block1", ResidualBlock(16, 16, 1))),
+        block2(register_module("block2", ResidualBlock(16, 32, 2))),
+        block3(register_module("block3", ResidualBlock(32, 64, 2))),
+        dense(register_module("dense", nn::Linear(64, 10))) {}
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = torch::relu(bn(stem(x)));
+    h = block3(block2(block1(h)));
+    return dense(h.mean({2, 3}));  // GlobalAveragePooling2D
+  }
+  nn::Conv2d stem;
+  nn::BatchNorm2d bn;
+  ResidualBlock block1, block2, block3;
+  nn::Linear dense;
+};
+TORCH_MODULE(ResNet8);
+
+// Keras initialisation: glorot uniform (PyTorch's xavier_uniform_ computes the same fans for
+// (out, in, k...) weights), zero biases. BatchNorm's weight (gamma) stays 1, its bias 0.
+void KerasInit(nn::Module& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.named_parameters()) {
+    const bool batch_norm = p.key().find("bn") != std::string::npos;
+    if (p.key().find("weight") != std::string::npos && !batch_norm) {
+      nn::init::xavier_uniform_(p.value());
+    } else if (!batch_norm) {
+      nn::init::zeros_(p.value());
+    }
+  }
+}
+
+void ToChannelsLast(nn::Module& net) {
+  for (torch::Tensor& p : net.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
+ResNet8 MakeResNet(bool channels_last) {
+  ResNet8 net;
+  KerasInit(*net);
+  if (channels_last) ToChannelsLast(*net);
+  return net;
+}
 
 nn::Sequential MakeNet(const std::string& model, bool channels_last) {
   nn::Sequential net;
@@ -106,21 +193,8 @@ nn::Sequential MakeNet(const std::string& model, bool channels_last) {
     flatten(net);
     net->push_back(nn::Linear(8 * 8 * 128, 10));
   }
-  // Keras initialisation: glorot uniform (PyTorch's xavier_uniform_ computes the same fans for
-  // (out, in, k...) weights), zero biases.
-  torch::NoGradGuard no_grad;
-  for (auto& p : net->named_parameters()) {
-    if (p.key().find("weight") != std::string::npos) {
-      nn::init::xavier_uniform_(p.value());
-    } else {
-      nn::init::zeros_(p.value());
-    }
-  }
-  if (channels_last) {
-    for (torch::Tensor& p : net->parameters()) {
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-    }
-  }
+  KerasInit(*net);
+  if (channels_last) ToChannelsLast(*net);
   return net;
 }
 
@@ -130,7 +204,7 @@ absl::Status Run() {
   const std::string config = absl::GetFlag(FLAGS_config);
   const int64_t b = absl::GetFlag(FLAGS_batch);
   const int threads = absl::GetFlag(FLAGS_threads);
-  if (model != "M1" && model != "M2" && model != "M3" && model != "M4") {
+  if (model != "M1" && model != "M2" && model != "M3" && model != "M4" && model != "M5") {
     return absl::InvalidArgumentError(absl::StrCat("unknown --model=", model));
   }
   if (mode != "train" && mode != "infer") {
@@ -171,7 +245,19 @@ absl::Status Run() {
         absl::StrCat("batch ", b, " is larger than the data (", x.size(0), " samples)"));
   }
 
-  nn::Sequential net = MakeNet(model, channels_last);
+  // M1..M4 are nn::Sequential, M5 a module of its own: both run through `forward`.
+  std::shared_ptr<nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  if (model == "M5") {
+    ResNet8 resnet = MakeResNet(channels_last);
+    module = resnet.ptr();
+    forward = [resnet](const torch::Tensor& in) mutable { return resnet->forward(in); };
+  } else {
+    nn::Sequential seq = MakeNet(model, channels_last);
+    module = seq.ptr();
+    forward = [seq](const torch::Tensor& in) mutable { return seq->forward(in); };
+  }
+  nn::Module* net = module.get();
   torch::optim::Adam adam(net->parameters(),
                           torch::optim::AdamOptions(1e-3).betas({0.9, 0.999}).eps(1e-7));
   int64_t i = 0;
@@ -182,7 +268,7 @@ absl::Status Run() {
       const torch::Tensor xb = x.narrow(0, i * b, b), yb = y.narrow(0, i * b, b);
       i = (i + 1) % num_batches;
       for (torch::Tensor& p : net->parameters()) p.mutable_grad().reset();  // set_to_none
-      torch::Tensor out = net->forward(xb);
+      torch::Tensor out = forward(xb);
       torch::Tensor loss = binary ? torch::binary_cross_entropy_with_logits(out, yb)
                                   : torch::nn::functional::cross_entropy(out, yb);
       loss.backward();
@@ -195,7 +281,7 @@ absl::Status Run() {
       c10::InferenceMode guard;
       const torch::Tensor xb = x.narrow(0, i * b, b);
       i = (i + 1) % num_batches;
-      torch::Tensor out = net->forward(xb);
+      torch::Tensor out = forward(xb);
       out = binary ? torch::sigmoid(out) : torch::softmax(out, 1);
       return absl::OkStatus();
     };

@@ -1,4 +1,4 @@
-// graft — the benchmark models M1..M4 and their synthetic data (see models.h).
+// graft — the benchmark models M1..M5 and their synthetic data (see models.h).
 #include "bench/models.h"
 
 #include <utility>
@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "examples/resnet_model.h"
 #include "io/npy.h"
 #include "keras/keras.h"
 
@@ -73,6 +74,12 @@ std::vector<keras::Layer> Layers(absl::string_view name) {
   };
 }
 
+absl::Status Compile(const ModelSpec& spec, keras::Model& model) {
+  const char* loss =
+      spec.num_classes == 1 ? "binary_crossentropy" : "sparse_categorical_crossentropy";
+  return model.Compile({.optimizer = "adam", .loss = loss});
+}
+
 }  // namespace
 
 const std::vector<ModelSpec>& ModelSpecs() {
@@ -89,6 +96,12 @@ const std::vector<ModelSpec>& ModelSpecs() {
        10,
        32},
       {"M4", "VGG-style (32x32x3): 2x[2x Conv2D(same) MaxPool2D] Dense(10)", {32, 32, 3}, 10, 64},
+      {"M5",
+       "ResNet-8 (28x28x1, functional): 3 residual blocks with BN, GAP, Dense(10)",
+       {28, 28, 1},
+       10,
+       32,
+       /*sequential=*/false},
   };
   return *specs;
 }
@@ -104,14 +117,32 @@ absl::StatusOr<ModelSpec> FindModel(absl::string_view name) {
       absl::StrCat("unknown model \"", name, "\"; the models are ", absl::StrJoin(names, ", ")));
 }
 
-absl::StatusOr<keras::Sequential> BuildModel(absl::string_view name, uint64_t seed) {
+absl::StatusOr<keras::Sequential> BuildSequentialModel(absl::string_view name, uint64_t seed) {
   absl::StatusOr<ModelSpec> spec = FindModel(name);
   if (!spec.ok()) return spec.status();
+  if (!spec->sequential) {
+    return absl::UnimplementedError(
+        absl::StrCat(spec->name, " is a functional model, not a Sequential one"));
+  }
   keras::SetRandomSeed(seed);
   keras::Sequential model(Layers(spec->name), absl::AsciiStrToLower(spec->name));
-  const char* loss =
-      spec->num_classes == 1 ? "binary_crossentropy" : "sparse_categorical_crossentropy";
-  if (absl::Status s = model.Compile({.optimizer = "adam", .loss = loss}); !s.ok()) return s;
+  if (absl::Status s = Compile(*spec, model); !s.ok()) return s;
+  return model;
+}
+
+absl::StatusOr<keras::Model> BuildModel(absl::string_view name, uint64_t seed) {
+  absl::StatusOr<ModelSpec> spec = FindModel(name);
+  if (!spec.ok()) return spec.status();
+  if (spec->sequential) {
+    absl::StatusOr<keras::Sequential> model = BuildSequentialModel(spec->name, seed);
+    if (!model.ok()) return model.status();
+    return keras::Model(*std::move(model));
+  }
+  keras::SetRandomSeed(seed);
+  keras::Model model = examples::SmallResNet({.input_shape = spec->input_shape,
+                                              .num_classes = spec->num_classes,
+                                              .name = absl::AsciiStrToLower(spec->name)});
+  if (absl::Status s = Compile(*spec, model); !s.ok()) return s;
   return model;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The benchmark models M1..M4 (bench/models.h) in PyTorch Python; one JSON line out.
+"""The benchmark models M1..M5 (bench/models.h) in PyTorch Python; one JSON line out.
 
 Run by bench/compare (one process per measurement), with the same flags as
 bench/libtorch_runner:
@@ -10,9 +10,12 @@ bench/libtorch_runner:
 Same models, data, initialisation (glorot uniform, zero bias), Adam (Keras defaults) and timing
 protocol (bench/timing.h) as graft and libtorch: warm up, then `repetitions` windows of whole
 steps lasting at least `min_seconds`; median, min and max samples/s. --channels_last=1 (which
-bench/compare passes for M2 and M4) runs an image model in channels-last memory format. A train
-step is zero_grad(set_to_none) + forward + loss on logits + backward + Adam step; inference is
-a forward under torch.inference_mode() plus softmax/sigmoid.
+bench/compare passes for M2, M4 and M5) runs an image model in channels-last memory format. A
+train step is zero_grad(set_to_none) + forward + loss on logits + backward + Adam step;
+inference is a forward under torch.inference_mode() plus softmax/sigmoid. M5 (ResNet-8) matches
+bench/libtorch_runner.cc: BatchNorm2d(eps=1e-3, momentum=0.01) as Keras's defaults, and stride-2
+3x3 convolutions with padding=1 (the same shapes and work as Keras's "same";
+tools/resnet_reference.py pads exactly as Keras for the accuracy comparison).
 Exit status 3: torch cannot be imported.
 """
 
@@ -40,6 +43,44 @@ class FlattenHwc(nn.Module):
         return x.permute(0, 2, 3, 1).flatten(1)
 
 
+def keras_bn(c):
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+class ResidualBlock(nn.Module):
+    """conv3x3(stride) BN ReLU conv3x3 BN + shortcut (identity or strided 1x1 conv), ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+        self.bn1 = keras_bn(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.bn2 = keras_bn(cout)
+        self.shortcut = (nn.Conv2d(cin, cout, 1, stride=stride)
+                         if stride != 1 or cin != cout else None)
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(y + (x if self.shortcut is None else self.shortcut(x)))
+
+
+class ResNet8(nn.Module):
+    """M5: stem conv3x3(16) BN ReLU, blocks of 16/32/64 filters (strides 1/2/2), GAP, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1)
+        self.bn = keras_bn(16)
+        self.blocks = nn.Sequential(ResidualBlock(16, 16, 1), ResidualBlock(16, 32, 2),
+                                    ResidualBlock(32, 64, 2))
+        self.dense = nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = self.blocks(torch.relu(self.bn(self.stem(x))))
+        return self.dense(h.mean(dim=(2, 3)))
+
+
 def make_net(model, channels_last):
     flatten = FlattenHwc() if channels_last else nn.Flatten()
     if model == "M1":
@@ -52,15 +93,17 @@ def make_net(model, channels_last):
         layers = [nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
                   nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), flatten,
                   nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10)]
-    else:  # M4
+    elif model == "M4":
         layers = [nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(),
                   nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                   nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(),
                   nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), flatten,
                   nn.Linear(8 * 8 * 128, 10)]
-    net = nn.Sequential(*layers)
+    net = ResNet8() if model == "M5" else nn.Sequential(*layers)
     with torch.no_grad():
         for name, p in net.named_parameters():
+            if "bn" in name:
+                continue  # BatchNorm: gamma 1, beta 0 (PyTorch's defaults, Keras's too)
             if "weight" in name:
                 nn.init.xavier_uniform_(p)  # Keras glorot_uniform: same fans
             else:
@@ -104,7 +147,7 @@ def loaded_blas():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="M1", choices=["M1", "M2", "M3", "M4"])
+    ap.add_argument("--model", default="M1", choices=["M1", "M2", "M3", "M4", "M5"])
     ap.add_argument("--mode", default="train", choices=["train", "infer"])
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
@@ -115,8 +158,8 @@ def main():
     ap.add_argument("--data_dir", required=True)
     ap.add_argument("--config", default="default", help="recorded in the report")
     ap.add_argument("--channels_last", type=int, default=1,
-                    help="1: channels-last memory format for M2..M4 (bench/compare passes 1 "
-                         "for M2 and M4, 0 otherwise)")
+                    help="1: channels-last memory format for M2..M5 (bench/compare passes 1 "
+                         "for M2, M4 and M5, 0 otherwise)")
     a = ap.parse_args()
 
     torch.set_num_interop_threads(1)

@@ -16,7 +16,8 @@
 //   MovingAverageUpdate(moving, value): moving = moving * momentum + value * (1 - momentum),
 //     in place (Keras's convention; not differentiable).
 // Fast f32 kernels: oneDNN batch_normalization forward / backward (use_scale | use_shift, plus
-// use_global_stats for inference) on a 2-D (R, C) `nc` view of the plain buffers; TBB loops for
+// use_global_stats for inference) on the plain buffers seen as nwc / nhwc / ndhwc (rank 3..5)
+// or as a 2-D (R, C) `nc` matrix (other ranks); TBB loops for
 // the statistics gradient and the update. Reference kernels: loops for f32 and f64 that
 // accumulate in double, the variance in two passes.
 #include "ops/batchnorm.h"
@@ -160,9 +161,25 @@ struct Descs {
   int64_t rows = 0;
 };
 
+// The plain channels-last buffer, described with its spatial axes when it has 1 to 3 of them
+// (nwc, nhwc, ndhwc): oneDNN 2.6 runs those on its JIT kernel (bnorm_jit), while a 2-D (R, C)
+// `nc` view of the same bytes goes to ncsp_bnorm, a generic loop that is 10-20x slower on
+// images (batch 32 of 28x28x16: 12 ms against 0.5 ms per forward + backward, one thread).
 Descs MakeDescs(const TensorType& x) {
   const Matrix m = MatrixOf(x.shape);
-  return {on::Desc({m.rows, m.channels}, on::tag::nc), on::Desc({m.channels}, on::tag::a), m.rows};
+  const dnnl::memory::desc channel = on::Desc({m.channels}, on::tag::a);
+  const Shape& s = x.shape;
+  switch (s.rank()) {
+    case 3:
+      return {on::Desc({s.dim(0), m.channels, s.dim(1)}, on::tag::nwc), channel, m.rows};
+    case 4:
+      return {on::Desc({s.dim(0), m.channels, s.dim(1), s.dim(2)}, on::tag::nhwc), channel, m.rows};
+    case 5:
+      return {on::Desc({s.dim(0), m.channels, s.dim(1), s.dim(2), s.dim(3)}, on::tag::ndhwc),
+              channel, m.rows};
+    default:
+      return {on::Desc({m.rows, m.channels}, on::tag::nc), channel, m.rows};
+  }
 }
 
 dnnl::normalization_flags Flags(bool global_stats) {
