@@ -49,7 +49,9 @@ int main(int argc, char** argv) {
   model->Summary();
 
   graft::Tensor x, y;
-  const std::vector<int64_t>& in = model->layers()[0]->input_shape();
+  // The input's shape without the batch dimension (Sequential and functional models alike).
+  const std::vector<int64_t>& dims = model->inputs()[0].shape().dims();
+  const std::vector<int64_t> in(dims.begin() + 1, dims.end());
   if (!absl::GetFlag(FLAGS_x).empty()) {
     absl::StatusOr<graft::Tensor> t = graft::io::LoadNpy(UserPath(absl::GetFlag(FLAGS_x)));
     if (!t.ok()) return Fail(t.status());
@@ -71,7 +73,8 @@ int main(int argc, char** argv) {
     if (!d.ok()) return Fail(d.status());
     x = d->x_test;
     y = d->y_test;
-    std::cout << "the 10,000 MNIST test images\n";
+    std::cout << "the " << x.shape().dim(0) << " test images of " << absl::GetFlag(FLAGS_mnist_dir)
+              << "\n";
   } else {
     std::cerr << "no built-in data fits input_shape of this model: pass --x=FILE.npy\n";
     return 2;
