@@ -32,18 +32,15 @@ std::string ShapesText(const std::vector<TensorType>& types) {
   return absl::StrJoin(shapes, " and ");
 }
 
-// Elementwise merges: every input has the same shape.
-class ElementwiseMerge : public LayerImpl {
+// A layer of several inputs: the shapes are checked when it is built and again on every call
+// (a later call may pass other shapes); Combine appends the computation.
+class MergeBase : public LayerImpl {
  public:
-  using Combine = std::function<absl::StatusOr<Value>(Graph&, const std::vector<Value>&)>;
-  ElementwiseMerge(const char* snake, const char* klass, Combine combine, int inputs,
-                   LayerOptions o)
-      : LayerImpl(snake, o.name, o.input_shape),
-        class_name_(klass),
-        combine_(std::move(combine)),
-        inputs_(inputs) {}
-  std::string class_name() const override { return class_name_; }
-  int num_inputs() const override { return inputs_; }
+  using LayerImpl::LayerImpl;
+
+ protected:
+  virtual absl::Status CheckShapes(const std::vector<TensorType>& in) const = 0;
+  virtual absl::StatusOr<Value> Combine(Graph& g, const std::vector<Value>& xs) = 0;
 
  private:
   absl::Status Build(const TensorType& in) override { return BuildMulti({in}); }
@@ -51,7 +48,31 @@ class ElementwiseMerge : public LayerImpl {
                                 const CallContext& ctx) override {
     return ForwardMulti(g, {x}, w, ctx);
   }
-  absl::Status BuildMulti(const std::vector<TensorType>& in) override {
+  absl::Status BuildMulti(const std::vector<TensorType>& in) override { return CheckShapes(in); }
+  absl::StatusOr<Value> ForwardMulti(Graph& g, const std::vector<Value>& xs,
+                                     const std::vector<Value>&, const CallContext&) override {
+    std::vector<TensorType> types;
+    for (Value x : xs) types.push_back(g.type(x));
+    if (absl::Status s = CheckShapes(types); !s.ok()) return s;
+    return Combine(g, xs);
+  }
+};
+
+// Elementwise merges: every input has the same shape.
+class ElementwiseMerge : public MergeBase {
+ public:
+  using CombineFn = std::function<absl::StatusOr<Value>(Graph&, const std::vector<Value>&)>;
+  ElementwiseMerge(const char* snake, const char* klass, CombineFn combine, int inputs,
+                   LayerOptions o)
+      : MergeBase(snake, o.name, o.input_shape),
+        class_name_(klass),
+        combine_(std::move(combine)),
+        inputs_(inputs) {}
+  std::string class_name() const override { return class_name_; }
+  int num_inputs() const override { return inputs_; }
+
+ private:
+  absl::Status CheckShapes(const std::vector<TensorType>& in) const override {
     for (const TensorType& t : in) {
       if (t.shape != in[0].shape) {
         return absl::InvalidArgumentError(
@@ -62,41 +83,32 @@ class ElementwiseMerge : public LayerImpl {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<Value> ForwardMulti(Graph& g, const std::vector<Value>& xs,
-                                     const std::vector<Value>&, const CallContext&) override {
-    std::vector<TensorType> types;
-    for (Value x : xs) types.push_back(g.type(x));
-    if (absl::Status s = BuildMulti(types); !s.ok()) return s;
+  absl::StatusOr<Value> Combine(Graph& g, const std::vector<Value>& xs) override {
     return combine_(g, xs);
   }
 
   std::string class_name_;
-  Combine combine_;
+  CombineFn combine_;
   int inputs_;
 };
 
-Layer Merge(const char* snake, const char* klass, ElementwiseMerge::Combine combine, LayerOptions o,
-            int inputs = 0) {
+Layer Merge(const char* snake, const char* klass, ElementwiseMerge::CombineFn combine,
+            LayerOptions o, int inputs = 0) {
   return std::make_shared<ElementwiseMerge>(snake, klass, std::move(combine), inputs, std::move(o));
 }
 
 // Concatenate along one axis: every other dimension equal.
-class ConcatenateLayer : public LayerImpl {
+class ConcatenateLayer : public MergeBase {
  public:
   explicit ConcatenateLayer(ConcatenateOptions o)
-      : LayerImpl("concatenate", o.name, o.input_shape), axis_(o.axis) {}
+      : MergeBase("concatenate", o.name, o.input_shape), axis_(o.axis) {}
   std::string class_name() const override { return "Concatenate"; }
   int num_inputs() const override { return 0; }
   int64_t axis() const { return axis_; }
   nlohmann::json GetConfig() const override;
 
  private:
-  absl::Status Build(const TensorType& in) override { return BuildMulti({in}); }
-  absl::StatusOr<Value> Forward(Graph& g, Value x, const std::vector<Value>& w,
-                                const CallContext& ctx) override {
-    return ForwardMulti(g, {x}, w, ctx);
-  }
-  absl::Status BuildMulti(const std::vector<TensorType>& in) override {
+  absl::Status CheckShapes(const std::vector<TensorType>& in) const override {
     const int rank = in[0].shape.rank();
     const int64_t axis = axis_ < 0 ? axis_ + rank : axis_;
     if (axis <= 0 || axis >= rank) {
@@ -117,11 +129,7 @@ class ConcatenateLayer : public LayerImpl {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<Value> ForwardMulti(Graph& g, const std::vector<Value>& xs,
-                                     const std::vector<Value>&, const CallContext&) override {
-    std::vector<TensorType> types;
-    for (Value x : xs) types.push_back(g.type(x));
-    if (absl::Status s = BuildMulti(types); !s.ok()) return s;
+  absl::StatusOr<Value> Combine(Graph& g, const std::vector<Value>& xs) override {
     return ops::Concatenate(g, xs, axis_, "Concatenate");
   }
   int64_t axis_;
