@@ -263,7 +263,7 @@ absl::Status Compile(GraftOp& op, const std::vector<Value>& placeholders, int op
   std::vector<TensorType> types;
   for (const Tensor& t : op.feeds) types.push_back(t.type());
   absl::StatusOr<std::unique_ptr<Plan>> plan =
-      Plan::Compile(op.graph, {.feeds = placeholders, .targets = {target}}, types);
+      Plan::Compile(op.graph, {.feeds = placeholders, .targets = {Operation{target}}}, types);
   if (!plan.ok()) return plan.status();
   op.plan = *std::move(plan);
   const std::vector<PlanStep>& steps = op.plan->steps();

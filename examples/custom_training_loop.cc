@@ -107,7 +107,7 @@ int main() {
   const Value loss = Check(HuberLoss(g, pred, yb, inv_n, /*delta=*/1.0));
   const std::vector<Value> grads = Check(graft::autodiff::Gradients(g, loss, {w, b}));
   std::unique_ptr<graft::optim::Optimizer> adam = graft::optim::MakeAdam({.learning_rate = 0.05});
-  const std::vector<int> updates = Check(adam->AppendUpdates(g, {w, b}, grads, lr, it));
+  const std::vector<graft::Operation> updates = Check(adam->AppendUpdates(g, {w, b}, grads, lr, it));
 
   // The session runs the train step (feeds, fetches, targets) and caches its plan per batch.
   graft::Session session(graph);

@@ -31,6 +31,14 @@ struct Value {
   }
 };
 
+// A node run for its side effects (an optimizer's update, a moving-average update): what a
+// plan's targets are. Returned by the functions that append such nodes.
+struct Operation {
+  int node = -1;  // the node's id
+  bool valid() const { return node >= 0; }
+  friend bool operator==(const Operation& a, const Operation& b) { return a.node == b.node; }
+};
+
 // An operation instance. Nodes are appended to a Graph and never removed, so node ids are a
 // topological order.
 struct Node {
@@ -89,6 +97,7 @@ class Graph {
   int num_nodes() const { return static_cast<int>(nodes_.size()); }
   const Node& node(int id) const { return *nodes_[id]; }
   const Node& node(Value v) const { return *nodes_[v.node]; }
+  const Node& node(Operation op) const { return *nodes_[op.node]; }
   const TensorType& type(Value v) const { return nodes_[v.node]->outputs[v.index]; }
   // The tensor of a variable node (shares storage with the graph's copy), brought up to date
   // first when a plan keeps the value in a packed form.

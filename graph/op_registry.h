@@ -85,20 +85,6 @@ using ShapeFn = std::function<absl::StatusOr<std::vector<TensorType>>(const Shap
 using GradFn = std::function<absl::StatusOr<std::vector<std::optional<Value>>>(GradContext&)>;
 using KernelFactory = std::function<std::unique_ptr<Kernel>()>;
 using AttrsPrinter = std::function<std::string(const std::any&)>;
-// The packed form (graph/variable_home.h) an op's fast kernel prefers for one of its inputs,
-// given the node and the concrete types of its inputs; called while a plan is compiled, under
-// the plan's thread count.
-using PackedFormFn = std::function<absl::StatusOr<std::shared_ptr<const PackedForm>>(
-    const Node&, const std::vector<TensorType>&)>;
-
-// An elementwise op that a oneDNN primitive can apply to its output as a post-op:
-// `algorithm` is a dnnl::algorithm value (0: none), alpha and beta its parameters.
-struct PostOp {
-  int algorithm = 0;
-  float alpha = 0;
-  float beta = 0;
-};
-
 // The type-erased definition of an op, as stored in the registry.
 struct OpSchema {
   std::string name;
@@ -114,24 +100,6 @@ struct OpSchema {
   // (output, input) pairs: the output is always the input's bytes (a reshape); the kernel sees
   // the two pointers equal and does nothing.
   std::vector<std::pair<int, int>> aliases;
-  // This op, run by a oneDNN kernel, can be folded into the primitive that produces its input.
-  PostOp post_op;
-  // This op's fast kernel applies KernelInitContext::post_ops to its output 0.
-  bool accepts_post_ops = false;
-  // ReLU's backward (dx = dy * [y > 0]): a plan folds it into the op producing dy when that op
-  // declares relu_mask_input and reads the same y there.
-  bool is_relu_grad = false;
-  // This op's fast kernel can apply ReLU's backward to its output 0 itself, with the mask taken
-  // from this input (KernelInitContext::relu_mask); -1: it cannot.
-  int relu_mask_input = -1;
-  // Inputs the fast kernel can read in a packed form (KernelInitContext::input_forms), with
-  // the form it prefers: a plan keeps a variable read there packed across steps.
-  std::map<int, PackedFormFn> packed_inputs;
-  // Outputs the fast kernel can write in a packed form it is given (a weight gradient).
-  std::vector<int> packed_outputs;
-  // The kernel treats every input shaped like input 0 as a flat array, element by element (an
-  // optimizer update): it works on packed copies as long as all of them share one form.
-  bool elementwise_over_layout = false;
   ShapeFn shape;
   GradFn grad;  // empty: not differentiable
   AttrsPrinter print_attrs;
@@ -196,27 +164,6 @@ class OpDef {
     schema_.aliases.emplace_back(output, input);
     return *this;
   }
-  OpDef& AcceptsPostOps() {
-    schema_.accepts_post_ops = true;
-    return *this;
-  }
-  OpDef& AcceptsReluMask(int input) {
-    schema_.relu_mask_input = input;
-    return *this;
-  }
-  OpDef& PackedInput(int input, PackedFormFn preferred) {
-    schema_.packed_inputs[input] = std::move(preferred);
-    return *this;
-  }
-  OpDef& PackedOutput(int output) {
-    schema_.packed_outputs.push_back(output);
-    return *this;
-  }
-  OpDef& ElementwiseOverLayout() {
-    schema_.elementwise_over_layout = true;
-    return *this;
-  }
-
   OpDef& Shape(
       std::function<absl::StatusOr<std::vector<TensorType>>(const ShapeContext&, const Attrs&)>
           fn) {

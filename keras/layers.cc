@@ -449,7 +449,7 @@ class BatchNormalizationLayer : public LayerImpl {
     if (!out.ok()) return out.status();
     for (auto [moving, batch] :
          {std::pair{moving_mean, out->mean}, std::pair{moving_variance, out->variance}}) {
-      absl::StatusOr<int> update = ops::MovingAverageUpdate(g, moving, batch, options_.momentum);
+      absl::StatusOr<Operation> update = ops::MovingAverageUpdate(g, moving, batch, options_.momentum);
       if (!update.ok()) return update.status();
       if (ctx.updates != nullptr) ctx.updates->push_back(*update);
     }

@@ -66,7 +66,7 @@ struct CallContext {
   Value iteration;
   // Training-mode layers append the ids of nodes to run every step for their side effects
   // (BatchNormalization's moving-statistics updates).
-  std::vector<int>* updates = nullptr;
+  std::vector<Operation>* updates = nullptr;
   // When set, the variable node of each weight storage already in the graph in this forward
   // pass: a layer called twice reads the same nodes (shared weights, one gradient sum).
   std::map<const void*, Value>* variables = nullptr;

@@ -234,7 +234,7 @@ absl::Status Model::Compile(const CompileOptions& options) {
     c->xs.push_back(g.Placeholder(inputs_[i].type(), Indexed("x", i, inputs_.size())));
   }
   c->iteration = g.Placeholder({DType::kF32, Shape{}}, "iteration");
-  std::vector<int> layer_updates;
+  std::vector<Operation> layer_updates;
   const int train_begin = g.num_nodes();
   absl::StatusOr<std::vector<Value>> train_out =
       CallGraph(g, c->xs, {.training = true, .iteration = c->iteration, .updates = &layer_updates});
@@ -334,7 +334,7 @@ absl::Status Model::Compile(const CompileOptions& options) {
   if (!grads.ok()) return WithContext(grads.status(), "Compile: gradients: ");
   c->lr = g.Placeholder({DType::kF32, Shape{}}, "learning_rate");
   const size_t slots_before = c->optimizer->slots().size();
-  absl::StatusOr<std::vector<int>> updates =
+  absl::StatusOr<std::vector<Operation>> updates =
       c->optimizer->AppendUpdates(g, params, *grads, c->lr, c->iteration);
   if (!updates.ok()) return WithContext(updates.status(), "Compile: optimizer: ");
   c->slots.assign(c->optimizer->slots().begin() + slots_before, c->optimizer->slots().end());

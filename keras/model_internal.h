@@ -41,7 +41,7 @@ struct Model::Compiled {
   std::vector<LossOptions> loss_options;
   std::vector<double> loss_weights;
   std::vector<std::vector<std::string>> metric_names;
-  std::vector<int> updates;  // optimizer updates and layers' (BatchNormalization) updates
+  std::vector<Operation> updates;  // optimizer updates and layers' (BatchNormalization) updates
   std::shared_ptr<optim::Optimizer> optimizer;
   std::vector<Value> slots;  // the optimizer's slot variables in this graph, in creation order
   int64_t iterations = 0;

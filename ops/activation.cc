@@ -50,9 +50,24 @@ dnnl::eltwise_forward::primitive_desc EltwiseForwardPd(alg a, float alpha,
   return dnnl::eltwise_forward::primitive_desc(d, on::Engine());
 }
 
+// The forward-only algorithm for a post-op ("use dst for backward" is about the backward pass).
+alg PostOpAlgorithm(alg a) {
+  switch (a) {
+    case alg::eltwise_relu_use_dst_for_bwd: return alg::eltwise_relu;
+    case alg::eltwise_tanh_use_dst_for_bwd: return alg::eltwise_tanh;
+    case alg::eltwise_elu_use_dst_for_bwd: return alg::eltwise_elu;
+    case alg::eltwise_logistic_use_dst_for_bwd: return alg::eltwise_logistic;
+    default: return a;
+  }
+}
+
 class OneDnnEltwiseForward : public on::PrimitiveKernel {
  public:
   OneDnnEltwiseForward(alg a, float alpha) : alg_(a), alpha_(alpha) {}
+  // A convolution or matmul producing x can apply this activation as a post-op.
+  KernelTraits Traits() const override {
+    return {.as_post_op = {static_cast<int>(PostOpAlgorithm(alg_)), alpha_, 0.f}};
+  }
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
       const auto md = on::Desc(Flat(c.input_types[0]), on::tag::a);
@@ -72,6 +87,12 @@ class OneDnnEltwiseBackward : public on::PrimitiveKernel {
  public:
   OneDnnEltwiseBackward(alg a, float alpha, bool from_dst)
       : alg_(a), alpha_(alpha), from_dst_(from_dst) {}
+  // ReLU's backward (not leaky: alpha 0) can fold into the op producing dy (max pooling's
+  // backward) when that op reads the same y.
+  KernelTraits Traits() const override {
+    const bool relu = alg_ == alg::eltwise_relu || alg_ == alg::eltwise_relu_use_dst_for_bwd;
+    return {.is_relu_grad = relu && alpha_ == 0.f};
+  }
   absl::Status Init(const KernelInitContext& c) override {
     return on::Call([&] {
       const auto md = on::Desc(Flat(c.input_types[0]), on::tag::a);
@@ -401,17 +422,6 @@ KernelFactory Factory(Args... args) {
   return [=] { return std::unique_ptr<Kernel>(new K(args...)); };
 }
 
-// The forward-only algorithm for a post-op ("use dst for backward" is about the backward pass).
-alg PostOpAlgorithm(alg a) {
-  switch (a) {
-    case alg::eltwise_relu_use_dst_for_bwd: return alg::eltwise_relu;
-    case alg::eltwise_tanh_use_dst_for_bwd: return alg::eltwise_tanh;
-    case alg::eltwise_elu_use_dst_for_bwd: return alg::eltwise_elu;
-    case alg::eltwise_logistic_use_dst_for_bwd: return alg::eltwise_logistic;
-    default: return a;
-  }
-}
-
 // Registers the op pair of one elementwise activation M (a row of the table below).
 template <typename M>
 void RegisterEltwise() {
@@ -435,15 +445,10 @@ void RegisterEltwise() {
       .Reference<Loops<BackwardBody<M>>::template Reference>();
   OpSchema fwd = std::move(fwd_def).Build();
   OpSchema bwd = std::move(bwd_def).Build();
-  // ReLU's backward can fold into the op producing dy (max pooling's backward) when that op
-  // reads the same y.
-  bwd.is_relu_grad = std::string(info.keras) == "relu";
   if (info.onednn == alg::undef) {
     fwd.fast_kernels[DType::kF32] = Factory<typename Loops<ForwardBody<M>>::FastF32>();
     bwd.fast_kernels[DType::kF32] = Factory<typename Loops<BackwardBody<M>>::FastF32>();
   } else {
-    // A convolution or matmul producing x can apply this activation as a post-op.
-    fwd.post_op = {static_cast<int>(PostOpAlgorithm(info.onednn)), info.alpha, 0.f};
     fwd.fast_kernels[DType::kF32] = Factory<OneDnnEltwiseForward>(info.onednn, info.alpha);
     bwd.fast_kernels[DType::kF32] = Factory<OneDnnEltwiseBackward>(info.onednn, info.alpha, from_y);
   }

@@ -587,7 +587,7 @@ absl::StatusOr<Value> BatchNormInference(Graph& g, Value x, Value gamma, Value b
   return g.Add("graft.BatchNormInference", {x, gamma, beta, moving_mean, moving_variance}, a, name);
 }
 
-absl::StatusOr<int> MovingAverageUpdate(Graph& g, Value moving, Value value, double momentum) {
+absl::StatusOr<Operation> MovingAverageUpdate(Graph& g, Value moving, Value value, double momentum) {
   if (!moving.valid() || moving.node >= g.num_nodes() || !g.IsVariable(moving)) {
     return absl::InvalidArgumentError(
         "MovingAverageUpdate: moving must be a variable (the update writes it in place)");
@@ -595,7 +595,7 @@ absl::StatusOr<int> MovingAverageUpdate(Graph& g, Value moving, Value value, dou
   absl::StatusOr<std::vector<Value>> outs =
       g.AddNode("graft.MovingAverageUpdate", {moving, value}, MovingAverageUpdateAttrs{momentum});
   if (!outs.ok()) return outs.status();
-  return g.num_nodes() - 1;
+  return Operation{g.num_nodes() - 1};
 }
 
 }  // namespace graft::ops

@@ -54,8 +54,8 @@ struct MovingAverageUpdateAttrs {
 // moving = moving * momentum + value * (1 - momentum), in place (Keras's convention, momentum
 // 0.99 by default — the opposite of PyTorch's momentum 0.1, which weighs the new value).
 // `moving` must be a variable with value's type; momentum must lie in [0, 1]. Not
-// differentiable. Returns the update node's id: add it to a plan's targets.
-absl::StatusOr<int> MovingAverageUpdate(Graph& g, Value moving, Value value, double momentum);
+// differentiable. Returns the update: add it to a plan's targets.
+absl::StatusOr<Operation> MovingAverageUpdate(Graph& g, Value moving, Value value, double momentum);
 
 }  // namespace graft::ops
 

@@ -533,10 +533,21 @@ class OneDnnConvKernel : public on::OneDnnKernel {
   dnnl::primitive prim_;
 };
 
+// The packed forms the kernels below prefer for their weights (defined after them).
+template <typename A>
+absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredWeights(
+    const Node& node, const std::vector<TensorType>& input_types);
+template <typename D>
+absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredDataWeights(
+    const Node& node, const std::vector<TensorType>& input_types);
+
 // (x, w, b?) -> y. A is the forward attributes (Conv1DAttrs or Conv2DAttrs).
 template <typename A>
 class OneDnnConv : public OneDnnConvKernel {
  public:
+  KernelTraits Traits() const override {
+    return {.accepts_post_ops = true, .packed_inputs = {{1, PreferredWeights<A>}}};
+  }
   absl::Status Init(const KernelInitContext& c) override {
     bias_ = c.input_types.size() > 2;
     SetSizes(ForwardSizes(c, Spec(c.attrs<A>())));
@@ -571,6 +582,7 @@ class OneDnnConv : public OneDnnConvKernel {
 template <typename A>
 class OneDnnConvBackwardData : public OneDnnConvKernel {
  public:
+  KernelTraits Traits() const override { return {.packed_inputs = {{1, PreferredDataWeights<A>}}}; }
   absl::Status Init(const KernelInitContext& c) override {
     const A& a = c.attrs<A>();
     SetSizes(DataSizes(c, Spec(a.conv), InputSpatial(a)));
@@ -598,6 +610,7 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
 template <typename A>
 class OneDnnConvBackwardWeights : public OneDnnConvKernel {
  public:
+  KernelTraits Traits() const override { return {.packed_outputs = {0}}; }
   absl::Status Init(const KernelInitContext& c) override {
     const A& a = c.attrs<A>();
     SetSizes(WeightsSizes(c, Spec(a.conv), KernelSpatial(a)));
@@ -848,8 +861,6 @@ OpDef<A> ForwardOp(std::string name, std::string doc) {
       .PrintAttrs([](const A& a) { return AttrsString(Spec(a)); })
       .template Kernel<OneDnnConv<A>>(DType::kF32)
       .template Reference<ForAttrs<RefConv, A>::template Type>()
-      .AcceptsPostOps()
-      .PackedInput(1, PreferredWeights<A>)
       .Grad(GradConv<A>);
   return def;
 }
@@ -869,7 +880,6 @@ OpDef<D> BackwardDataOp(std::string name, std::string doc) {
                             Named(Words(s.rank).dims, InputSpatial(a), "=", " "));
       })
       .template Kernel<OneDnnConvBackwardData<D>>(DType::kF32)
-      .PackedInput(1, PreferredDataWeights<D>)
       .template Reference<ForAttrs<RefConvBackwardData, D>::template Type>();
   return def;
 }
@@ -887,7 +897,6 @@ OpDef<W> BackwardWeightsOp(std::string name, std::string doc) {
         return absl::StrCat(AttrsString(Spec(a.conv)), " kernel_size=", Tuple(KernelSpatial(a)));
       })
       .template Kernel<OneDnnConvBackwardWeights<W>>(DType::kF32)
-      .PackedOutput(0)
       .template Reference<ForAttrs<RefConvBackwardWeights, W>::template Type>();
   return def;
 }

@@ -204,6 +204,7 @@ class MatMul {
 
 class OneDnnDense : public on::OneDnnKernel {
  public:
+  KernelTraits Traits() const override { return {.accepts_post_ops = true}; }
   absl::Status Init(const KernelInitContext& c) override {
     const Shape& x = c.input_types[0].shape;
     const int64_t m = Rows(x), k = x.dim(-1), n = c.input_types[1].shape.dim(1);
@@ -428,7 +429,6 @@ GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.Dense")
                       .Shape(InferDense)
                       .Kernel<OneDnnDense>(DType::kF32)
                       .Reference<RefDense>()
-                      .AcceptsPostOps()
                       .Grad(GradDense));
 GRAFT_REGISTER_OP(OpDef<NoAttrs>("graft.DenseBackwardData")
                       .Doc("dx = dy @ w^T on the last axis")

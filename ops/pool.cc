@@ -513,6 +513,7 @@ class FastMaxPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(PoolKind::k
   using Base = RefPoolBase<Attrs, BackwardXIndex(PoolKind::kMax)>;
 
  public:
+  KernelTraits Traits() const override { return {.relu_mask_input = 2}; }  // x, the pooled ReLU output
   absl::Status Init(const KernelInitContext& c) override {
     relu_mask_ = c.relu_mask;
     return Base::Init(c);
@@ -698,7 +699,6 @@ OpDef<Attrs> PoolBackwardOp(const std::string& name, std::string doc) {
       .PrintAttrs([](const Attrs& a) { return Describe(a); })
       .template Kernel<typename K::BackwardFastF32>(DType::kF32)
       .template Reference<K::template BackwardReference>();
-  if (kKind == PoolKind::kMax) def.AcceptsReluMask(2);  // x, the pooled ReLU output
   return def;
 }
 

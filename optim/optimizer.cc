@@ -71,10 +71,11 @@ std::string SlotBase(const Graph& graph, absl::string_view optimizer, Value para
 }
 }  // namespace
 
-absl::StatusOr<std::vector<int>> Optimizer::AppendUpdates(Graph& graph,
-                                                          const std::vector<Value>& params,
-                                                          const std::vector<Value>& grads,
-                                                          Value learning_rate, Value iteration) {
+absl::StatusOr<std::vector<Operation>> Optimizer::AppendUpdates(Graph& graph,
+                                                                const std::vector<Value>& params,
+                                                                const std::vector<Value>& grads,
+                                                                Value learning_rate,
+                                                                Value iteration) {
   if (absl::Status s = CheckOptions(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
   }
@@ -82,7 +83,7 @@ absl::StatusOr<std::vector<int>> Optimizer::AppendUpdates(Graph& graph,
       !s.ok()) {
     return s;
   }
-  std::vector<int> updates;
+  std::vector<Operation> updates;
   for (size_t i = 0; i < params.size(); ++i) {
     UpdateNode u = Update(graph, params[i], grads[i], learning_rate, iteration);
     std::string scope = graph.SetNameScope("");
@@ -90,7 +91,7 @@ absl::StatusOr<std::vector<int>> Optimizer::AppendUpdates(Graph& graph,
         graph.AddNode(u.op, std::move(u.inputs), std::move(u.attrs), UpdateName(graph, params[i]));
     graph.SetNameScope(std::move(scope));
     if (!out.ok()) return out.status();
-    updates.push_back(graph.num_nodes() - 1);
+    updates.push_back(Operation{graph.num_nodes() - 1});
   }
   return updates;
 }

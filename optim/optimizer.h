@@ -29,7 +29,7 @@
 //   auto adam = optim::MakeAdam({.learning_rate = 1e-3});
 //   Value lr = g.Placeholder({DType::kF32, {}}, "learning_rate");
 //   Value it = g.Placeholder({DType::kF32, {}}, "iteration");
-//   absl::StatusOr<std::vector<int>> updates = adam->AppendUpdates(g, params, grads, lr, it);
+//   absl::StatusOr<std::vector<Operation>> updates = adam->AppendUpdates(g, params, grads, lr, it);
 //   // compile a plan with .targets = *updates, feed lr = adam->learning_rate() and
 //   // it = the number of steps already taken.
 #ifndef GRAFT_OPTIM_OPTIMIZER_H_
@@ -68,7 +68,7 @@ class Optimizer {
 
   // Appends one fused in-place update node per parameter to `graph`, creating its slot
   // variables (non-trainable graph variables: Adam's m and v, SGD's velocity when
-  // momentum != 0, ...), and returns the update node ids (a plan runs them as targets).
+  // momentum != 0, ...), and returns the update operations (a plan runs them as targets).
   // `params` must be variables; `grads[i]` must have the type of `params[i]`. `learning_rate`
   // and `iteration` are scalar floating placeholders the trainer feeds every step: iteration is
   // the number of updates applied before this one (Keras `optimizer.iterations`, 0 on the first
@@ -76,9 +76,10 @@ class Optimizer {
   // naming the parameter when an argument is wrong, or naming the hyperparameter when one is out
   // of range (then before adding anything); on other failures the graph may hold some of the
   // nodes already appended.
-  absl::StatusOr<std::vector<int>> AppendUpdates(Graph& graph, const std::vector<Value>& params,
-                                                 const std::vector<Value>& grads,
-                                                 Value learning_rate, Value iteration);
+  absl::StatusOr<std::vector<Operation>> AppendUpdates(Graph& graph,
+                                                       const std::vector<Value>& params,
+                                                       const std::vector<Value>& grads,
+                                                       Value learning_rate, Value iteration);
 
   // Slot variables created so far (for Summary's optimizer-parameter count and for tests), in
   // creation order: per parameter, Adam's (m, v); SGD's velocity; RMSprop's velocity, then its

@@ -35,6 +35,9 @@ absl::StatusOr<std::vector<TensorType>> InferUpdate(const ShapeContext& c,
 template <typename Attrs>
 class UpdateKernel : public Kernel {
  public:
+  // Elementwise: it updates packed copies (convolution weights kept in oneDNN's layout, and
+  // their slots) as well as logical ones.
+  KernelTraits Traits() const override { return {.elementwise_over_layout = true}; }
   absl::Status Init(const KernelInitContext& c) override {
     attrs_ = c.attrs<Attrs>();
     return absl::OkStatus();
@@ -64,7 +67,6 @@ OpDef<Attrs> UpdateOp(std::string name, std::string doc, std::vector<std::string
       .Inputs(std::move(inputs))
       .Outputs({})
       .Mutates(std::move(mutates))
-      .ElementwiseOverLayout()
       .template Kernel<K<float, true>>(DType::kF32)
       .template Reference<Serial<K>::template Kernel>();
   return def;

@@ -1,9 +1,10 @@
 // graft — plans: a compiled, runnable slice of a graph for concrete input shapes.
 //
 // Compiling a plan prunes the graph to what the fetches and targets need, infers every shape
-// with the batch size now known, allocates every intermediate tensor once, creates one kernel
-// per node (oneDNN primitives are created here, once) and orders nodes that update a variable
-// in place after every reader of that variable. Running it binds the feeds (no copy) and
+// with the batch size now known, creates one kernel per node (oneDNN primitives are created
+// here, once), folds activations into the primitives before them, keeps weights packed, orders
+// nodes that update a variable in place after every reader of that variable and places every
+// intermediate tensor in one arena: the passes of runtime/passes/passes.h. Running it binds the feeds (no copy) and
 // executes the steps with the chosen executor.
 #ifndef GRAFT_RUNTIME_PLAN_H_
 #define GRAFT_RUNTIME_PLAN_H_
@@ -26,6 +27,9 @@ enum class ExecutorKind {
 };
 
 class Plan;
+namespace passes {
+struct CompileState;
+}  // namespace passes
 
 // One arena buffer that several plans take turns on: the plans of one model (train and eval, per
 // batch size, per thread count) never run at the same time and keep nothing in their arenas
@@ -64,7 +68,7 @@ struct PlanOptions {
 struct PlanSpec {
   std::vector<Value> feeds;    // placeholders, fed in this order
   std::vector<Value> fetches;  // values returned by Run, in this order
-  std::vector<int> targets;    // nodes run for their side effects (optimizer updates)
+  std::vector<Operation> targets;  // run for their side effects (optimizer updates)
 };
 
 // One node of a plan, ready to run.
@@ -114,11 +118,8 @@ class Plan {
   // Points every arena view at `base` (the arena buffer moved).
   void CarveViews();
 
-  // Step 3b of Compile: which variables (and gradients) the plan keeps packed, and how.
-  absl::Status ChoosePackedForms(const std::vector<bool>& needed,
-                                 const std::vector<std::vector<int>>& readers);
-  // Step 8 of Compile: buffer lifetimes, sharing, placement in the arena.
-  absl::Status PlaceInArena(const std::vector<int>& fused_into);
+  // Binds every value's storage and creates one Init'ed step per node that runs.
+  absl::Status BindStorage(passes::CompileState& state);
   // The type of the buffer holding `v`: its type, or a flat packed copy.
   TensorType StorageType(Value v) const;
 
@@ -130,6 +131,7 @@ class Plan {
   std::vector<std::vector<Tensor>> values_;
   std::vector<std::vector<TensorType>> types_;
   std::vector<PlanStep> steps_;
+  std::vector<int> step_of_;  // node id -> its step (a folded node: its producer's), or -1
   // Every variable the plan binds, and whether in its packed form / updated in place: Run
   // brings that copy up to date first (a no-op while it stays current).
   struct VariableBinding {

@@ -36,7 +36,7 @@ namespace graft {
 struct StepSpec {
   std::vector<Value> feeds;
   std::vector<Value> fetches;
-  std::vector<int> targets;
+  std::vector<Operation> targets;
 };
 
 // A step of a Session (AddStep returns it).

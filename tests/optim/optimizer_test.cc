@@ -353,7 +353,7 @@ TEST(Optimizer, ArgumentErrorsAreClear) {
   Value it = g.Placeholder({DType::kF32, {}}, "it");
   Value vec = g.Placeholder({DType::kF32, {1}}, "vec");
   auto adam = optim::MakeAdam();
-  auto expect_error = [](const absl::StatusOr<std::vector<int>>& r, const std::string& needle) {
+  auto expect_error = [](const absl::StatusOr<std::vector<Operation>>& r, const std::string& needle) {
     ASSERT_FALSE(r.ok()) << needle;
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status();

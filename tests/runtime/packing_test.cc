@@ -26,7 +26,7 @@ struct TrainGraph {
   Graph g;
   Value x, w, b, loss, lr, it;
   std::vector<Value> grads;
-  std::vector<int> updates;
+  std::vector<Operation> updates;
   std::unique_ptr<optim::Optimizer> adam = optim::MakeAdam({.learning_rate = 0.01});
 
   TrainGraph() {
