@@ -55,39 +55,11 @@ int main(int argc, char** argv) {
             << data->x_test.shape().dim(0) << " test images of 28x28x1\n";
 
   keras::Model model = graft::examples::SmallResNet();
-  absl::Status s = model.Compile(
-      {.optimizer = "adam", .loss = "sparse_categorical_crossentropy", .metrics = {"accuracy"}});
-  if (!s.ok()) {
-    std::cerr << s.message() << "\n";
-    return 1;
-  }
-  model.Summary();
-  absl::StatusOr<keras::History> history =
-      model.Fit(x_train, y_train,
-                {.batch_size = absl::GetFlag(FLAGS_batch_size),
-                 .epochs = absl::GetFlag(FLAGS_epochs),
-                 .verbose = absl::GetFlag(FLAGS_verbose),
-                 .validation_split = absl::GetFlag(FLAGS_validation_split)});
-  if (!history.ok()) {
-    std::cerr << history.status().message() << "\n";
-    return 1;
-  }
-  absl::StatusOr<std::vector<double>> test = model.Evaluate(data->x_test, data->y_test);
-  if (!test.ok()) {
-    std::cerr << test.status().message() << "\n";
-    return 1;
-  }
-  for (size_t e = 0; e < history->epoch_seconds.size(); ++e) {
-    std::printf("epoch %zu: %.1f s\n", e + 1, history->epoch_seconds[e]);
-  }
-  std::printf("Test loss: %.4f - test accuracy: %.4f (%.2f%%)\n", (*test)[0], (*test)[1],
-              100 * (*test)[1]);
-  if (const std::string path = absl::GetFlag(FLAGS_save); !path.empty()) {
-    if (absl::Status saved = model.Save(graft::examples::UserPath(path)); !saved.ok()) {
-      std::cerr << saved.message() << "\n";
-      return 1;
-    }
-    std::printf("Saved the model to %s\n", path.c_str());
-  }
-  return 0;
+  return graft::examples::TrainAndReport(
+      model, "sparse_categorical_crossentropy", x_train, y_train, data->x_test, data->y_test,
+      {.batch_size = absl::GetFlag(FLAGS_batch_size),
+       .epochs = absl::GetFlag(FLAGS_epochs),
+       .verbose = absl::GetFlag(FLAGS_verbose),
+       .validation_split = absl::GetFlag(FLAGS_validation_split)},
+      absl::GetFlag(FLAGS_save));
 }

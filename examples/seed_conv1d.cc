@@ -73,43 +73,12 @@ int main(int argc, char** argv) {
           : layers::Dense(1, {.activation = "sigmoid"}),
   });
   if (absl::GetFlag(FLAGS_tbb_executor)) model.SetExecutor(graft::ExecutorKind::kTbb);
-  absl::Status s = model.Compile({
-      .optimizer = "adam",
-      .loss = dna ? "sparse_categorical_crossentropy" : "binary_crossentropy",
-      .metrics = {"accuracy"},
-  });
-  if (!s.ok()) {
-    std::cerr << s.message() << "\n";
-    return 1;
-  }
-  model.Summary();
-
-  absl::StatusOr<keras::History> history =
-      model.Fit(data.x_train, data.y_train,
-                {.batch_size = absl::GetFlag(FLAGS_batch_size),
-                 .epochs = absl::GetFlag(FLAGS_epochs),
-                 .verbose = absl::GetFlag(FLAGS_verbose),
-                 .validation_split = absl::GetFlag(FLAGS_validation_split)});
-  if (!history.ok()) {
-    std::cerr << history.status().message() << "\n";
-    return 1;
-  }
-  absl::StatusOr<std::vector<double>> test = model.Evaluate(data.x_test, data.y_test);
-  if (!test.ok()) {
-    std::cerr << test.status().message() << "\n";
-    return 1;
-  }
-  double seconds = 0;
-  for (double t : history->epoch_seconds) seconds += t;
-  std::printf("Test loss: %.4f - test accuracy: %.4f (%.1f%%)\n", (*test)[0], (*test)[1],
-              100 * (*test)[1]);
-  std::printf("Training: %.1f s for %d epochs\n", seconds, absl::GetFlag(FLAGS_epochs));
-  if (const std::string path = absl::GetFlag(FLAGS_save); !path.empty()) {
-    if (absl::Status saved = model.Save(graft::examples::UserPath(path)); !saved.ok()) {
-      std::cerr << saved.message() << "\n";
-      return 1;
-    }
-    std::printf("Saved the model to %s\n", path.c_str());
-  }
-  return 0;
+  return graft::examples::TrainAndReport(
+      model, dna ? "sparse_categorical_crossentropy" : "binary_crossentropy", data.x_train,
+      data.y_train, data.x_test, data.y_test,
+      {.batch_size = absl::GetFlag(FLAGS_batch_size),
+       .epochs = absl::GetFlag(FLAGS_epochs),
+       .verbose = absl::GetFlag(FLAGS_verbose),
+       .validation_split = absl::GetFlag(FLAGS_validation_split)},
+      absl::GetFlag(FLAGS_save));
 }
