@@ -1,90 +1,130 @@
-// Losses and metrics by Keras name.
+// Losses and metrics by Keras name: two tables, one row per loss or metric.
 #include "keras/losses.h"
 
-#include <optional>
+#include <functional>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "graph/op_registry.h"
 #include "ops/loss.h"
 #include "ops/metric.h"
 
 namespace graft::keras::internal {
+namespace {
 
-// The loss `spec` on `out` (the model's output). A sigmoid / softmax output feeding its
-// cross-entropy uses the stable from-logits form on the pre-activation, as tf.keras does
-// through `_keras_logits`.
+using Fn = std::function<absl::StatusOr<Value>(Graph&, Value y_true, Value y_pred)>;
+
+struct LossRow {
+  const char* name;           // Keras's canonical name
+  std::vector<const char*> aliases;
+  Fn fn;                      // on the model's output
+  const char* activation;     // the output activation whose pre-activation from_logits takes
+  Fn from_logits;             // on logits (null: no from-logits form)
+};
+
+const std::vector<LossRow>& Losses() {
+  static const std::vector<LossRow> rows = {
+      {"binary_crossentropy", {"bce"}, ops::BinaryCrossentropy, "graft.Sigmoid",
+       ops::BinaryCrossentropyFromLogits},
+      {"categorical_crossentropy", {"cce"}, ops::CategoricalCrossentropy, "graft.Softmax",
+       ops::CategoricalCrossentropyFromLogits},
+      {"sparse_categorical_crossentropy", {}, ops::SparseCategoricalCrossentropy, "graft.Softmax",
+       ops::SparseCategoricalCrossentropyFromLogits},
+      {"mean_squared_error", {"mse"}, ops::MeanSquaredError, nullptr, nullptr},
+      {"mean_absolute_error", {"mae"}, ops::MeanAbsoluteError, nullptr, nullptr},
+  };
+  return rows;
+}
+
+struct MetricRow {
+  const char* name;
+  std::vector<const char*> aliases;
+  Fn fn;
+};
+
+const std::vector<MetricRow>& Metrics() {
+  static const std::vector<MetricRow> rows = {
+      {"binary_accuracy", {},
+       [](Graph& g, Value t, Value p) { return ops::BinaryAccuracy(g, t, p); }},
+      {"categorical_accuracy", {}, ops::CategoricalAccuracy},
+      {"sparse_categorical_accuracy", {}, ops::SparseCategoricalAccuracy},
+      {"mean_absolute_error", {"mae"}, ops::MeanAbsoluteError},
+      {"mean_squared_error", {"mse"}, ops::MeanSquaredError},
+  };
+  return rows;
+}
+
+// The row whose name or alias is `name` (lower-cased), or null.
+template <typename Row>
+const Row* Find(const std::vector<Row>& rows, const std::string& name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  for (const Row& r : rows) {
+    if (lower == r.name) return &r;
+    for (const char* alias : r.aliases) {
+      if (lower == alias) return &r;
+    }
+  }
+  return nullptr;
+}
+
+template <typename Row>
+std::string Known(const std::vector<Row>& rows) {
+  std::vector<std::string> names;
+  for (const Row& r : rows) {
+    names.push_back(r.aliases.empty()
+                        ? std::string(r.name)
+                        : absl::StrCat(r.name, " (", absl::StrJoin(r.aliases, ", "), ")"));
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+}  // namespace
+
+std::string CanonicalLoss(std::string name) {
+  const LossRow* row = Find(Losses(), name);
+  return row == nullptr ? "" : row->name;
+}
+
+const std::string& KnownLosses() {
+  static const std::string known = Known(Losses());
+  return known;
+}
+
 absl::StatusOr<Value> BuildLoss(Graph& g, const std::string& loss, bool from_logits, Value y_true,
                                 Value out) {
-  const Node& node = g.node(out);
-  auto logits_of = [&](const char* activation) -> std::optional<Value> {
-    if (from_logits) return out;
-    if (node.op->name == activation) return node.inputs[0];
-    return std::nullopt;
-  };
-  if (loss == "binary_crossentropy") {
-    if (auto z = logits_of("graft.Sigmoid"))
-      return ops::BinaryCrossentropyFromLogits(g, y_true, *z);
-    return ops::BinaryCrossentropy(g, y_true, out);
+  const LossRow* row = Find(Losses(), loss);
+  if (row == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown loss \"", loss, "\"; graft knows: ", KnownLosses()));
   }
-  if (loss == "categorical_crossentropy") {
-    if (auto z = logits_of("graft.Softmax")) {
-      return ops::CategoricalCrossentropyFromLogits(g, y_true, *z);
-    }
-    return ops::CategoricalCrossentropy(g, y_true, out);
+  if (row->from_logits != nullptr) {
+    if (from_logits) return row->from_logits(g, y_true, out);
+    const Node& node = g.node(out);
+    if (node.op->name == row->activation) return row->from_logits(g, y_true, node.inputs[0]);
   }
-  if (loss == "sparse_categorical_crossentropy") {
-    if (auto z = logits_of("graft.Softmax")) {
-      return ops::SparseCategoricalCrossentropyFromLogits(g, y_true, *z);
-    }
-    return ops::SparseCategoricalCrossentropy(g, y_true, out);
-  }
-  if (loss == "mean_squared_error") return ops::MeanSquaredError(g, y_true, out);
-  return ops::MeanAbsoluteError(g, y_true, out);
+  return row->fn(g, y_true, out);
 }
 
-// Keras's aliases to canonical names; empty when unknown.
-std::string CanonicalLoss(std::string name) {
-  name = absl::AsciiStrToLower(name);
-  if (name == "bce") return "binary_crossentropy";
-  if (name == "cce") return "categorical_crossentropy";
-  if (name == "mse") return "mean_squared_error";
-  if (name == "mae") return "mean_absolute_error";
-  for (const char* known :
-       {"binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-        "mean_squared_error", "mean_absolute_error"}) {
-    if (name == known) return name;
-  }
-  return "";
-}
-
-// The metric `name` on `out`, resolving "accuracy" as Keras does.
 absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::string& loss,
                                   Value y_true, Value out) {
   std::string m = absl::AsciiStrToLower(name);
   if (m == "accuracy" || m == "acc") {
     if (g.type(out).shape.dim(-1) == 1) {
       m = "binary_accuracy";
-    } else if (loss == "sparse_categorical_crossentropy") {
+    } else if (CanonicalLoss(loss) == "sparse_categorical_crossentropy") {
       m = "sparse_categorical_accuracy";
     } else {
       m = "categorical_accuracy";
     }
   }
-  if (m == "binary_accuracy") return ops::BinaryAccuracy(g, y_true, out);
-  if (m == "sparse_categorical_accuracy") return ops::SparseCategoricalAccuracy(g, y_true, out);
-  if (m == "categorical_accuracy") return ops::CategoricalAccuracy(g, y_true, out);
-  if (m == "mae" || m == "mean_absolute_error") return ops::MeanAbsoluteError(g, y_true, out);
-  if (m == "mse" || m == "mean_squared_error") return ops::MeanSquaredError(g, y_true, out);
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown metric \"", name,
-                   "\"; graft knows: accuracy, binary_accuracy, categorical_accuracy, "
-                   "sparse_categorical_accuracy, mae, mse"));
-}
-
-const char* KnownLosses() {
-  return "binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy, "
-         "mean_squared_error (mse), mean_absolute_error (mae)";
+  const MetricRow* row = Find(Metrics(), m);
+  if (row == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown metric \"", name,
+                                                   "\"; graft knows: accuracy, ", Known(Metrics())));
+  }
+  return row->fn(g, y_true, out);
 }
 
 }  // namespace graft::keras::internal

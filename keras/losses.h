@@ -1,4 +1,5 @@
-// graft — losses and metrics chosen by Keras name (internal to keras/: Model::Compile).
+// graft — losses and metrics chosen by Keras name (internal to keras/: Model::Compile). One
+// table row per loss or metric in losses.cc.
 #ifndef GRAFT_KERAS_LOSSES_H_
 #define GRAFT_KERAS_LOSSES_H_
 
@@ -13,7 +14,7 @@ namespace graft::keras::internal {
 // empty when unknown.
 std::string CanonicalLoss(std::string name);
 // The names CanonicalLoss knows, for messages.
-const char* KnownLosses();
+const std::string& KnownLosses();
 
 // The loss `name` (canonical) of `out` against `y_true`. A sigmoid / softmax output feeding its
 // cross-entropy uses the stable from-logits form on the pre-activation, as tf.keras does
