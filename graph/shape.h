@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "graph/dtype.h"
 
 namespace graft {
@@ -29,8 +30,19 @@ class Shape {
 
   // True when every dimension is known.
   bool IsFullyDefined() const;
-  // The product of the dimensions (1 for a scalar); -1 when any dimension is unknown.
+  // The product of the dimensions (1 for a scalar, 0 when any dimension is 0); -1 when any
+  // dimension is unknown. Unchecked: a shape whose product overflows int64 gives a meaningless
+  // (wrapped) count. Shapes from files, users or other untrusted sources go through
+  // CheckedNumElements / CheckedNumBytes first (Tensor's constructor checks them too).
   int64_t num_elements() const;
+  // The element count, checked: InvalidArgument (naming the shape) when a dimension is unknown
+  // or negative, or when the count does not fit int64. The rule is NumPy's: the product of the
+  // non-zero dimensions must fit, so an empty shape such as (0, 2^62, 4) is rejected too and
+  // every partial product of a valid shape (a row size, a stride) fits int64.
+  absl::StatusOr<int64_t> CheckedNumElements() const;
+  // The size in bytes of a tensor of this shape and `dtype`, checked likewise: the product of
+  // the non-zero dimensions times SizeOf(dtype) must fit int64 (and so size_t).
+  absl::StatusOr<int64_t> CheckedNumBytes(DType dtype) const;
   // The shape with the first dimension replaced by `batch`.
   Shape WithBatch(int64_t batch) const;
 

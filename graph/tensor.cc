@@ -7,6 +7,9 @@
 #include <sys/mman.h>
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "graph/check.h"
+
 namespace graft {
 
 Tensor::Storage::Storage(size_t n) : bytes(n) {
@@ -47,8 +50,26 @@ std::shared_ptr<void> Tensor::AllocateArena(size_t bytes) {
 }
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  assert(shape_.IsFullyDefined());
-  storage_ = std::make_shared<Storage>(nbytes());
+  const absl::StatusOr<int64_t> bytes = shape_.CheckedNumBytes(dtype_);
+  GRAFT_CHECK(bytes.ok(), "Tensor(", DTypeName(dtype_), ", ", shape_.ToString(),
+              "): ", bytes.status().message(), " (Tensor::Create returns this as a Status)");
+  storage_ = std::make_shared<Storage>(static_cast<size_t>(*bytes));
+}
+
+absl::StatusOr<Tensor> Tensor::Create(DType dtype, Shape shape) {
+  const absl::StatusOr<int64_t> bytes = shape.CheckedNumBytes(dtype);
+  if (!bytes.ok()) return bytes.status();
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  try {
+    t.storage_ = std::make_shared<Storage>(static_cast<size_t>(*bytes));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", *bytes, " bytes for a ", DTypeName(dtype), " tensor of shape ",
+                     t.shape_.ToString(), ": out of memory"));
+  }
+  return t;
 }
 
 double Tensor::AsDouble(int64_t i) const {

@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "graph/check.h"
 #include "graph/dtype.h"
 #include "graph/shape.h"
 
@@ -24,12 +27,25 @@ class Tensor {
  public:
   // An empty tensor (no storage, dtype f32, shape ()). `empty()` is true.
   Tensor() = default;
-  // A zero-filled tensor. The shape must be fully defined.
+  // A zero-filled tensor. The shape must be fully defined and its byte size must fit int64
+  // (Shape::CheckedNumBytes): otherwise the process aborts with a message naming the shape
+  // (GRAFT_CHECK, on in optimised builds too). For shapes that come from files or users, use
+  // Create, which returns the same message as a Status.
   Tensor(DType dtype, Shape shape);
+  // A zero-filled tensor, checked: InvalidArgument for a shape with an unknown or negative
+  // dimension or a byte size that overflows int64, ResourceExhausted when the memory cannot be
+  // allocated. Never aborts and never throws.
+  static absl::StatusOr<Tensor> Create(DType dtype, Shape shape);
 
-  // A tensor holding a copy of `values`; `values.size()` must equal the shape's element count.
+  // A tensor holding a copy of `values`; `values.size()` must equal the shape's element count,
+  // or the process aborts with a message giving both (GRAFT_CHECK, on in optimised builds too).
+  // For counts that depend on input, use CreateFromVector.
   template <typename T>
   static Tensor FromVector(Shape shape, const std::vector<T>& values);
+  // The checked form of FromVector: InvalidArgument (shape, element count and number of values)
+  // when they differ or the shape is invalid.
+  template <typename T>
+  static absl::StatusOr<Tensor> CreateFromVector(Shape shape, const std::vector<T>& values);
   // A rank-0 tensor.
   template <typename T>
   static Tensor Scalar(T value) {
@@ -113,11 +129,27 @@ class Tensor {
 };
 
 template <typename T>
-Tensor Tensor::FromVector(Shape shape, const std::vector<T>& values) {
-  Tensor t(DTypeOf<T>(), std::move(shape));
-  assert(static_cast<int64_t>(values.size()) == t.num_elements());
-  std::copy(values.begin(), values.end(), t.data<T>());
+absl::StatusOr<Tensor> Tensor::CreateFromVector(Shape shape, const std::vector<T>& values) {
+  absl::StatusOr<int64_t> n = shape.CheckedNumBytes(DTypeOf<T>());
+  if (!n.ok()) return n.status();
+  const int64_t elements = shape.num_elements();  // exact: the byte size fits
+  if (static_cast<uint64_t>(elements) != values.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Tensor::FromVector: shape ", shape.ToString(), " has ", elements, " elements, but ",
+        values.size(), " values were given; pass exactly as many values as the product of the "
+        "dimensions, or fix the shape"));
+  }
+  absl::StatusOr<Tensor> t = Create(DTypeOf<T>(), std::move(shape));
+  if (!t.ok()) return t.status();
+  std::copy(values.begin(), values.end(), t->template data<T>());
   return t;
+}
+
+template <typename T>
+Tensor Tensor::FromVector(Shape shape, const std::vector<T>& values) {
+  absl::StatusOr<Tensor> t = CreateFromVector<T>(std::move(shape), values);
+  GRAFT_CHECK(t.ok(), t.status().message(), " (Tensor::CreateFromVector returns this as a Status)");
+  return *std::move(t);
 }
 
 }  // namespace graft
