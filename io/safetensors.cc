@@ -1,17 +1,13 @@
 #include "io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "io/atomic_file.h"
+#include "io/file.h"
 #include "nlohmann/json.hpp"
 
 namespace graft::io {
@@ -96,21 +92,19 @@ absl::StatusOr<Entry> ParseEntry(absl::string_view source, const std::string& na
     return Bad(source, PathOf(name, "shape"),
                absl::StrCat("rank ", shape->size(), " is above graft's limit of ", kMaxRank));
   }
-  uint64_t elements = 1;
   for (size_t i = 0; i < shape->size(); ++i) {
     const Json& dim = (*shape)[i];
     if (!dim.is_number_unsigned() || dim.get<uint64_t>() > kMaxDim) {
       return Bad(source, PathOf(name, absl::StrCat("shape[", i, "]")),
                  absl::StrCat("expected a size in [0, 2^62], found ", dim.dump().substr(0, 40)));
     }
-    const uint64_t n = dim.get<uint64_t>();
-    if (n != 0 && elements > kMaxDim / n) {
-      return Bad(
-          source, PathOf(name, "shape"),
-          absl::StrCat("the element count of ", shape->dump().substr(0, 120), " overflows 2^62"));
-    }
-    elements *= n;
-    e.shape.push_back(static_cast<int64_t>(n));
+    e.shape.push_back(static_cast<int64_t>(dim.get<uint64_t>()));
+  }
+  // Shape's checked count (NumPy's rule: the non-zero dimensions' product, times the element
+  // size, fits int64), the same check Tensor's constructor makes.
+  const absl::StatusOr<int64_t> checked_bytes = Shape(e.shape).CheckedNumBytes(e.dtype);
+  if (!checked_bytes.ok()) {
+    return Bad(source, PathOf(name, "shape"), checked_bytes.status().message());
   }
   auto offsets = value.find("data_offsets");
   if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 ||
@@ -125,13 +119,14 @@ absl::StatusOr<Entry> ParseEntry(absl::string_view source, const std::string& na
                absl::StrCat("[", e.begin, ", ", e.end, "] is out of range: the data section holds ",
                             data_size, " bytes"));
   }
-  const uint64_t bytes = elements * SizeOf(e.dtype);  // elements <= 2^62 and <= data_size / 1
-  if (elements > data_size || bytes != e.end - e.begin) {
+  const uint64_t bytes = static_cast<uint64_t>(*checked_bytes);
+  if (bytes != e.end - e.begin) {
     return Bad(source, PathOf(name, "data_offsets"),
                absl::StrCat("[", e.begin, ", ", e.end, "] spans ", e.end - e.begin, " bytes, but ",
-                            d, " of shape ", shape->dump(), " needs ",
-                            elements > data_size ? std::string("more than the file holds")
-                                                 : absl::StrCat(bytes)));
+                            d, " of shape ", shape->dump().substr(0, 120), " needs ", bytes,
+                            bytes > data_size
+                                ? absl::StrCat(" (more than the data section's ", data_size, ")")
+                                : ""));
   }
   return e;
 }
@@ -222,37 +217,6 @@ absl::StatusOr<Safetensors> ParseSafetensors(absl::string_view bytes, absl::stri
     out.tensors.push_back({e.name, std::move(t)});
   }
   return out;
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    const std::string msg = absl::StrCat(path, ": cannot open: ", std::strerror(err));
-    return err == ENOENT ? absl::NotFoundError(msg) : absl::PermissionDeniedError(msg);
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a regular file", S_ISDIR(st.st_mode) ? " (a directory)" : ""));
-  }
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      const int err = errno;
-      ::close(fd);
-      return absl::DataLossError(absl::StrCat(path, ": read failed at byte ", got, " of ",
-                                              bytes.size(), r < 0 ? ": " : "",
-                                              r < 0 ? std::strerror(err) : " (file shrank)"));
-    }
-    got += static_cast<size_t>(r);
-  }
-  ::close(fd);
-  return bytes;
 }
 
 absl::StatusOr<Safetensors> LoadSafetensors(const std::string& path) {

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/tensor.h"
+#include "io/file.h"  // ReadWholeFile (moved there; included for its callers)
 
 namespace graft::io {
 
@@ -52,10 +53,6 @@ absl::StatusOr<Safetensors> LoadSafetensors(const std::string& path);
 
 // Parses the bytes of a file; `source` names it in messages (a path, or "<memory>").
 absl::StatusOr<Safetensors> ParseSafetensors(absl::string_view bytes, absl::string_view source);
-
-// Reads the whole of a regular file into memory, with errors that name it (a folder, a missing
-// file, a read error).
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace graft::io
 
