@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -349,6 +350,139 @@ TEST(NpyLoadTest, UnparsableShapeIsRejected) {
                 std::string(24, '\0')));
     ExpectInvalid(path, "cannot parse shape");
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue 11): sizes in the header are checked against the file before anything is
+// allocated, with overflow-checked counts; a directory is named as one.
+
+// A .npy file whose header claims `shape` (text) of float32 but holds `data_bytes` bytes.
+std::string Claim(absl::string_view shape, size_t data_bytes = 0, const char* descr = "<f4") {
+  return NpyFile(1,
+                 absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape,
+                              ", }"),
+                 std::string(data_bytes, '\0'));
+}
+
+TEST(NpyHardeningTest, TerabyteShapeIsAnErrorNotAnAbort) {
+  // Was: Tensor's allocation threw std::bad_alloc out of LoadNpy and aborted the process.
+  const std::string path = TestDir() + "/tera.npy";
+  WriteBytes(path, Claim("(1099511627776,)", 24));  // 2^40 float32 = 4 TiB
+  ExpectInvalid(path,
+                "truncated data: the header gives float32 shape (1099511627776,), 4398046511104 "
+                "bytes of data, but the file holds 24 bytes after its 128-byte header (152 in all)");
+}
+
+// The process's current virtual memory size in bytes (Linux).
+size_t VirtualMemoryBytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+TEST(NpyHardeningTest, ShortFileClaimingAGigabyteAllocatesNothing) {
+  // Was: a file of a few bytes claiming 1 GiB allocated and zeroed 1 GiB before noticing the
+  // file was short. In a child process whose address space allows 256 MiB more than it uses, LoadNpy
+  // must still return the error (an allocation of 1 GiB would fail and abort).
+  const std::string path = TestDir() + "/giga.npy";
+  WriteBytes(path, Claim("(268435456,)", 24));  // 2^28 float32 = 1 GiB
+  ASSERT_EQ(ReadBytes(path).size(), 152u);
+  EXPECT_EXIT(
+      {
+        struct rlimit limit;
+        limit.rlim_cur = limit.rlim_max = VirtualMemoryBytes() + (size_t{256} << 20);
+        setrlimit(RLIMIT_AS, &limit);
+        absl::StatusOr<Tensor> t = LoadNpy(path);
+        std::fprintf(stderr, "%s\n", t.status().ToString().c_str());
+        std::exit(!t.ok() && t.status().code() == absl::StatusCode::kInvalidArgument ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "1073741824 bytes of data, but the file holds 24 bytes");
+}
+
+TEST(NpyHardeningTest, ShapesWhoseByteCountOverflowsAreRejected) {
+  // Was: (2^32, 2^32) and (2^62,) overflowed int64 in the element count, "loaded" with 0 bytes,
+  // and the first read segfaulted.
+  const std::string dir = TestDir();
+  int i = 0;
+  for (const char* shape : {"(4294967296, 4294967296)", "(4611686018427387904,)",
+                            "(2305843009213693952,)", "(9223372036854775807,)",
+                            "(3037000500, 3037000500)", "(0, 4294967296, 4294967296)"}) {
+    SCOPED_TRACE(shape);
+    const std::string path = absl::StrCat(dir, "/overflow", i++, ".npy");
+    WriteBytes(path, Claim(shape, 64));
+    ExpectInvalid(path, "the header's shape is too large to load: shape ");
+    ExpectInvalid(path, "overflows int64; the file holds ");
+  }
+  // A size beyond int64 does not parse at all.
+  WriteBytes(dir + "/beyond.npy", Claim("(99999999999999999999,)", 8));
+  ExpectInvalid(dir + "/beyond.npy", "cannot parse shape (99999999999999999999,)");
+}
+
+TEST(NpyHardeningTest, EmptyArraysWithLargeDimensionsStillLoad) {
+  const std::string path = TestDir() + "/empty.npy";
+  WriteBytes(path, Claim("(0, 1099511627776)", 0));  // 0 elements; 2^40 fits
+  absl::StatusOr<Tensor> t = LoadNpy(path);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->shape(), (Shape{0, int64_t{1} << 40}));
+  EXPECT_EQ(t->num_elements(), 0);
+  EXPECT_EQ(t->nbytes(), 0u);
+}
+
+TEST(NpyHardeningTest, HeaderLengthBeyondTheFileIsRejected) {
+  const std::string path = TestDir() + "/header_len.npy";
+  std::string file = Claim("(2,)", 8);
+  file[8] = '\xff';
+  file[9] = '\xff';  // a 65535-byte header in a 136-byte file
+  WriteBytes(path, file);
+  ExpectInvalid(path,
+                "truncated header: the preamble gives a 65535-byte header, but the file holds 126 "
+                "bytes after the preamble (136 in all)");
+  std::string v2("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12);  // a 4 GiB header
+  WriteBytes(path, v2 + "{}");
+  ExpectInvalid(path, "the preamble gives a 4294967295-byte header, but the file holds 2 bytes");
+}
+
+TEST(NpyHardeningTest, DirectoryIsNamedAsOne) {
+  // Was: "shorter than the 8-byte preamble".
+  const std::string dir = TestDir() + "/data.npy";
+  std::filesystem::create_directory(dir);
+  ExpectInvalid(dir, "is a directory, not a file");
+}
+
+TEST(NpyHardeningTest, MalformedTuplesAreRejected) {
+  const std::string dir = TestDir();
+  int i = 0;
+  for (const char* shape : {"(,)", "(2,,3)", "(2, 3,,)", "(,2)", "(2 3)", "(+-2,)"}) {
+    SCOPED_TRACE(shape);
+    const std::string path = absl::StrCat(dir, "/tuple", i++, ".npy");
+    WriteBytes(path, Claim(shape, 24));
+    ExpectInvalid(path, "cannot parse shape");
+  }
+}
+
+TEST(NpyHardeningTest, ParseNpyReadsBytesInMemory) {
+  const std::string path = TestDir() + "/a.npy";
+  const Tensor t = Example(DType::kI32, Shape{3, 2});
+  ASSERT_TRUE(SaveNpy(path, t).ok());
+  absl::StatusOr<Tensor> back = ParseNpy(ReadBytes(path));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(SameTensor(*back, t));
+  // Trailing bytes are ignored, as NumPy does.
+  back = ParseNpy(ReadBytes(path) + "tail", "x.npy");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(SameTensor(*back, t));
+  // Errors name the source given, "<memory>" by default.
+  absl::StatusOr<Tensor> bad = ParseNpy(Claim("(1099511627776,)", 24));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("<memory>: not a readable .npy file: truncated data"));
+  bad = ParseNpy(std::string("\x93NU", 4), "weights.npy");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("weights.npy: not a readable .npy file: the file holds 4 bytes, shorter "
+                        "than the 8-byte preamble"));
 }
 
 // ---------------------------------------------------------------------------------------------
