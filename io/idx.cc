@@ -8,9 +8,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <system_error>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -18,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "io/file.h"
 
 namespace graft::io {
 namespace {
@@ -36,7 +34,7 @@ constexpr ElementType kTypes[] = {{kU8, "uint8", 1},  {kI8, "int8", 1},     {kI1
 
 std::string Hex(uint8_t b) { return absl::StrCat(absl::Hex(b, absl::kZeroPad2)); }
 
-absl::Status Bad(const std::string& path, absl::string_view what) {
+absl::Status Bad(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": not a readable IDX file: ", what));
 }
 
@@ -45,8 +43,12 @@ bool IsGzip(absl::string_view bytes) {
          static_cast<uint8_t>(bytes[1]) == 0x8b;
 }
 
-// Decompresses one or more concatenated gzip members.
-absl::StatusOr<std::string> Gunzip(const std::string& path, absl::string_view in) {
+// Decompresses one or more concatenated gzip members. After each chunk, `enough(out)` says
+// whether to stop early (the IDX header is complete and either invalid, or the output already
+// holds more than the header's size): a small gzip file can expand a thousandfold, so the output
+// is bounded by what the header claims, not by the compression ratio.
+template <typename Enough>
+absl::StatusOr<std::string> Gunzip(absl::string_view path, absl::string_view in, Enough enough) {
   z_stream zs = {};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
     return Bad(path, "gzip decompression failed: zlib could not start (out of memory?)");
@@ -66,6 +68,7 @@ absl::StatusOr<std::string> Gunzip(const std::string& path, absl::string_view in
     zs.avail_out = static_cast<uInt>(buf.size());
     const int ret = inflate(&zs, Z_NO_FLUSH);
     out.append(buf.data(), buf.size() - zs.avail_out);
+    if (enough(out)) return out;
     if (ret == Z_STREAM_END) {
       const absl::string_view rest = in.substr(fed - zs.avail_in);
       if (rest.empty()) return out;
@@ -128,8 +131,19 @@ DType OutputType(uint8_t code, int rank) {
   return code == kI32 ? DType::kI32 : DType::kF32;
 }
 
-absl::StatusOr<Tensor> Parse(const std::string& path, absl::string_view bytes, bool gzipped) {
-  const char* what = gzipped ? "the decompressed data" : "the file";
+// What an IDX header says: checked against itself (type, rank, an element count that fits
+// int64 in the output dtype), not yet against the data.
+struct Header {
+  const ElementType* type;
+  Shape shape;
+  DType dtype;     // the output dtype (OutputType)
+  size_t size;     // bytes of magic and dimensions
+  uint64_t needed;  // bytes of data the shape implies
+};
+
+// Parses the header at the start of `bytes`; `what` names the bytes in messages.
+absl::StatusOr<Header> ParseHeader(absl::string_view path, absl::string_view bytes,
+                                   const char* what) {
   const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
   if (bytes.size() < 4) {
     return Bad(path, absl::StrCat("truncated: ", what, " holds ", bytes.size(),
@@ -158,43 +172,57 @@ absl::StatusOr<Tensor> Parse(const std::string& path, absl::string_view bytes, b
                                   " header bytes, ", what, " holds ", bytes.size()));
   }
   std::vector<int64_t> dims(rank);
-  uint64_t count = 1;
-  bool overflow = false;
-  for (int i = 0; i < rank; ++i) {
-    dims[i] = BigEndian<uint32_t>(b + 4 + 4 * i);
-    overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(dims[i]), &count);
+  for (int i = 0; i < rank; ++i) dims[i] = BigEndian<uint32_t>(b + 4 + 4 * i);
+  Header h{type, Shape(std::move(dims)), OutputType(type->code, rank), header, 0};
+  // Counted with Shape's overflow checks in the output dtype (at least as wide as the file's
+  // type, so the file's byte count fits too); an error names the claim and the real size.
+  const absl::StatusOr<int64_t> out_bytes = h.shape.CheckedNumBytes(h.dtype);
+  if (!out_bytes.ok()) {
+    return Bad(path, absl::StrCat("the header gives ", type->name, " shape ", h.shape.ToString(),
+                                  ", too large to load: ", out_bytes.status().message(), "; ", what,
+                                  " holds ", bytes.size(), " bytes"));
   }
-  const Shape shape(dims);
-  const uint64_t available = bytes.size() - header;
-  uint64_t needed = 0;
-  overflow = overflow || __builtin_mul_overflow(count, static_cast<uint64_t>(type->size), &needed);
-  if (overflow || needed > available) {
+  h.needed = static_cast<uint64_t>(h.shape.num_elements()) * static_cast<uint64_t>(type->size);
+  return h;
+}
+
+// `stopped_early`: the gzip decompression was stopped after more bytes than the header gives.
+absl::StatusOr<Tensor> Parse(absl::string_view path, absl::string_view bytes, bool gzipped,
+                             bool stopped_early = false) {
+  const char* what = gzipped ? "the decompressed data" : "the file";
+  absl::StatusOr<Header> h = ParseHeader(path, bytes, what);
+  if (!h.ok()) return h.status();
+  const ElementType* type = h->type;
+  const uint64_t available = bytes.size() - h->size;
+  const uint64_t needed = h->needed;
+  if (needed > available) {
     return Bad(path, absl::StrCat("truncated data: the header gives ", type->name, " shape ",
-                                  shape.ToString(), ", ",
-                                  overflow ? "more than 2^64" : absl::StrCat(needed),
-                                  " bytes of data, but ", what, " holds ", available));
+                                  h->shape.ToString(), ", ", needed, " bytes of data, but ", what,
+                                  " holds ", available));
   }
   if (needed < available) {
-    return Bad(path,
-               absl::StrCat(available - needed, " bytes after the data (the header gives ",
-                            type->name, " shape ", shape.ToString(), ", ", needed, " bytes)"));
+    return Bad(path, absl::StrCat(stopped_early ? "at least " : "", available - needed,
+                                  " bytes after the data (the header gives ", type->name,
+                                  " shape ", h->shape.ToString(), ", ", needed, " bytes)",
+                                  stopped_early ? "; decompression stopped there" : ""));
   }
-
-  const DType dtype = OutputType(type->code, rank);
-  Tensor t(dtype, shape);
-  const auto decode = [&](auto* out) { Decode(type->code, b + header, t.num_elements(), out); };
-  switch (dtype) {
+  // Every size is checked against the data: now allocate.
+  absl::StatusOr<Tensor> t = Tensor::Create(h->dtype, h->shape);
+  if (!t.ok()) return absl::Status(t.status().code(), absl::StrCat(path, ": ", t.status().message()));
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(bytes.data()) + h->size;
+  const int64_t n = t->num_elements();
+  switch (h->dtype) {
     case DType::kF32:
-      decode(t.data<float>());
+      Decode(type->code, data, n, t->data<float>());
       break;
     case DType::kF64:
-      decode(t.data<double>());
+      Decode(type->code, data, n, t->data<double>());
       break;
     case DType::kI32:
-      decode(t.data<int32_t>());
+      Decode(type->code, data, n, t->data<int32_t>());
       break;
     case DType::kI64:
-      decode(t.data<int64_t>());
+      Decode(type->code, data, n, t->data<int64_t>());
       break;
   }
   return t;
@@ -202,28 +230,28 @@ absl::StatusOr<Tensor> Parse(const std::string& path, absl::string_view bytes, b
 
 }  // namespace
 
-absl::StatusOr<Tensor> LoadIdx(const std::string& path) {
-  std::error_code ec;
-  const std::filesystem::file_status status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open: no such file"));
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read: not a regular file"));
-  }
-  std::ifstream f(path, std::ios::binary);
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (!f || ec) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::string bytes(size, '\0');
-  if (!f.read(bytes.data(), static_cast<std::streamsize>(size))) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read ", size, " bytes"));
-  }
-  if (!IsGzip(bytes)) return Parse(path, bytes, /*gzipped=*/false);
-  absl::StatusOr<std::string> raw = Gunzip(path, bytes);
+absl::StatusOr<Tensor> ParseIdx(absl::string_view bytes, absl::string_view source) {
+  if (!IsGzip(bytes)) return Parse(source, bytes, /*gzipped=*/false);
+  bool stopped_early = false;
+  absl::StatusOr<std::string> raw = Gunzip(source, bytes, [&](absl::string_view out) {
+    // Stop once the header is complete and invalid (Parse reports it), or once the output
+    // holds more than the header and the data it gives.
+    if (out.size() < 4 || out.size() < 4 + 4 * static_cast<size_t>(static_cast<uint8_t>(out[3]))) {
+      return false;
+    }
+    absl::StatusOr<Header> h = ParseHeader(source, out, "");
+    if (!h.ok()) return true;
+    stopped_early = out.size() - h->size > h->needed;
+    return stopped_early;
+  });
   if (!raw.ok()) return raw.status();
-  bytes.clear();
-  bytes.shrink_to_fit();
-  return Parse(path, *raw, /*gzipped=*/true);
+  return Parse(source, *raw, /*gzipped=*/true, stopped_early);
+}
+
+absl::StatusOr<Tensor> LoadIdx(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
+  if (!bytes.ok()) return bytes.status();
+  return ParseIdx(*bytes, path);
 }
 
 }  // namespace graft::io

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/tensor.h"
 
 namespace graft::io {
@@ -20,11 +21,21 @@ namespace graft::io {
 //   0x0C int32                         int64                  int32
 //   0x0D float32 / 0x0E float64        float32 / float64      float32 / float64
 //
-// Errors name the file: NotFound when it cannot be opened; InvalidArgument for a bad magic (not
-// an IDX file), an unsupported type code, a truncated header or data (the message gives the
-// expected and actual byte counts), bytes after the data, or a gzip stream that cannot be
+// The header is untrusted: the data size its dimensions imply is counted with overflow checks
+// (Shape::CheckedNumBytes, in the output dtype) and compared with the real size before the
+// tensor is allocated, and a gzip stream is decompressed only as far as the header's size (a
+// small file cannot expand into gigabytes of trailing bytes).
+//
+// Errors name the file: NotFound when it does not exist; InvalidArgument for a directory or
+// another non-regular file, a bad magic (not an IDX file), an unsupported type code, a truncated
+// header or data or a shape too large to count (the message gives the claimed shape and bytes
+// and the actual byte count), bytes after the data, or a gzip stream that cannot be
 // decompressed (corrupt or truncated).
 absl::StatusOr<Tensor> LoadIdx(const std::string& path);
+
+// The same on the bytes of an IDX file (raw or gzipped) in memory; `source` names it in
+// messages (a path, or "<memory>").
+absl::StatusOr<Tensor> ParseIdx(absl::string_view bytes, absl::string_view source = "<memory>");
 
 }  // namespace graft::io
 

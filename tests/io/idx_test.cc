@@ -200,7 +200,7 @@ TEST(LoadIdxTest, MissingFileIsNotFound) {
 
 TEST(LoadIdxTest, DirectoryIsInvalidArgument) {
   const std::string dir = TestDir();
-  ExpectInvalid(dir, "cannot read: not a regular file");
+  ExpectInvalid(dir, "is a directory, not a file");
 }
 
 TEST(LoadIdxTest, BadMagic) {
@@ -238,11 +238,86 @@ TEST(LoadIdxTest, TruncatedData) {
                 "24 bytes of data, but the decompressed data holds 20");
   ExpectInvalid(WriteFile(dir + "/i16", IdxBytes(0x0B, {3}, BigEndian(1, 2) + BigEndian(2, 2))),
                 "int16 shape (3,), 6 bytes of data, but the file holds 4");
-  // Dimensions whose product overflows 64 bits: an error, not a huge allocation.
+  // Dimensions whose product overflows: an error, not a huge allocation.
   ExpectInvalid(WriteFile(dir + "/huge", IdxBytes(0x0E, {0xffffffff, 0xffffffff, 0xffffffff}, "")),
-                "more than 2^64 bytes of data");
+                "the header gives float64 shape (4294967295, 4294967295, 4294967295), too large to "
+                "load: shape (4294967295, 4294967295, 4294967295) of float64 has more than 2^63 - 1 "
+                "bytes: the product of its non-zero dimensions and the element size overflows "
+                "int64; the file holds 16 bytes");
   ExpectInvalid(WriteFile(dir + "/large", IdxBytes(0x08, {60000, 28, 28}, "")),
                 "47040000 bytes of data, but the file holds 0");
+}
+
+// Hardening (issue 11): sizes are counted with Shape's overflow checks in the output dtype and
+// compared with the real size before allocating; gzip output is bounded by the header.
+
+TEST(LoadIdxTest, ShapesThatOverflowInTheOutputDTypeAreRejected) {
+  const std::string dir = TestDir();
+  // uint8 images are read as float32: 4 bytes per element in memory.
+  ExpectInvalid(WriteFile(dir + "/u8", IdxBytes(0x08, {0xffffffff, 0xffffffff}, "")),
+                "of float32 has more than 2^63 - 1 bytes");
+  // A zero dimension does not excuse the others (NumPy's rule): (0, 2^32-1, 2^32-1, 2^32-1) used
+  // to load as an empty tensor whose row size overflowed; now it is an error, not an abort.
+  ExpectInvalid(
+      WriteFile(dir + "/zero_first", IdxBytes(0x08, {0, 0xffffffff, 0xffffffff, 0xffffffff}, "")),
+      "the product of its non-zero dimensions and the element size overflows int64");
+  ExpectInvalid(
+      WriteFile(dir + "/zero_last", IdxBytes(0x08, {0xffffffff, 0xffffffff, 0xffffffff, 0}, "")),
+      "overflows int64");
+}
+
+TEST(LoadIdxTest, LargeClaimsInSmallFilesAreRejectedBeforeAllocating) {
+  const std::string dir = TestDir();
+  // 2^32-1 int64 labels would be 32 GiB in memory; the file holds 5 bytes of data.
+  ExpectInvalid(WriteFile(dir + "/labels", IdxBytes(0x08, {0xffffffff}, "12345")),
+                "truncated data: the header gives uint8 shape (4294967295,), 4294967295 bytes of "
+                "data, but the file holds 5");
+  ExpectInvalid(WriteFile(dir + "/images", IdxBytes(0x0D, {65536, 65536}, "abcd")),
+                "float32 shape (65536, 65536), 17179869184 bytes of data, but the file holds 4");
+}
+
+TEST(LoadIdxTest, EmptyArraysWithLargeDimensionsLoad) {
+  const std::string path = WriteFile(TestDir() + "/empty", IdxBytes(0x08, {0, 65536, 65536}, ""));
+  absl::StatusOr<Tensor> t = LoadIdx(path);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->shape(), (Shape{0, 65536, 65536}));
+  EXPECT_EQ(t->nbytes(), 0u);
+}
+
+TEST(LoadIdxTest, GzipOutputIsBoundedByTheHeader) {
+  const std::string dir = TestDir();
+  // 16 MiB of zeros after a valid (2, 3, 4) image: decompression stops after the first chunk
+  // instead of inflating all of it.
+  const std::string bomb =
+      Gzip(IdxBytes(0x08, {2, 3, 4}, PixelBytes() + std::string(16 << 20, '\0')));
+  ASSERT_LT(bomb.size(), 64u << 10);
+  const absl::Status s = LoadError(WriteFile(dir + "/bomb.gz", bomb));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("bytes after the data (the header gives uint8 "
+                                                  "shape (2, 3, 4), 24 bytes); decompression "
+                                                  "stopped there"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("at least "));
+  EXPECT_THAT(std::string(s.message()), ::testing::Not(HasSubstr("16777216")));
+  // An invalid header stops decompression at once too.
+  ExpectInvalid(WriteFile(dir + "/bad_magic.gz", Gzip("XXXX" + std::string(16 << 20, '\0'))),
+                "bad magic 58 58 58 58");
+}
+
+TEST(LoadIdxTest, ParseIdxReadsBytesInMemory) {
+  const std::string raw = IdxBytes(0x08, {2, 3, 4}, PixelBytes());
+  for (const std::string& bytes : {raw, Gzip(raw)}) {
+    absl::StatusOr<Tensor> t = ParseIdx(bytes);
+    ASSERT_TRUE(t.ok()) << t.status();
+    EXPECT_EQ(t->shape(), (Shape{2, 3, 4}));
+    EXPECT_THAT(Values<float>(*t), ElementsAreArray(PixelValues()));
+  }
+  absl::StatusOr<Tensor> bad = ParseIdx(raw.substr(0, 20), "train-images");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("train-images: not a readable IDX file: truncated data"));
+  bad = ParseIdx("");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("<memory>: not a readable IDX file"));
 }
 
 TEST(LoadIdxTest, BytesAfterTheData) {
