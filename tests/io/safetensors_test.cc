@@ -108,6 +108,44 @@ TEST(SafetensorsTest, BadBytesAreErrorsThatSayWhere) {
       HasSubstr("a hole in the data"));
 }
 
+TEST(SafetensorsTest, ShapesAreCountedWithShapesOverflowChecks) {
+  auto with = [](const std::string& header, size_t data) {
+    uint64_t n = header.size();
+    return std::string(reinterpret_cast<const char*>(&n), 8) + header + std::string(data, '\0');
+  };
+  // A zero dimension next to huge ones: 0 bytes, but the other dimensions' product overflows
+  // (NumPy's rule, Shape::CheckedNumBytes). An error naming the shape, never Tensor's abort.
+  absl::StatusOr<Safetensors> f = ParseSafetensors(
+      with(R"({"x":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+      "f");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(f.status().message(),
+              HasSubstr("f: header[\"x\"].shape: shape (0, 4294967296, 4294967296) of float32 has "
+                        "more than 2^63 - 1 bytes"));
+  // 2^61 float32 elements: the count fits, the byte size does not.
+  EXPECT_THAT(ParseSafetensors(with(R"({"x":{"dtype":"F32","shape":[2305843009213693952],)"
+                                    R"("data_offsets":[0,8]}})",
+                                    8),
+                               "f")
+                  .status()
+                  .message(),
+              HasSubstr("overflows int64"));
+  // A claim larger than the data section, counted exactly.
+  EXPECT_THAT(
+      ParseSafetensors(with(R"({"x":{"dtype":"F64","shape":[1099511627776],"data_offsets":[0,8]}})",
+                            8),
+                       "f")
+          .status()
+          .message(),
+      HasSubstr("needs 8796093022208 (more than the data section's 8)"));
+  // Empty tensors with ordinary dimensions still load.
+  f = ParseSafetensors(with(R"({"x":{"dtype":"I64","shape":[0,65536],"data_offsets":[0,0]}})", 0),
+                       "f");
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->tensors[0].value.shape(), (Shape{0, 65536}));
+}
+
 TEST(SafetensorsTest, FilesThatAreNotThere) {
   EXPECT_EQ(LoadSafetensors(Tmp("none")).status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(LoadSafetensors(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp")
