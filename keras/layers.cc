@@ -152,7 +152,14 @@ absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const Initializ
     }
     internal::weight_budget -= static_cast<int64_t>(bytes);
   }
-  Tensor t(DType::kF32, shape);
+  // The shape comes from the user's layer options or a model file: Tensor::Create checks it
+  // (an overflowing size is an error, not an abort) and reports a failed allocation as a Status.
+  absl::StatusOr<Tensor> created = Tensor::Create(DType::kF32, shape);
+  if (!created.ok()) {
+    return absl::Status(created.status().code(),
+                        absl::StrCat("weight ", name, ": ", created.status().message()));
+  }
+  Tensor t = *std::move(created);
   float* p = t.data<float>();
   const int64_t n = t.num_elements();
   const InitializerOptions& o = initializer.options;

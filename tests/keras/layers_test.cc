@@ -119,6 +119,18 @@ TEST(Fit, DataShapeDifferentFromTheDeclaredInputIsAnError) {
   EXPECT_NE(m.find("x.Reshaped((100, 100, 1, 1))"), std::string::npos) << m;
 }
 
+TEST(Layers, AWeightShapeThatOverflowsIsAnErrorNotAnAbort) {
+  // Dense(2^32) on 2^32 inputs: a (2^32, 2^32) kernel, whose byte count overflows int64. Was an
+  // assert in Tensor's constructor (a wrapped size in -c opt); now AddWeight's Status.
+  Sequential model({L::Dense(int64_t{1} << 32, {.input_shape = {int64_t{1} << 32}})});
+  absl::Status s = model.Compile({.optimizer = "sgd", .loss = "mse"});
+  ASSERT_FALSE(s.ok());
+  const std::string m(s.message());
+  EXPECT_NE(m.find("shape (4294967296, 4294967296) of float32 has more than 2^63 - 1 bytes"),
+            std::string::npos)
+      << m;
+}
+
 TEST(Compile, LossesAndMetricsByKerasName) {
   for (const char* loss : {"mse", "mae", "mean_squared_error", "categorical_crossentropy"}) {
     Sequential model({L::Dense(3, {.activation = "softmax", .input_shape = {4}})});
