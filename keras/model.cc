@@ -41,12 +41,18 @@ std::string Indexed(const char* what, size_t i, size_t n) {
 }
 }  // namespace
 
+// The call running on this thread has not run a step yet: its first step finds the OpenMP team
+// asleep and is not shown to the thread governor (RunStep). Per thread: calls on one model may
+// run on several threads at once.
+thread_local bool first_step_of_call = false;
+
 // ---- the graph ---------------------------------------------------------------------------------
 
-Model::Model(std::string name) : name_(std::move(name)) {}
+Model::Model(std::string name) : name_(std::move(name)), mu_(std::make_unique<std::shared_mutex>()) {}
 
 Model::Model(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs, std::string name)
-    : name_(name.empty() ? internal::UniqueLayerName("functional") : std::move(name)) {
+    : name_(name.empty() ? internal::UniqueLayerName("functional") : std::move(name)),
+      mu_(std::make_unique<std::shared_mutex>()) {
   graph_status_ = SetGraph(std::move(inputs), std::move(outputs));
 }
 
@@ -145,6 +151,7 @@ void Model::InstallWeightHooks() {
 }
 
 void Model::SetExecutor(ExecutorKind kind) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
   executor_ = kind;
   if (compiled_) compiled_->session->SetExecutor(kind);
 }
@@ -183,6 +190,7 @@ absl::StatusOr<std::vector<Value>> Model::CallGraph(Graph& g, const std::vector<
 // ---- Compile ---------------------------------------------------------------------------------
 
 absl::Status Model::Compile(const CompileOptions& options) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
   if (absl::Status s = Build(); !s.ok()) return s;
   auto c = std::make_unique<Compiled>();
   // Optimizer.
@@ -481,8 +489,8 @@ absl::Status Model::RunStep(int kind, const std::vector<Tensor>& feeds,
                             std::vector<Tensor>* fetched) {
   Compiled& c = *compiled_;
   // The first step of a call finds the OpenMP team asleep: not shown to the governor.
-  const bool timed = !first_step_of_call_;
-  first_step_of_call_ = false;
+  const bool timed = !first_step_of_call;
+  first_step_of_call = false;
   return c.session->Run(c.steps[kind], feeds, fetched, timed);
 }
 
@@ -498,6 +506,7 @@ absl::StatusOr<History> Model::Fit(const Tensor& x, const Tensor& y, const FitOp
 
 absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in,
                                    const FitOptions& o) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);  // no Predict or Evaluate meanwhile
   if (!compiled_ || !compiled_->trainable) {
     return absl::FailedPreconditionError("Fit: call Compile() before Fit()");
   }
@@ -508,7 +517,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
   }
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Fit");
   if (!x.ok()) return x.status();
-  first_step_of_call_ = true;  // it finds the OpenMP team asleep: not shown to the governor
+  first_step_of_call = true;  // it finds the OpenMP team asleep: not shown to the governor
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Fit");
   if (!y.ok()) return y.status();
   const int64_t n_all = (*x)[0].shape().dim(0);
@@ -657,13 +666,14 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const Tensor& x, const Tenso
 absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x_in,
                                                     const std::vector<Tensor>& y_in,
                                                     const EvaluateOptions& o) {
+  std::shared_lock<std::shared_mutex> lock(*mu_);
   if (!compiled_ || !compiled_->trainable) {
     return absl::FailedPreconditionError("Evaluate: call Compile() before Evaluate()");
   }
   if (o.batch_size <= 0) return absl::InvalidArgumentError("Evaluate: batch_size must be > 0");
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Evaluate");
   if (!x.ok()) return x.status();
-  first_step_of_call_ = true;
+  first_step_of_call = true;
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Evaluate");
   if (!y.ok()) return y.status();
   const auto start = std::chrono::steady_clock::now();
@@ -696,10 +706,19 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
                                                    const PredictOptions& o) {
   if (absl::Status s = Build(); !s.ok()) return s;
   if (o.batch_size <= 0) return absl::InvalidArgumentError("Predict: batch_size must be > 0");
-  if (absl::Status s = CompileForward(); !s.ok()) return s;
+  std::shared_lock<std::shared_mutex> lock(*mu_);
+  if (!compiled_) {  // Predict before Compile: build the forward plan first, alone
+    lock.unlock();
+    {
+      std::unique_lock<std::shared_mutex> build(*mu_);
+      if (absl::Status s = CompileForward(); !s.ok()) return s;
+    }
+    lock.lock();
+    if (!compiled_) return absl::AbortedError("Predict: the model was recompiled meanwhile; retry");
+  }
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Predict");
   if (!x.ok()) return x.status();
-  first_step_of_call_ = true;
+  first_step_of_call = true;
   const int64_t n = (*x)[0].shape().dim(0);
   std::vector<Tensor> results;
   for (Value out : compiled_->outputs) {
@@ -731,6 +750,7 @@ int64_t Model::CountParams() const {
 }
 
 std::vector<Tensor> Model::GetWeights() const {
+  std::shared_lock<std::shared_mutex> lock(*mu_);
   std::vector<Tensor> w;  // Layer::weights() brings packed weights up to date (the hook)
   for (const Layer& l : layers_) {
     for (const Weight& weight : l->weights()) w.push_back(weight.value.Clone());
@@ -739,6 +759,7 @@ std::vector<Tensor> Model::GetWeights() const {
 }
 
 absl::Status Model::SetWeights(const std::vector<Tensor>& weights) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
   if (absl::Status s = Build(); !s.ok()) return s;
   size_t k = 0;  // Layer::SetWeights marks packed copies stale before writing (the hook)
   for (const Layer& l : layers_) {

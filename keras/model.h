@@ -17,6 +17,7 @@
 
 #include <iostream>
 #include <map>
+#include <shared_mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -222,7 +223,10 @@ class Model {
                                                        const std::vector<Tensor>& y,
                                                        int64_t batch_size);
 
-  bool first_step_of_call_ = false;  // not shown to the thread governor (RunStep)
+  // Fit, Compile, SetWeights and LoadWeights hold it exclusively; Predict, Evaluate, GetWeights
+  // and Save share it: many threads may predict at once, and a Fit waits for them (and they
+  // for it). A pointer, so that models stay movable.
+  std::unique_ptr<std::shared_mutex> mu_;
   std::unique_ptr<Compiled> compiled_;
   ExecutorKind executor_ = ExecutorKind::kSequential;
 };
