@@ -584,11 +584,10 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
         static_cast<int64_t>(std::floor(static_cast<double>(n_all) * (1 - o.validation_split)));
     if (n_train == 0 || n_train == n_all) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "Fit: validation_split=", o.validation_split, " on ", n_all, " samples leaves ", n_train,
-          " training and ", n_all - n_train,
-          " validation samples (expected at least 1 of each). Fix: more data, or a "
-          "validation_split between ",
-          1.0 / static_cast<double>(n_all), " and ", 1 - 1.0 / static_cast<double>(n_all)));
+          "Fit: validation_split=", o.validation_split, " on ", n_all,
+          " samples leaves an empty training or validation set (", n_train, " training and ",
+          n_all - n_train, " validation samples; expected at least 1 of each). Fix: more data, "
+          "or a validation_split that leaves a sample on each side"));
     }
     for (std::vector<Tensor>* v : {&x_train, &y_train}) {
       std::vector<Tensor>& val = v == &x_train ? x_val : y_val;

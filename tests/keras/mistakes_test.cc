@@ -181,7 +181,7 @@ const std::vector<Mistake>& Mistakes() {
        [] {
          return Classifier().Fit(X(10), Labels(10), Quiet({.validation_split = 0.95})).status();
        },
-       C::kInvalidArgument, {"validation_split=0.95", "leaves 0 training", "at least 1 of each"}},
+       C::kInvalidArgument, {"validation_split=0.95", "(0 training and 10 validation", "at least 1 of each"}},
       // ---- labels and targets ----
       {"sparse label out of range",
        [] { return Classifier().Fit(X(10), Labels(10, 7, 3), Quiet()).status(); },
