@@ -31,7 +31,11 @@ absl::Status Sequential::Build() {
         ") needs input_shape, e.g. {.input_shape = {100, 3}} for 100 steps of 3 features"));
   }
   KerasTensor input = Input(in, {.name = "input_layer"});
-  if (!input.ok()) return input.status();
+  if (!input.ok()) {
+    return absl::Status(input.status().code(),
+                        absl::StrCat("model \"", name_, "\": input_shape of the first layer (",
+                                     layers_[0]->name(), "): ", input.status().message()));
+  }
   KerasTensor x = input;
   for (size_t i = 0; i < layers_.size(); ++i) {
     // The chain's own call (not Layer::operator()): errors read as Sequential's always have,
