@@ -763,6 +763,7 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
 }
 
 absl::StatusOr<Tensor> Model::Predict(const Tensor& x, const PredictOptions& o) {
+  if (absl::Status s = Build(); !s.ok()) return s;  // outputs_ is final once built
   if (outputs_.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Predict: model \"", name_, "\" has ", outputs_.size(),

@@ -17,6 +17,7 @@
 
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
 #include <memory>
 #include <optional>
@@ -110,6 +111,11 @@ struct History {
   std::vector<double> epoch_seconds;  // wall time of each epoch (graft addition)
 };
 
+// Threads: Predict and Evaluate may be called on one model from many threads at once; each
+// call returns exactly what it would alone (plans are per call, weights are shared read-only).
+// Fit, Compile, SetWeights and LoadWeights take the model exclusively: a Fit waits for the
+// predictions running and later ones wait for the Fit, so no call ever sees half-updated weights.
+// Building the model (Sequential::Add, constructing it) is not meant to race with the rest.
 class Model {
  public:
   // The model from `inputs` (made by Input) to `outputs` (results of layer calls). Problems
@@ -208,6 +214,8 @@ class Model {
   bool sequential_like_ = false;
   // Forgets the compiled state (the graph changed).
   void ResetCompiled();
+  // Serialises a lazy Build (Sequential's) against calls racing into it from several threads.
+  std::unique_ptr<std::mutex> build_mu_ = std::make_unique<std::mutex>();
 
   std::string name_;
   std::vector<Layer> layers_;

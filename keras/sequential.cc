@@ -13,12 +13,14 @@ Sequential::Sequential(std::vector<Layer> layers, std::string name)
 }
 
 void Sequential::Add(Layer layer) {
+  std::lock_guard<std::mutex> lock(*build_mu_);
   layers_.push_back(std::move(layer));
   built_ = false;
   ResetCompiled();
 }
 
 absl::Status Sequential::Build() {
+  std::lock_guard<std::mutex> lock(*build_mu_);
   if (built_) return absl::OkStatus();
   if (layers_.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
