@@ -88,6 +88,7 @@ absl::Status OpRegistry::Register(OpSchema schema) {
   if (!schema.shape) {
     return absl::InvalidArgumentError(absl::StrCat("op ", schema.name, " has no shape function"));
   }
+  std::unique_lock<std::shared_mutex> lock(mu_);
   if (ops_.count(schema.name)) {
     return absl::AlreadyExistsError(absl::StrCat("op ", schema.name, " is registered twice"));
   }
@@ -97,11 +98,13 @@ absl::Status OpRegistry::Register(OpSchema schema) {
 }
 
 const OpSchema* OpRegistry::Find(absl::string_view name) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = ops_.find(name);
   return it == ops_.end() ? nullptr : it->second.get();
 }
 
 std::vector<std::string> OpRegistry::Names() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
   std::vector<std::string> names;
   for (const auto& [name, _] : ops_) names.push_back(name);
   return names;

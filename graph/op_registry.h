@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -118,7 +119,8 @@ struct OpSchema {
   const KernelFactory* FindKernel(DType dtype, KernelKind kind) const;
 };
 
-// The global op registry.
+// The global op registry. Safe to use from several threads (registering while others look up);
+// the schemas it hands out live as long as the program.
 class OpRegistry {
  public:
   static OpRegistry& Global();
@@ -128,6 +130,7 @@ class OpRegistry {
   std::vector<std::string> Names() const;
 
  private:
+  mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<OpSchema>, std::less<>> ops_;
 };
 

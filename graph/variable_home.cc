@@ -5,6 +5,7 @@
 namespace graft {
 
 absl::Status VariableHome::SetForm(std::shared_ptr<const PackedForm> form) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (form_ != nullptr) {
     if (form_ == form || form_->Equals(*form)) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat("variable already packed as ",
@@ -18,6 +19,7 @@ absl::Status VariableHome::SetForm(std::shared_ptr<const PackedForm> form) {
 }
 
 absl::Status VariableHome::Prepare(bool packed, bool will_write) {
+  std::lock_guard<std::mutex> lock(mu_);
   bool& current = packed ? packed_valid_ : logical_valid_;
   bool& other = packed ? logical_valid_ : packed_valid_;
   if (!current) {

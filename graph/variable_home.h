@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -33,7 +34,9 @@ class PackedForm {
 };
 
 // One variable's value: the logical tensor, and the packed copy once a plan packs it. Which of
-// the two is current is tracked here; Prepare* bring the one a plan binds up to date.
+// the two is current is tracked here; Prepare* bring the one a plan binds up to date. SetForm
+// and Prepare* are safe to call from several threads (plans of one model predicting at once);
+// plans that write the variable run one at a time (keras::Model's lock).
 class VariableHome {
  public:
   explicit VariableHome(Tensor logical) : logical_(std::move(logical)) {}
@@ -53,6 +56,7 @@ class VariableHome {
   absl::Status SyncLogical() { return PrepareLogical(false); }
   // The logical tensor was overwritten from outside the plans (SetWeights).
   void LogicalWritten() {
+    std::lock_guard<std::mutex> lock(mu_);
     logical_valid_ = true;
     packed_valid_ = false;
   }
@@ -62,6 +66,7 @@ class VariableHome {
  private:
   absl::Status Prepare(bool packed, bool will_write);
 
+  std::mutex mu_;
   Tensor logical_;
   Tensor packed_;
   std::shared_ptr<const PackedForm> form_;

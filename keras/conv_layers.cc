@@ -60,9 +60,14 @@ class ConvLayer : public LayerImpl {
     bool strided = false, dilated = false;
     for (int i = 0; i < kRank; ++i) {
       if (kernel[i] <= 0) {
-        Invalid(absl::InvalidArgumentError(absl::StrCat(
-            "The argument `kernel_size` cannot contain 0. Received kernel_size=", Text(kernel),
-            ".")));
+        // Keras's message for 0; a negative size gets its own (Keras's would say "0").
+        Invalid(absl::InvalidArgumentError(
+            kernel[i] == 0
+                ? absl::StrCat("The argument `kernel_size` cannot contain 0. Received kernel_size=",
+                               Text(kernel), ".")
+                : absl::StrCat("The argument `kernel_size` must hold positive sizes (expected "
+                               ">= 1 along every axis). Received kernel_size=",
+                               Text(kernel), ".")));
       }
       if (strides[i] <= 0 || dilation[i] <= 0) {
         Invalid(absl::InvalidArgumentError(absl::StrCat(

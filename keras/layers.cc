@@ -4,10 +4,12 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <new>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "graph/memory.h"
 #include "keras/layer_config.h"
 #include "keras/layer_internal.h"
 #include "keras/random.h"
@@ -152,14 +154,24 @@ absl::Status LayerImpl::AddWeight(std::string name, Shape shape, const Initializ
     }
     internal::weight_budget -= static_cast<int64_t>(bytes);
   }
-  // The shape comes from the user's layer options or a model file: Tensor::Create checks it
-  // (an overflowing size is an error, not an abort) and reports a failed allocation as a Status.
-  absl::StatusOr<Tensor> created = Tensor::Create(DType::kF32, shape);
-  if (!created.ok()) {
-    return absl::Status(created.status().code(),
-                        absl::StrCat("weight ", name, ": ", created.status().message()));
+  // A weight larger than the machine (Dense(1 << 20) after a Flatten of a million features) is
+  // a RESOURCE_EXHAUSTED naming it, before allocating; bad_alloc is caught as the last resort.
+  const std::string what = absl::StrCat("weight ", name, " of shape ", shape.ToString());
+  const std::string fix =
+      "Fix: fewer units or filters, or a smaller input to this layer (pool or stride before a "
+      "Flatten)";
+  if (absl::Status s = CheckAllocation(CheckedBytes(DType::kF32, shape), what, fix); !s.ok()) {
+    return s;
   }
-  Tensor t = *std::move(created);
+  Tensor t;
+  try {
+    t = Tensor(DType::kF32, shape);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, " needs ", shape.num_elements() * 4, " bytes (",
+                     HumanBytes(static_cast<uint64_t>(shape.num_elements()) * 4),
+                     "), which could not be allocated (out of memory). ", fix));
+  }
   float* p = t.data<float>();
   const int64_t n = t.num_elements();
   const InitializerOptions& o = initializer.options;

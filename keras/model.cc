@@ -8,18 +8,22 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
+#include <new>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "autodiff/gradients.h"
+#include "graph/memory.h"
 #include "keras/layer_internal.h"
 #include "keras/losses.h"
 #include "keras/model_internal.h"
 #include "keras/progress.h"
 #include "keras/random.h"
 #include "keras/summary.h"
+#include "keras/validation.h"
 #include "runtime/threads.h"
 
 namespace graft::keras {
@@ -41,12 +45,18 @@ std::string Indexed(const char* what, size_t i, size_t n) {
 }
 }  // namespace
 
+// The call running on this thread has not run a step yet: its first step finds the OpenMP team
+// asleep and is not shown to the thread governor (RunStep). Per thread: calls on one model may
+// run on several threads at once.
+thread_local bool first_step_of_call = false;
+
 // ---- the graph ---------------------------------------------------------------------------------
 
-Model::Model(std::string name) : name_(std::move(name)) {}
+Model::Model(std::string name) : name_(std::move(name)), mu_(std::make_unique<std::shared_mutex>()) {}
 
 Model::Model(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs, std::string name)
-    : name_(name.empty() ? internal::UniqueLayerName("functional") : std::move(name)) {
+    : name_(name.empty() ? internal::UniqueLayerName("functional") : std::move(name)),
+      mu_(std::make_unique<std::shared_mutex>()) {
   graph_status_ = SetGraph(std::move(inputs), std::move(outputs));
 }
 
@@ -145,6 +155,7 @@ void Model::InstallWeightHooks() {
 }
 
 void Model::SetExecutor(ExecutorKind kind) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
   executor_ = kind;
   if (compiled_) compiled_->session->SetExecutor(kind);
 }
@@ -183,6 +194,25 @@ absl::StatusOr<std::vector<Value>> Model::CallGraph(Graph& g, const std::vector<
 // ---- Compile ---------------------------------------------------------------------------------
 
 absl::Status Model::Compile(const CompileOptions& options) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
+  // A failed Compile must not leave the previous configuration in place (Fit would train with
+  // it silently): forget it first, and remember why this one failed for Fit and Evaluate.
+  ResetCompiled();
+  absl::Status status;
+  try {
+    status = CompileGraph(options);
+  } catch (const std::bad_alloc&) {  // the last resort: sizes are checked before allocating
+    status = absl::ResourceExhaustedError(absl::StrCat(
+        "Compile: out of memory while building model \"", name_, "\" (", CountParams(),
+        " parameters, ", HumanBytes(static_cast<uint64_t>(CountParams()) * 4),
+        " of weights, plus the optimizer's state): use smaller layers"));
+  }
+  if (!status.ok()) ResetCompiled();
+  compile_failure_ = status;
+  return status;
+}
+
+absl::Status Model::CompileGraph(const CompileOptions& options) {
   if (absl::Status s = Build(); !s.ok()) return s;
   auto c = std::make_unique<Compiled>();
   // Optimizer.
@@ -390,6 +420,11 @@ absl::StatusOr<Tensor> Model::PrepareX(size_t i, const Tensor& x, const char* wh
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": ", what, " is empty; expected an array of shape ", expected_text));
   }
+  if (x.shape().dim(0) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": ", what, " has 0 samples (shape ", x.shape().ToString(),
+        "); expected at least 1 sample of shape ", expected_text, ". Fix: pass non-empty data"));
+  }
   Tensor t = x.dtype() == DType::kF32 ? x : x.CastTo(DType::kF32);
   std::vector<int64_t> got(t.shape().dims().begin() + 1, t.shape().dims().end());
   if (got == want) return t;
@@ -432,10 +467,21 @@ absl::StatusOr<Tensor> Model::PrepareY(size_t i, const Tensor& y, const char* wh
     dims.pop_back();
     return t.Reshaped(Shape(dims));
   }
+  std::string hint;
+  if (c.loss_names[i] == "categorical_crossentropy" && want.rank() == 2 &&
+      (y.shape().rank() == 1 || (y.shape().rank() == 2 && y.shape().dim(1) == 1))) {
+    hint = absl::StrCat(". These look like integer class labels: use loss "
+                        "sparse_categorical_crossentropy, or one-hot encode them to (N, ",
+                        want.dim(1), ")");
+  } else if (c.loss_names[i] == "sparse_categorical_crossentropy") {
+    hint = ". sparse_categorical_crossentropy takes one integer label per sample; for one-hot "
+           "targets use categorical_crossentropy";
+  }
   return absl::InvalidArgumentError(absl::StrCat(
       where, ": ", Indexed("y", i, outputs_.size()), " has shape ", y.shape().ToString(),
       ", but loss ", c.loss_names[i], " on this model's output ",
-      c.graph->type(c.outputs[i]).shape.ToString(), " expects targets of shape ", want.ToString()));
+      c.graph->type(c.outputs[i]).shape.ToString(), " expects targets of shape ", want.ToString(),
+      hint));
 }
 
 absl::StatusOr<std::vector<Tensor>> Model::PrepareXs(const std::vector<Tensor>& x,
@@ -470,6 +516,7 @@ absl::StatusOr<std::vector<Tensor>> Model::PrepareYs(const std::vector<Tensor>& 
   for (size_t i = 0; i < y.size(); ++i) {
     absl::StatusOr<Tensor> t = PrepareY(i, y[i], where);
     if (!t.ok()) return t.status();
+    if (absl::Status s = CheckTargets(i, *t, where); !s.ok()) return s;
     out.push_back(*t);
   }
   return out;
@@ -481,8 +528,8 @@ absl::Status Model::RunStep(int kind, const std::vector<Tensor>& feeds,
                             std::vector<Tensor>* fetched) {
   Compiled& c = *compiled_;
   // The first step of a call finds the OpenMP team asleep: not shown to the governor.
-  const bool timed = !first_step_of_call_;
-  first_step_of_call_ = false;
+  const bool timed = !first_step_of_call;
+  first_step_of_call = false;
   return c.session->Run(c.steps[kind], feeds, fetched, timed);
 }
 
@@ -498,25 +545,28 @@ absl::StatusOr<History> Model::Fit(const Tensor& x, const Tensor& y, const FitOp
 
 absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in,
                                    const FitOptions& o) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);  // no Predict or Evaluate meanwhile
   if (!compiled_ || !compiled_->trainable) {
-    return absl::FailedPreconditionError("Fit: call Compile() before Fit()");
+    return NotCompiled("Fit");
   }
   if (o.batch_size <= 0 || o.epochs < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Fit: batch_size must be positive and epochs non-negative; got batch_size=", o.batch_size,
         ", epochs=", o.epochs));
   }
+  if (absl::Status s = internal::CheckFitOptions(o); !s.ok()) return s;
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Fit");
   if (!x.ok()) return x.status();
-  first_step_of_call_ = true;  // it finds the OpenMP team asleep: not shown to the governor
+  first_step_of_call = true;  // it finds the OpenMP team asleep: not shown to the governor
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Fit");
   if (!y.ok()) return y.status();
   const int64_t n_all = (*x)[0].shape().dim(0);
   for (size_t i = 0; i < y->size(); ++i) {
     if ((*y)[i].shape().dim(0) != n_all) {
-      return absl::InvalidArgumentError(absl::StrCat("Fit: x has ", n_all, " samples but ",
-                                                     Indexed("y", i, y->size()), " has ",
-                                                     (*y)[i].shape().dim(0)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Fit: x has ", n_all, " samples but ", Indexed("y", i, y->size()), " has ",
+          (*y)[i].shape().dim(0), " (expected one target per sample, ", n_all,
+          "). Fix: pass x and y of the same length"));
     }
   }
   // Validation data: explicit, or the last samples before any shuffling (Keras).
@@ -542,9 +592,11 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
     const int64_t n_train =
         static_cast<int64_t>(std::floor(static_cast<double>(n_all) * (1 - o.validation_split)));
     if (n_train == 0 || n_train == n_all) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Fit: validation_split=", o.validation_split, " on ", n_all,
-                       " samples leaves an empty training or validation set"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Fit: validation_split=", o.validation_split, " on ", n_all,
+          " samples leaves an empty training or validation set (", n_train, " training and ",
+          n_all - n_train, " validation samples; expected at least 1 of each). Fix: more data, "
+          "or a validation_split that leaves a sample on each side"));
     }
     for (std::vector<Tensor>* v : {&x_train, &y_train}) {
       std::vector<Tensor>& val = v == &x_train ? x_val : y_val;
@@ -556,6 +608,15 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
   }
   const int64_t n = x_train[0].shape().dim(0);
   if (n == 0) return absl::InvalidArgumentError("Fit: no training samples");
+  // Everything is checked before the first step, with indices into the arrays as passed.
+  if (o.check_finite) {
+    for (const auto& [xs, ys, where] :
+         {std::tuple(&*x, &*y, "Fit"), std::tuple(&x_val, &y_val, "Fit (validation_data)")}) {
+      if (xs == &x_val && !o.validation_data && !o.validation_lists) break;  // a split: done
+      if (absl::Status s = internal::CheckAllFinite(*xs, "x", where); !s.ok()) return s;
+      if (absl::Status s = internal::CheckAllFinite(*ys, "y", where); !s.ok()) return s;
+    }
+  }
   const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
 
   std::ostream& out = o.output ? *o.output : std::cout;
@@ -567,6 +628,9 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
   std::vector<Tensor> arrays = x_train;  // every input, then every target
   arrays.insert(arrays.end(), y_train.begin(), y_train.end());
   const std::vector<std::string> names = metrics_names();
+  // TerminateOnNaN: the last finite loss and where it was, for the message.
+  double last_finite_loss = std::numeric_limits<double>::quiet_NaN();
+  std::string last_finite_at = "none: the first step's loss was already not finite";
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     if (verbose > 0 && o.epochs > 1) out << "Epoch " << epoch + 1 << "/" << o.epochs << "\n";
@@ -598,6 +662,19 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
         return WithContext(st, absl::StrCat("Fit (epoch ", epoch + 1, ", step ", s + 1, "): "));
       }
       ++c.iterations;
+      if (const double loss = fetched[0].AsDouble(0); !std::isfinite(loss)) {
+        return absl::AbortedError(absl::StrCat(
+            "Fit: the loss became ", loss, " at epoch ", epoch + 1, ", step ", s + 1, "/", steps,
+            " (iteration ", c.iterations, "); training stopped (TerminateOnNaN). Last finite "
+            "loss: ", std::isfinite(last_finite_loss) ? absl::StrCat(last_finite_loss, " (") : "",
+            last_finite_at, std::isfinite(last_finite_loss) ? ")" : "",
+            ". The weights hold that step's update and are likely not finite: reload or "
+            "re-initialise them, then lower the learning rate or add gradient clipping "
+            "(clipnorm), and check the targets and the loss"));
+      } else {
+        last_finite_loss = loss;
+        last_finite_at = absl::StrCat("epoch ", epoch + 1, ", step ", s + 1);
+      }
       seen += e - b;
       Logs logs;
       for (size_t k = 0; k < names.size(); ++k) {
@@ -657,13 +734,17 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const Tensor& x, const Tenso
 absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x_in,
                                                     const std::vector<Tensor>& y_in,
                                                     const EvaluateOptions& o) {
+  std::shared_lock<std::shared_mutex> lock(*mu_);
   if (!compiled_ || !compiled_->trainable) {
-    return absl::FailedPreconditionError("Evaluate: call Compile() before Evaluate()");
+    return NotCompiled("Evaluate");
   }
-  if (o.batch_size <= 0) return absl::InvalidArgumentError("Evaluate: batch_size must be > 0");
+  if (o.batch_size <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Evaluate: batch_size must be a positive integer, got batch_size=", o.batch_size));
+  }
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Evaluate");
   if (!x.ok()) return x.status();
-  first_step_of_call_ = true;
+  first_step_of_call = true;
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Evaluate");
   if (!y.ok()) return y.status();
   const auto start = std::chrono::steady_clock::now();
@@ -682,6 +763,7 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
 }
 
 absl::StatusOr<Tensor> Model::Predict(const Tensor& x, const PredictOptions& o) {
+  if (absl::Status s = Build(); !s.ok()) return s;  // outputs_ is final once built
   if (outputs_.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Predict: model \"", name_, "\" has ", outputs_.size(),
@@ -695,15 +777,35 @@ absl::StatusOr<Tensor> Model::Predict(const Tensor& x, const PredictOptions& o) 
 absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_in,
                                                    const PredictOptions& o) {
   if (absl::Status s = Build(); !s.ok()) return s;
-  if (o.batch_size <= 0) return absl::InvalidArgumentError("Predict: batch_size must be > 0");
-  if (absl::Status s = CompileForward(); !s.ok()) return s;
+  if (o.batch_size <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Predict: batch_size must be a positive integer, got batch_size=", o.batch_size));
+  }
+  std::shared_lock<std::shared_mutex> lock(*mu_);
+  if (!compiled_) {  // Predict before Compile: build the forward plan first, alone
+    lock.unlock();
+    {
+      std::unique_lock<std::shared_mutex> build(*mu_);
+      if (absl::Status s = CompileForward(); !s.ok()) return s;
+    }
+    lock.lock();
+    if (!compiled_) return absl::AbortedError("Predict: the model was recompiled meanwhile; retry");
+  }
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Predict");
   if (!x.ok()) return x.status();
-  first_step_of_call_ = true;
+  first_step_of_call = true;
   const int64_t n = (*x)[0].shape().dim(0);
   std::vector<Tensor> results;
   for (Value out : compiled_->outputs) {
-    results.emplace_back(DType::kF32, compiled_->graph->type(out).shape.WithBatch(n));
+    const Shape shape = compiled_->graph->type(out).shape.WithBatch(n);
+    if (absl::Status s = CheckAllocation(
+            CheckedBytes(DType::kF32, shape),
+            absl::StrCat("Predict: the result of shape ", shape.ToString()),
+            "Fix: predict on fewer samples at a time");
+        !s.ok()) {
+      return s;
+    }
+    results.emplace_back(DType::kF32, shape);
   }
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += o.batch_size) {
@@ -731,6 +833,7 @@ int64_t Model::CountParams() const {
 }
 
 std::vector<Tensor> Model::GetWeights() const {
+  std::shared_lock<std::shared_mutex> lock(*mu_);
   std::vector<Tensor> w;  // Layer::weights() brings packed weights up to date (the hook)
   for (const Layer& l : layers_) {
     for (const Weight& weight : l->weights()) w.push_back(weight.value.Clone());
@@ -739,16 +842,22 @@ std::vector<Tensor> Model::GetWeights() const {
 }
 
 absl::Status Model::SetWeights(const std::vector<Tensor>& weights) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
   if (absl::Status s = Build(); !s.ok()) return s;
+  size_t expected = 0;
+  for (const Layer& l : layers_) expected += l->weights().size();
+  if (expected != weights.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SetWeights: got ", weights.size(), " tensors, but model \"", name_, "\" has ", expected,
+        " weights (expected ", expected, ", in GetWeights() order: each layer's kernel, bias, ...)"));
+  }
   size_t k = 0;  // Layer::SetWeights marks packed copies stale before writing (the hook)
   for (const Layer& l : layers_) {
     const size_t count = l->weights().size();
-    if (k + count > weights.size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("SetWeights: got ", weights.size(), " tensors, the model has more weights"));
-    }
     std::vector<Tensor> mine(weights.begin() + k, weights.begin() + k + count);
-    if (absl::Status s = l->SetWeights(mine); !s.ok()) return s;
+    if (absl::Status s = l->SetWeights(mine); !s.ok()) {
+      return WithContext(s, absl::StrCat("SetWeights: tensors ", k, "..", k + count - 1, ": "));
+    }
     k += count;
   }
   if (k != weights.size()) {

@@ -17,6 +17,8 @@
 
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +87,11 @@ struct FitOptions {
   std::optional<std::pair<std::vector<Tensor>, std::vector<Tensor>>> validation_lists;
   bool shuffle = true;
   std::ostream* output = nullptr;  // progress goes here; nullptr = std::cout
+  // Before the first step, every value of x and y (and of the validation data) must be finite:
+  // a NaN or Inf fails with INVALID_ARGUMENT naming the array, the sample and the feature. One
+  // pass over the data, cheap next to an epoch; false skips it. (Targets are always checked
+  // against their loss: sparse labels integral and in range, crossentropy targets in [0, 1].)
+  bool check_finite = true;
 };
 
 struct EvaluateOptions {
@@ -104,6 +111,11 @@ struct History {
   std::vector<double> epoch_seconds;  // wall time of each epoch (graft addition)
 };
 
+// Threads: Predict and Evaluate may be called on one model from many threads at once; each
+// call returns exactly what it would alone (plans are per call, weights are shared read-only).
+// Fit, Compile, SetWeights and LoadWeights take the model exclusively: a Fit waits for the
+// predictions running and later ones wait for the Fit, so no call ever sees half-updated weights.
+// Building the model (Sequential::Add, constructing it) is not meant to race with the rest.
 class Model {
  public:
   // The model from `inputs` (made by Input) to `outputs` (results of layer calls). Problems
@@ -123,9 +135,16 @@ class Model {
   // OK when the graph is sound (every weight exists, every shape checked); else the first
   // problem, naming the layer.
   virtual absl::Status Build();
+  // A failed Compile leaves the model uncompiled (it does not keep a previous configuration):
+  // Fit and Evaluate then fail with FAILED_PRECONDITION quoting why; Predict still works.
   absl::Status Compile(const CompileOptions& options);
 
-  // One x per input and one y per output, in the order the model lists them.
+  // One x per input and one y per output, in the order the model lists them. Before the first
+  // step Fit checks all of its data (shapes, sample counts, every target against its loss,
+  // and with FitOptions::check_finite every value), naming the sample's index in the array
+  // passed. When the loss becomes NaN or Inf, training stops (Keras's TerminateOnNaN) and Fit
+  // returns ABORTED naming the epoch, the step and the last finite loss; the weights then hold
+  // that step's result (likely not finite): reload or re-initialise them before going on.
   absl::StatusOr<History> Fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                               const FitOptions& options = {});
   absl::StatusOr<History> Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
@@ -135,7 +154,9 @@ class Model {
                                                const EvaluateOptions& options = {});
   absl::StatusOr<std::vector<double>> Evaluate(const Tensor& x, const Tensor& y,
                                                const EvaluateOptions& options = {});
-  // One result per output.
+  // One result per output. Predict works before Compile (as in Keras) and does not check its
+  // inputs for NaN or Inf: non-finite inputs give non-finite outputs. Outputs or activations
+  // too large for this machine's memory fail with RESOURCE_EXHAUSTED before allocating.
   absl::StatusOr<std::vector<Tensor>> Predict(const std::vector<Tensor>& x,
                                               const PredictOptions& options = {});
   // Models of one output.
@@ -173,7 +194,9 @@ class Model {
   void SetExecutor(ExecutorKind kind);
   // The compiled training graph as Graphviz DOT (after Compile).
   absl::StatusOr<std::string> ToDot() const;
-  // The train-step plan for a batch size: its steps, kernels and allocated bytes.
+  // The train-step plan for a batch size: its steps, kernels and allocated bytes, with the
+  // planned peak ("planned peak (arena) bytes"); compiles the plan without running a step. A
+  // plan too large for this machine fails with RESOURCE_EXHAUSTED giving the planned bytes.
   absl::StatusOr<std::string> PlanReport(int64_t batch_size);
   // Times each step of the train-step plan on the first rows of (x, y) (one batch of
   // `batch_size`), `iterations` times, and lists them slowest first. Trains the model while
@@ -191,6 +214,8 @@ class Model {
   bool sequential_like_ = false;
   // Forgets the compiled state (the graph changed).
   void ResetCompiled();
+  // Serialises a lazy Build (Sequential's) against calls racing into it from several threads.
+  std::unique_ptr<std::mutex> build_mu_ = std::make_unique<std::mutex>();
 
   std::string name_;
   std::vector<Layer> layers_;
@@ -203,6 +228,14 @@ class Model {
   struct Compiled;
   friend class ModelFile;
   void InstallWeightHooks();
+  // Compile's work; Compile itself forgets the previous configuration first and records a
+  // failure (compile_failure_) for NotCompiled.
+  absl::Status CompileGraph(const CompileOptions& options);
+  // keras/validation.cc: the values of output i's targets against its loss, and the
+  // FAILED_PRECONDITION of Fit/Evaluate on a model that is not compiled (saying why).
+  absl::Status CheckTargets(size_t i, const Tensor& y, const std::string& where) const;
+  absl::Status NotCompiled(const char* where) const;
+  absl::Status compile_failure_;  // why the last Compile failed; OK when it did not
   // Appends the forward pass for the inputs' values `xs`; errors carry the layer's index.
   absl::StatusOr<std::vector<Value>> CallGraph(Graph& g, const std::vector<Value>& xs,
                                                const CallContext& ctx) const;
@@ -222,7 +255,10 @@ class Model {
                                                        const std::vector<Tensor>& y,
                                                        int64_t batch_size);
 
-  bool first_step_of_call_ = false;  // not shown to the thread governor (RunStep)
+  // Fit, Compile, SetWeights and LoadWeights hold it exclusively; Predict, Evaluate, GetWeights
+  // and Save share it: many threads may predict at once, and a Fit waits for them (and they
+  // for it). A pointer, so that models stay movable.
+  std::unique_ptr<std::shared_mutex> mu_;
   std::unique_ptr<Compiled> compiled_;
   ExecutorKind executor_ = ExecutorKind::kSequential;
 };

@@ -554,9 +554,13 @@ absl::StatusOr<Model> ModelFile::Load(absl::string_view bytes, absl::string_view
   return model;
 }
 
-absl::Status Model::Save(const std::string& path) { return ModelFile::Save(*this, path); }
+absl::Status Model::Save(const std::string& path) {
+  std::shared_lock<std::shared_mutex> lock(*mu_);
+  return ModelFile::Save(*this, path);
+}
 
 absl::Status Model::SaveWeights(const std::string& path) {
+  std::shared_lock<std::shared_mutex> lock(*mu_);
   if (absl::Status s = Build(); !s.ok()) return Prefixed("SaveWeights: ", s);
   return Prefixed("SaveWeights: ",
                   io::SaveSafetensors(path, ModelFile::Weights(*this),
@@ -565,6 +569,7 @@ absl::Status Model::SaveWeights(const std::string& path) {
 }
 
 absl::Status Model::LoadWeights(const std::string& path) {
+  std::unique_lock<std::shared_mutex> lock(*mu_);
   return ModelFile::LoadWeights(*this, path);
 }
 

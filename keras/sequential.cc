@@ -13,12 +13,14 @@ Sequential::Sequential(std::vector<Layer> layers, std::string name)
 }
 
 void Sequential::Add(Layer layer) {
+  std::lock_guard<std::mutex> lock(*build_mu_);
   layers_.push_back(std::move(layer));
   built_ = false;
   ResetCompiled();
 }
 
 absl::Status Sequential::Build() {
+  std::lock_guard<std::mutex> lock(*build_mu_);
   if (built_) return absl::OkStatus();
   if (layers_.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -31,7 +33,11 @@ absl::Status Sequential::Build() {
         ") needs input_shape, e.g. {.input_shape = {100, 3}} for 100 steps of 3 features"));
   }
   KerasTensor input = Input(in, {.name = "input_layer"});
-  if (!input.ok()) return input.status();
+  if (!input.ok()) {
+    return absl::Status(input.status().code(),
+                        absl::StrCat("model \"", name_, "\": input_shape of the first layer (",
+                                     layers_[0]->name(), "): ", input.status().message()));
+  }
   KerasTensor x = input;
   for (size_t i = 0; i < layers_.size(); ++i) {
     // The chain's own call (not Layer::operator()): errors read as Sequential's always have,

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "tbb/global_control.h"
 #include "tbb/task_arena.h"
 #include "tbb/task_group.h"
 
@@ -87,7 +88,12 @@ absl::Status RunTbb(std::vector<PlanStep>& steps) {
   }
   // The calling thread drives: it runs one ready step itself — oneDNN steps always here, so a
   // single OpenMP team exists — and hands other ready non-oneDNN steps to TBB workers. A chain
-  // of steps therefore runs inline, with no task or wake-up per step.
+  // of steps therefore runs inline, with no task or wake-up per step. Without workers (a budget
+  // of one thread) nothing is handed out: a task no one picks up would never let this thread
+  // out of its wait.
+  const bool workers =
+      tbb::this_task_arena::max_concurrency() > 1 &&
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) > 1;
   while (true) {
     int mine = -1;
     {
@@ -103,7 +109,7 @@ absl::Status RunTbb(std::vector<PlanStep>& steps) {
         mine = ready.front();
         ready.pop_front();
       }
-      for (auto it = ready.begin(); it != ready.end();) {
+      for (auto it = ready.begin(); workers && it != ready.end();) {
         if (steps[*it].kernel->UsesOneDnn()) {
           ++it;
           continue;

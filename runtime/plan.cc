@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "graph/memory.h"
 #include "runtime/executor.h"
 #include "runtime/passes/passes.h"
 #include "runtime/threads.h"
@@ -44,13 +47,24 @@ absl::StatusOr<std::unique_ptr<Plan>> Plan::Compile(const Graph& graph, PlanSpec
   plan->arena_offsets_ = layout.offsets;
   plan->arena_bytes_ = layout.arena_bytes;
   plan->allocated_bytes_ = layout.allocated_bytes;
+  // Sizes are checked before anything is allocated: activations too large for this machine
+  // are a RESOURCE_EXHAUSTED naming the largest value, not std::bad_alloc or an abort.
+  if (absl::Status s = plan->CheckArenaSize(); !s.ok()) return s;
   if (options.arena != nullptr) {
     plan->shared_arena_ = options.arena;
     plan->shared_arena_->plans_.push_back(plan.get());
-    plan->shared_arena_->Reserve(plan->arena_bytes_);  // re-points the other plans when it grows
+    // Re-points the other plans when it grows.
+    if (absl::Status s = plan->shared_arena_->Reserve(plan->arena_bytes_); !s.ok()) return s;
     plan->arena_ = plan->shared_arena_->buffer();
   } else {
-    plan->arena_ = Tensor::AllocateArena(static_cast<size_t>(plan->arena_bytes_));
+    try {
+      plan->arena_ = Tensor::AllocateArena(static_cast<size_t>(plan->arena_bytes_));
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("plan: allocating its arena of ", plan->arena_bytes_, " bytes (",
+                       HumanBytes(static_cast<uint64_t>(plan->arena_bytes_)),
+                       ") failed (out of memory): use a smaller batch_size"));
+    }
   }
   plan->CarveViews();
   return plan;
@@ -151,20 +165,84 @@ void Plan::CarveViews() {
   }
 }
 
-void SharedArena::Reserve(int64_t bytes) {
-  if (buffer_ != nullptr && bytes <= bytes_) return;
+absl::Status SharedArena::Reserve(int64_t bytes) {
+  if (buffer_ != nullptr && bytes <= bytes_) return absl::OkStatus();
+  const int64_t previous = bytes_;
   bytes_ = std::max(bytes, bytes_);
   // Release the old buffer before touching the new one: plans drop their views first.
   for (Plan* p : plans_) p->arena_.reset();
   for (Plan* p : plans_) {
     for (const auto& [v, offset] : p->arena_offsets_) p->values_[v.node][v.index] = Tensor();
   }
+  const bool had_buffer = buffer_ != nullptr;
   buffer_.reset();
-  buffer_ = Tensor::AllocateArena(static_cast<size_t>(bytes_));
-  for (Plan* p : plans_) {
-    p->arena_ = buffer_;
-    p->CarveViews();
+  absl::Status status;
+  try {
+    buffer_ = Tensor::AllocateArena(static_cast<size_t>(bytes_));
+  } catch (const std::bad_alloc&) {
+    // The last resort (sizes are checked before): back to the old size, which was just freed.
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("plan: growing the shared arena from ", previous, " to ", bytes_,
+                     " bytes (", HumanBytes(static_cast<uint64_t>(bytes_)),
+                     ") failed (out of memory): use a smaller batch_size"));
+    bytes_ = previous;
+    buffer_ = had_buffer ? Tensor::AllocateArena(static_cast<size_t>(bytes_)) : nullptr;
   }
+  for (Plan* p : plans_) {
+    if (!status.ok() && p->arena_bytes_ > bytes_) continue;  // the plan that asked: not carved
+    p->arena_ = buffer_;
+    if (buffer_ != nullptr) p->CarveViews();
+  }
+  return status;
+}
+
+absl::Status Plan::CheckArenaSize() const {
+  // Checked again without overflow: PlaceInArena sums in int64.
+  std::optional<uint64_t> peak = 0;
+  Value largest{-1, 0};
+  uint64_t largest_bytes = 0;
+  for (const auto& [v, offset] : arena_offsets_) {
+    std::optional<uint64_t> bytes = CheckedBytes(StorageType(v).dtype, StorageType(v).shape);
+    std::optional<uint64_t> end =
+        bytes && offset >= 0 && *bytes <= (uint64_t{1} << 62) ? std::optional<uint64_t>(
+                                                                    static_cast<uint64_t>(offset) +
+                                                                    *bytes)
+                                                              : std::nullopt;
+    if (!bytes || !end) {
+      peak = std::nullopt;
+    } else if (peak && *end > *peak) {
+      peak = *end;
+    }
+    const uint64_t b = bytes ? *bytes : ~uint64_t{0};
+    if (largest.node < 0 || b > largest_bytes) {
+      largest = v;
+      largest_bytes = b;
+    }
+  }
+  if (peak && arena_bytes_ >= 0 && static_cast<uint64_t>(arena_bytes_) > *peak) {
+    peak = static_cast<uint64_t>(arena_bytes_);
+  }
+  if (arena_bytes_ < 0) peak = std::nullopt;
+  std::string largest_text;
+  if (largest.node >= 0) {
+    const Node& node = graph_->node(largest.node);
+    const TensorType t = StorageType(largest);
+    largest_text = absl::StrCat("; the largest is ", node.name, " (", node.op->name, ") of shape ",
+                                t.shape.ToString(), ", ",
+                                largest_bytes == ~uint64_t{0}
+                                    ? std::string("more than 2^63 bytes")
+                                    : absl::StrCat(largest_bytes, " bytes"));
+  }
+  std::string feeds;
+  for (const TensorType& t : feed_types_) {
+    if (t.shape.rank() > 0) {
+      feeds = absl::StrCat(" (batch ", t.shape.dim(0), ")");
+      break;
+    }
+  }
+  return CheckAllocation(
+      peak, absl::StrCat("plan", feeds, ": its planned peak of activations (arena)"),
+      absl::StrCat("Fix: use a smaller batch_size, or smaller layers or inputs", largest_text));
 }
 
 Plan::~Plan() {

@@ -46,7 +46,8 @@ class SharedArena {
  private:
   friend class Plan;
   // Makes the buffer at least `bytes` long (moving every plan on it when it grows).
-  void Reserve(int64_t bytes);
+  // RESOURCE_EXHAUSTED when that allocation fails; the buffer then keeps its old size.
+  absl::Status Reserve(int64_t bytes);
   std::shared_ptr<void> buffer_;
   int64_t bytes_ = 0;
   std::vector<Plan*> plans_;
@@ -117,6 +118,9 @@ class Plan {
   friend class SharedArena;
   // Points every arena view at `base` (the arena buffer moved).
   void CarveViews();
+  // RESOURCE_EXHAUSTED (naming the batch, the bytes and the largest value) when the planned
+  // arena does not fit MemoryLimitBytes() (graph/memory.h), checked before allocating it.
+  absl::Status CheckArenaSize() const;
 
   // Binds every value's storage and creates one Init'ed step per node that runs.
   absl::Status BindStorage(passes::CompileState& state);

@@ -13,24 +13,30 @@ Session::Session(std::shared_ptr<Graph> graph, ExecutorKind executor)
 Session::~Session() = default;
 
 StepId Session::AddStep(StepSpec spec) {
+  std::lock_guard<std::mutex> lock(mu_);
   steps_.push_back(std::move(spec));
   governors_.push_back(nullptr);
   return {static_cast<int>(steps_.size()) - 1};
 }
 
 void Session::SetExecutor(ExecutorKind executor) {
+  std::lock_guard<std::mutex> lock(mu_);
   executor_ = executor;
   plans_.clear();
 }
 
-absl::StatusOr<Plan*> Session::GetPlan(StepId step, int64_t batch, int threads) {
-  if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("Session: no step ", step.index));
+int Session::NumPlanInstances(StepId step) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& [key, instances] : plans_) {
+    if (std::get<0>(key) == step.index) n += static_cast<int>(instances.size());
   }
-  auto key = std::make_tuple(step.index, batch, threads);
-  auto it = plans_.find(key);
-  if (it != plans_.end()) return it->second.plan.get();
-  const StepSpec& s = steps_[step.index];
+  return n;
+}
+
+absl::StatusOr<std::unique_ptr<Plan>> Session::CompilePlan(const Key& key, bool shared_arena) {
+  const auto& [index, batch, threads] = key;
+  const StepSpec& s = steps_[index];
   PlanSpec spec{.feeds = s.feeds, .fetches = s.fetches, .targets = s.targets};
   // Every feed with an unknown batch dimension takes `batch`; the others (scalars) their type.
   std::vector<TensorType> types;
@@ -39,42 +45,84 @@ absl::StatusOr<Plan*> Session::GetPlan(StepId step, int64_t batch, int threads) 
     const bool batched = t.shape.rank() > 0 && t.shape.dim(0) == Shape::kUnknownDim;
     types.push_back({t.dtype, batched ? t.shape.WithBatch(batch) : t.shape});
   }
-  absl::StatusOr<std::unique_ptr<Plan>> plan =
-      Plan::Compile(*graph_, std::move(spec), std::move(types),
-                    {.executor = executor_, .num_threads = threads, .arena = arena_});
+  return Plan::Compile(*graph_, std::move(spec), std::move(types),
+                       {.executor = executor_,
+                        .num_threads = threads,
+                        .arena = shared_arena ? arena_ : nullptr});
+}
+
+absl::StatusOr<Session::Instance*> Session::Acquire(const Key& key) {
+  std::vector<std::unique_ptr<Instance>>& instances = plans_[key];
+  for (auto& inst : instances) {
+    if (inst->busy || (inst->on_shared_arena && arena_busy_)) continue;
+    inst->busy = true;
+    if (inst->on_shared_arena) arena_busy_ = true;
+    return inst.get();
+  }
+  // None free: another instance, on the shared arena when no run is using it.
+  const bool shared = !arena_busy_;
+  absl::StatusOr<std::unique_ptr<Plan>> plan = CompilePlan(key, shared);
   if (!plan.ok()) return plan.status();
-  Plan* p = plan->get();
-  plans_[key].plan = *std::move(plan);
-  return p;
+  auto inst = std::make_unique<Instance>();
+  inst->plan = *std::move(plan);
+  inst->on_shared_arena = shared;
+  inst->busy = true;
+  if (shared) arena_busy_ = true;
+  instances.push_back(std::move(inst));
+  return instances.back().get();
+}
+
+absl::StatusOr<Plan*> Session::GetPlan(StepId step, int64_t batch, int threads) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
+    return absl::InvalidArgumentError(absl::StrCat("Session: no step ", step.index));
+  }
+  const Key key{step.index, batch, threads};
+  auto it = plans_.find(key);
+  if (it != plans_.end() && !it->second.empty()) return it->second.front()->plan.get();
+  absl::StatusOr<Instance*> inst = Acquire(key);
+  if (!inst.ok()) return inst.status();
+  (*inst)->busy = false;
+  if ((*inst)->on_shared_arena) arena_busy_ = false;
+  return (*inst)->plan.get();
 }
 
 absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
                           std::vector<Tensor>* fetched, bool timed) {
-  if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
-    return absl::InvalidArgumentError(absl::StrCat("Session: no step ", step.index));
+  Instance* inst = nullptr;
+  std::shared_ptr<ThreadGovernor> gov;  // kept alive if the budget changes meanwhile
+  int threads = 0;
+  int64_t batch = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
+      return absl::InvalidArgumentError(absl::StrCat("Session: no step ", step.index));
+    }
+    if (feeds.size() != steps_[step.index].feeds.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("Session: step ", step.index, " takes ",
+                                                     steps_[step.index].feeds.size(),
+                                                     " feeds, got ", feeds.size()));
+    }
+    std::shared_ptr<ThreadGovernor>& g = governors_[step.index];
+    if (!g || g->budget() != NumThreads()) {
+      g = std::make_shared<ThreadGovernor>(NumThreads(), AdaptiveThreads());
+    }
+    gov = g;
+    batch = feeds.empty() || feeds[0].shape().rank() == 0 ? 0 : feeds[0].shape().dim(0);
+    threads = gov->Choose();
+    absl::StatusOr<Instance*> acquired = Acquire({step.index, batch, threads});
+    if (!acquired.ok()) return acquired.status();
+    inst = *acquired;
   }
-  if (feeds.size() != steps_[step.index].feeds.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("Session: step ", step.index, " takes ",
-                                                   steps_[step.index].feeds.size(), " feeds, got ",
-                                                   feeds.size()));
-  }
-  std::unique_ptr<ThreadGovernor>& gov = governors_[step.index];
-  if (!gov || gov->budget() != NumThreads()) {
-    gov = std::make_unique<ThreadGovernor>(NumThreads(), AdaptiveThreads());
-  }
-  const int64_t batch = feeds.empty() || feeds[0].shape().rank() == 0 ? 0 : feeds[0].shape().dim(0);
-  const int threads = gov->Choose();
-  absl::StatusOr<Plan*> plan = GetPlan(step, batch, threads);
-  if (!plan.ok()) return plan.status();
-  Cached& cached = plans_[{step.index, batch, threads}];
   const auto start = std::chrono::steady_clock::now();
-  absl::Status s = (*plan)->Run(feeds, fetched);
-  if (s.ok() && cached.warm && timed) {
-    gov->Record(threads,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                batch);
-  }
-  cached.warm = true;
+  absl::Status s = inst->plan->Run(feeds, fetched);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (s.ok() && inst->warm && timed) gov->Record(threads, seconds, batch);
+  inst->warm = true;
+  inst->busy = false;
+  if (inst->on_shared_arena) arena_busy_ = false;
   return s;
 }
 

@@ -14,11 +14,20 @@
 // one arena that all of them share (they never run at once); and a thread governor per step
 // that picks the thread count from the budget (SetNumThreads) by measuring, as Fit does.
 // Variables live in the graph: every step of every plan reads and updates the same storage.
+//
+// Threads: Run may be called from several threads at once. Each run takes a plan instance of its
+// own (a plan holds the run's values, so one instance never runs twice at once): the first
+// instance of a (step, batch, threads) compiles on the shared arena, and a run that finds it (or
+// the shared arena) busy takes or compiles another instance with an arena of its own. Runs of
+// steps that only read the variables (inference) may overlap freely; a step that updates
+// variables (training) must not overlap any other run: keras::Model takes care of that with a
+// reader-writer lock, and a custom loop must do the same.
 #ifndef GRAFT_RUNTIME_SESSION_H_
 #define GRAFT_RUNTIME_SESSION_H_
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -55,28 +64,42 @@ class Session {
   StepId AddStep(StepSpec spec);
 
   // Runs `step` with `feeds` (one tensor per StepSpec::feeds, in order; the batch is the first
-  // feed's dimension 0) and puts the fetched values in `fetched` (valid until the next run of
-  // any step). `timed`: report the run's time to the step's thread governor (false for a run
-  // that is not representative, such as the first of a call).
+  // feed's dimension 0) and puts copies of the fetched values in `fetched`. `timed`: report the
+  // run's time to the step's thread governor (false for a run that is not representative, such
+  // as the first of a call).
   absl::Status Run(StepId step, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched,
                    bool timed = true);
 
-  // The plan `step` runs for a batch size and thread count (compiled on first use).
+  // The plan `step` runs for a batch size and thread count (compiled on first use): its first
+  // instance. For reports and profiling; not while other threads run steps.
   absl::StatusOr<Plan*> GetPlan(StepId step, int64_t batch, int threads);
   // Drops every plan (they are compiled again when next needed), e.g. to change the executor.
+  // Not while any step runs.
   void SetExecutor(ExecutorKind executor);
+  // How many plan instances exist for `step` (all batch sizes and thread counts): more than one
+  // per batch size only where runs overlapped.
+  int NumPlanInstances(StepId step) const;
 
  private:
-  struct Cached {
+  struct Instance {
     std::unique_ptr<Plan> plan;
+    bool on_shared_arena = false;
+    bool busy = false;
     bool warm = false;  // has run once (the first run pays for oneDNN's JIT)
   };
+  using Key = std::tuple<int, int64_t, int>;  // step, batch, threads
+  // A free instance for `key`, marked busy (compiled when there is none). Under mu_.
+  absl::StatusOr<Instance*> Acquire(const Key& key);
+  absl::StatusOr<std::unique_ptr<Plan>> CompilePlan(const Key& key, bool shared_arena);
+
   std::shared_ptr<Graph> graph_;
   ExecutorKind executor_;
   std::vector<StepSpec> steps_;
-  std::vector<std::unique_ptr<ThreadGovernor>> governors_;
+  mutable std::mutex mu_;  // guards everything below and steps_/governors_ growth
+  std::vector<std::shared_ptr<ThreadGovernor>> governors_;
   std::shared_ptr<SharedArena> arena_ = std::make_shared<SharedArena>();
-  std::map<std::tuple<int, int64_t, int>, Cached> plans_;
+  bool arena_busy_ = false;  // a run is using an instance on the shared arena
+  std::map<Key, std::vector<std::unique_ptr<Instance>>> plans_;
 };
 
 }  // namespace graft

@@ -126,9 +126,8 @@ TEST(Layers, AWeightShapeThatOverflowsIsAnErrorNotAnAbort) {
   absl::Status s = model.Compile({.optimizer = "sgd", .loss = "mse"});
   ASSERT_FALSE(s.ok());
   const std::string m(s.message());
-  EXPECT_NE(m.find("shape (4294967296, 4294967296) of float32 has more than 2^63 - 1 bytes"),
-            std::string::npos)
-      << m;
+  EXPECT_NE(m.find("of shape (4294967296, 4294967296)"), std::string::npos) << m;
+  EXPECT_NE(m.find("overflows"), std::string::npos) << m;
 }
 
 TEST(Compile, LossesAndMetricsByKerasName) {

@@ -1,11 +1,13 @@
 // Tests for graph/shape.h and graph/tensor.h's checked paths (issue 11): overflow-checked element
 // and byte counts, Tensor::Create, and FromVector's count check (on in optimised builds too).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
+#include "graph/memory.h"
 #include "graph/shape.h"
 #include "graph/tensor.h"
 #include "gtest/gtest.h"
@@ -68,6 +70,23 @@ TEST(ShapeTest, NumElementsIsZeroWhateverTheOrderOfTheDimensions) {
   EXPECT_EQ((Shape{k2to32, k2to32, 0}).num_elements(), 0);
   EXPECT_EQ((Shape{0, k2to32, k2to32}).num_elements(), 0);
   EXPECT_EQ((Shape{Shape::kUnknownDim, 0}).num_elements(), -1);
+}
+
+TEST(ShapeTest, MemoryCheckedBytesFollowsTheSameRule) {
+  // graph/memory.h's CheckedBytes (used before allocating weights, plans and results) agrees with
+  // Shape::CheckedNumBytes, so a size it accepts never trips Tensor's constructor check.
+  for (const Shape& s : {Shape{2, 3}, Shape{0, k2to62}, Shape{k2to62}, Shape{k2to32, k2to32, 0},
+                         Shape{0}, Shape{}, Shape{int64_t{1} << 60}, Shape{-1, 2}}) {
+    SCOPED_TRACE(s.ToString());
+    const std::optional<uint64_t> a = CheckedBytes(DType::kF64, s);
+    const absl::StatusOr<int64_t> b = s.CheckedNumBytes(DType::kF64);
+    ASSERT_EQ(a.has_value(), b.ok());
+    if (a) {
+      EXPECT_EQ(*a, static_cast<uint64_t>(*b));
+    }
+  }
+  EXPECT_FALSE(CheckedBytes(DType::kF32, Shape{0, k2to62}).has_value());
+  EXPECT_EQ(CheckedBytes(DType::kF32, Shape{0, k2to32}), std::optional<uint64_t>(0));
 }
 
 TEST(TensorTest, CreateChecksTheShape) {
