@@ -53,6 +53,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "bench/child.h"
 #include "bench/models.h"
 #include "bench/timing.h"
 #include "io/npy.h"
@@ -270,87 +271,12 @@ double NumberField(const Fields& f, absl::string_view key) {
   return d;
 }
 
-struct ChildResult {
-  int exit_code = -1;  // the child's exit status; 128 + signal when killed
-  std::string out;     // its stdout
-  double peak_rss_mb = 0;
-};
-
-// Runs argv with environment env, its stdout captured and stderr passed through; waits for it
-// and reads its peak RSS from wait4's rusage.
-absl::StatusOr<ChildResult> RunChild(const std::vector<std::string>& argv,
-                                     const std::vector<std::string>& env) {
-  std::vector<char*> cargv, cenv;
-  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
-  cargv.push_back(nullptr);
-  cenv.push_back(nullptr);
-  int fd[2];
-  if (pipe(fd) != 0) return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
-  if (pid == 0) {
-    dup2(fd[1], STDOUT_FILENO);
-    close(fd[0]);
-    close(fd[1]);
-    execve(cargv[0], cargv.data(), cenv.data());
-    std::fprintf(stderr, "exec %s: %s\n", cargv[0], std::strerror(errno));
-    _exit(127);
-  }
-  close(fd[1]);
-  ChildResult r;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd[0], buf, sizeof(buf));
-    if (n > 0) {
-      r.out.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fd[0]);
-  int status = 0;
-  struct rusage ru;
-  std::memset(&ru, 0, sizeof(ru));
-  while (wait4(pid, &status, 0, &ru) < 0) {
-    if (errno != EINTR) return absl::InternalError(absl::StrCat("wait4: ", std::strerror(errno)));
-  }
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
-  return r;
-}
-
-// This process's environment without the variables that tune BLAS, OpenMP, glibc malloc or the
-// loader, so "default" runs see the machine as it is.
-std::vector<std::string> CleanEnvironment() {
-  static const char* const kDrop[] = {
-      "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-      "GRAFT_NUM_THREADS",    "GLIBC_TUNABLES",   "LD_PRELOAD",      "LD_LIBRARY_PATH"};
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const absl::string_view kv(*e);
-    const absl::string_view key = kv.substr(0, kv.find('='));
-    bool drop = false;
-    for (const char* d : kDrop) drop = drop || key == d;
-    if (!drop) env.emplace_back(kv);
-  }
-  return env;
-}
-
 std::vector<std::string> TunedEnvironment() {
   std::vector<std::string> env = CleanEnvironment();
   env.push_back("OPENBLAS_NUM_THREADS=1");
   env.push_back(absl::StrCat("GLIBC_TUNABLES=", kTunedGlibc));
   env.push_back(absl::StrCat("LD_LIBRARY_PATH=", absl::GetFlag(FLAGS_openblas_dir)));
   return env;
-}
-
-std::string SelfPath() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : p.string();
 }
 
 // A file shipped as a data dependency of //bench:compare (<folder>/<name>, folder in the
@@ -371,32 +297,7 @@ std::string FindBenchFile(const std::string& name, const std::string& folder = "
   return "";
 }
 
-// A path given by the user, relative to where they ran `bazel run` from.
-std::string UserPath(const std::string& p) {
-  if (p.empty() || p[0] == '/') return p;
-  if (const char* w = std::getenv("BUILD_WORKING_DIRECTORY")) return (fs::path(w) / p).string();
-  return p;
-}
-
-std::string FindRunner() {
-  const std::string flag = absl::GetFlag(FLAGS_libtorch_runner);
-  std::vector<fs::path> candidates;
-  if (!flag.empty()) {
-    candidates.push_back(UserPath(flag));
-  } else {
-    // Next to this binary (the same -c configuration), then the workspace's bazel-bin.
-    candidates.push_back(fs::path(SelfPath()).parent_path() / "libtorch_runner");
-    if (const char* w = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
-      candidates.push_back(fs::path(w) / "bazel-bin/bench/libtorch_runner");
-    }
-    candidates.push_back("bazel-bin/bench/libtorch_runner");
-  }
-  for (const fs::path& p : candidates) {
-    std::error_code ec;
-    if (fs::exists(p, ec)) return fs::absolute(p, ec).string();
-  }
-  return "";
-}
+std::string FindRunner() { return FindLibtorchRunner(absl::GetFlag(FLAGS_libtorch_runner)); }
 
 // Node.js for the onnxruntime child: --node, else node on PATH, else /usr/bin/node; "" if none.
 std::string FindNode() {

@@ -39,7 +39,9 @@
 #include "io/npy.h"
 
 ABSL_FLAG(std::string, model, "M1", "M1, M2, M3, M4 or M5");
-ABSL_FLAG(std::string, mode, "train", "train or infer");
+ABSL_FLAG(std::string, mode, "train", "train, infer, or serve (bench/serve: --clients threads)");
+ABSL_FLAG(int, clients, 1, "--mode=serve: client threads sharing the module");
+ABSL_FLAG(double, serve_seconds, 5.0, "--mode=serve: measured seconds");
 ABSL_FLAG(int64_t, batch, 32, "batch size");
 ABSL_FLAG(int, threads, 1, "at::set_num_threads (inter-op threads: 1)");
 ABSL_FLAG(int, repetitions, 5, "timed windows");
@@ -207,8 +209,8 @@ absl::Status Run() {
   if (model != "M1" && model != "M2" && model != "M3" && model != "M4" && model != "M5") {
     return absl::InvalidArgumentError(absl::StrCat("unknown --model=", model));
   }
-  if (mode != "train" && mode != "infer") {
-    return absl::InvalidArgumentError("--mode must be train or infer");
+  if (mode != "train" && mode != "infer" && mode != "serve") {
+    return absl::InvalidArgumentError("--mode must be train, infer or serve");
   }
   if (config != "tuned" && config != "default") {
     return absl::InvalidArgumentError("--config must be tuned or default");
@@ -260,6 +262,27 @@ absl::Status Run() {
   nn::Module* net = module.get();
   torch::optim::Adam adam(net->parameters(),
                           torch::optim::AdamOptions(1e-3).betas({0.9, 0.999}).eps(1e-7));
+  if (mode == "serve") {
+    // One module shared by the client threads, each request a forward in InferenceMode on
+    // rows of the data (batch 1..32), as bench/serve drives graft.
+    net->eval();
+    const int clients = absl::GetFlag(FLAGS_clients);
+    const int64_t rows = x.size(0);
+    absl::StatusOr<ServeResult> r = MeasureServing(
+        [&](int client, int64_t batch) -> absl::Status {
+          c10::InferenceMode guard;
+          const int64_t start = (client * 97) % std::max<int64_t>(rows - batch, 1);
+          torch::Tensor out = forward(x.narrow(0, start, batch));
+          out = binary ? torch::sigmoid(out) : torch::softmax(out, 1);
+          return absl::OkStatus();
+        },
+        {.clients = clients,
+         .warmup_seconds = absl::GetFlag(FLAGS_warmup_seconds),
+         .seconds = absl::GetFlag(FLAGS_serve_seconds)});
+    if (!r.ok()) return r.status();
+    std::cout << ServeResultJson("libtorch", clients, threads, *r) << std::endl;
+    return absl::OkStatus();
+  }
   int64_t i = 0;
   std::function<absl::Status()> step;
   if (mode == "train") {

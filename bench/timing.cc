@@ -2,9 +2,12 @@
 #include "bench/timing.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -87,6 +90,74 @@ std::string ChildReportJson(const ChildReport& r) {
   for (const auto& [key, value] : r.extra)
     absl::StrAppend(&out, ", ", JsonString(key), ": ", value);
   return out + "}";
+}
+
+absl::StatusOr<ServeResult> MeasureServing(
+    const std::function<absl::Status(int client, int64_t batch)>& predict, const ServeLoad& load) {
+  std::atomic<int> phase{0};  // 0: warm-up, 1: measuring, 2: stop
+  std::mutex mu;
+  absl::Status first_error;
+  std::vector<std::vector<double>> latencies(load.clients);
+  std::vector<int64_t> samples(load.clients, 0);
+  std::vector<std::thread> threads;
+  for (int c = 0; c < load.clients; ++c) {
+    threads.emplace_back([&, c] {
+      int64_t k = c * 7;
+      while (phase.load() < 2) {
+        const int64_t batch = 1 + (k++ * 7) % load.max_batch;
+        const auto start = Clock::now();
+        absl::Status s = predict(c, batch);
+        const double seconds = Since(start);
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_error.ok()) first_error = s;
+          phase = 2;
+          return;
+        }
+        if (phase.load() == 1) {
+          latencies[c].push_back(seconds);
+          samples[c] += batch;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(load.warmup_seconds));
+  const auto start = Clock::now();
+  if (phase.load() == 0) phase = 1;
+  std::this_thread::sleep_for(std::chrono::duration<double>(load.seconds));
+  const double seconds = Since(start);
+  phase = 2;
+  for (std::thread& t : threads) t.join();
+  if (!first_error.ok()) return first_error;
+  ServeResult r;
+  std::vector<double> all;
+  for (int c = 0; c < load.clients; ++c) {
+    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
+    r.samples += samples[c];
+  }
+  if (all.empty()) return absl::DeadlineExceededError("serving: no request finished in time");
+  std::sort(all.begin(), all.end());
+  auto percentile = [&](double p) {
+    return all[std::min(all.size() - 1, static_cast<size_t>(p * static_cast<double>(all.size())))];
+  };
+  r.requests = static_cast<int64_t>(all.size());
+  r.seconds = seconds;
+  r.requests_per_second = static_cast<double>(r.requests) / seconds;
+  r.samples_per_second = static_cast<double>(r.samples) / seconds;
+  r.p50_ms = 1e3 * percentile(0.50);
+  r.p99_ms = 1e3 * percentile(0.99);
+  return r;
+}
+
+std::string ServeResultJson(const std::string& framework, int clients, int threads,
+                            const ServeResult& r) {
+  return absl::StrCat("{\"framework\": ", JsonString(framework), ", \"clients\": ", clients,
+                      ", \"threads\": ", threads, ", \"requests\": ", r.requests,
+                      ", \"samples\": ", r.samples, ", \"seconds\": ", Number(r.seconds),
+                      ", \"requests_per_second\": ", Number(r.requests_per_second),
+                      ", \"samples_per_second\": ", Number(r.samples_per_second),
+                      ", \"p50_ms\": ", Number(r.p50_ms), ", \"p99_ms\": ", Number(r.p99_ms),
+                      "}");
 }
 
 std::string LoadedBlasLibraries() {

@@ -53,6 +53,30 @@ std::string ChildReportJson(const ChildReport& report);
 // `s` as a JSON string literal, quotes included.
 std::string JsonString(const std::string& s);
 
+// A serving load (bench/serve): `clients` threads, each sending requests one after another, of
+// batch sizes cycling through 1..max_batch (each client starting elsewhere in the cycle), for
+// `seconds` after `warmup_seconds`. Every request's latency is recorded.
+struct ServeLoad {
+  int clients = 1;
+  int64_t max_batch = 32;
+  double warmup_seconds = 1.0;
+  double seconds = 5.0;
+};
+struct ServeResult {
+  int64_t requests = 0;
+  int64_t samples = 0;
+  double seconds = 0;
+  double requests_per_second = 0, samples_per_second = 0;
+  double p50_ms = 0, p99_ms = 0;  // request latency percentiles
+};
+// Runs the load through `predict(client, batch)`, which answers one request of `batch` samples
+// for client `client` (0..clients-1). The first error ends the measurement.
+absl::StatusOr<ServeResult> MeasureServing(
+    const std::function<absl::Status(int client, int64_t batch)>& predict, const ServeLoad& load);
+// The result as one JSON object (one line), with `framework` and `threads` (per request).
+std::string ServeResultJson(const std::string& framework, int clients, int threads,
+                            const ServeResult& r);
+
 // The loaded BLAS and OpenBLAS libraries of this process (from /proc/self/maps), joined by ",".
 std::string LoadedBlasLibraries();
 

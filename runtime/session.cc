@@ -34,9 +34,11 @@ int Session::NumPlanInstances(StepId step) const {
   return n;
 }
 
-absl::StatusOr<std::unique_ptr<Plan>> Session::CompilePlan(const Key& key, bool shared_arena) {
+absl::StatusOr<std::unique_ptr<Plan>> Session::CompilePlan(const StepSpec& s, const Key& key,
+                                                           bool shared_arena,
+                                                           ExecutorKind executor) {
   const auto& [index, batch, threads] = key;
-  const StepSpec& s = steps_[index];
+  (void)index;
   PlanSpec spec{.feeds = s.feeds, .fetches = s.fetches, .targets = s.targets};
   // Every feed with an unknown batch dimension takes `batch`; the others (scalars) their type.
   std::vector<TensorType> types;
@@ -46,41 +48,50 @@ absl::StatusOr<std::unique_ptr<Plan>> Session::CompilePlan(const Key& key, bool 
     types.push_back({t.dtype, batched ? t.shape.WithBatch(batch) : t.shape});
   }
   return Plan::Compile(*graph_, std::move(spec), std::move(types),
-                       {.executor = executor_,
+                       {.executor = executor,
                         .num_threads = threads,
                         .arena = shared_arena ? arena_ : nullptr});
 }
 
-absl::StatusOr<Session::Instance*> Session::Acquire(const Key& key) {
-  std::vector<std::unique_ptr<Instance>>& instances = plans_[key];
-  for (auto& inst : instances) {
+absl::StatusOr<Session::Instance*> Session::Acquire(const Key& key,
+                                                    std::unique_lock<std::mutex>& lock) {
+  for (auto& inst : plans_[key]) {
     if (inst->busy || (inst->on_shared_arena && arena_busy_)) continue;
     inst->busy = true;
     if (inst->on_shared_arena) arena_busy_ = true;
     return inst.get();
   }
-  // None free: another instance, on the shared arena when no run is using it.
+  // None free: another instance, on the shared arena when no run is using it (claimed before
+  // compiling: compiling onto it re-points the views of the plans that live there).
   const bool shared = !arena_busy_;
-  absl::StatusOr<std::unique_ptr<Plan>> plan = CompilePlan(key, shared);
-  if (!plan.ok()) return plan.status();
+  if (shared) arena_busy_ = true;
+  const StepSpec spec = steps_[std::get<0>(key)];
+  const ExecutorKind executor = executor_;
+  lock.unlock();
+  absl::StatusOr<std::unique_ptr<Plan>> plan = CompilePlan(spec, key, shared, executor);
+  lock.lock();
+  if (!plan.ok()) {
+    if (shared) arena_busy_ = false;
+    return plan.status();
+  }
   auto inst = std::make_unique<Instance>();
   inst->plan = *std::move(plan);
   inst->on_shared_arena = shared;
   inst->busy = true;
-  if (shared) arena_busy_ = true;
+  std::vector<std::unique_ptr<Instance>>& instances = plans_[key];
   instances.push_back(std::move(inst));
   return instances.back().get();
 }
 
 absl::StatusOr<Plan*> Session::GetPlan(StepId step, int64_t batch, int threads) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
     return absl::InvalidArgumentError(absl::StrCat("Session: no step ", step.index));
   }
   const Key key{step.index, batch, threads};
   auto it = plans_.find(key);
   if (it != plans_.end() && !it->second.empty()) return it->second.front()->plan.get();
-  absl::StatusOr<Instance*> inst = Acquire(key);
+  absl::StatusOr<Instance*> inst = Acquire(key, lock);
   if (!inst.ok()) return inst.status();
   (*inst)->busy = false;
   if ((*inst)->on_shared_arena) arena_busy_ = false;
@@ -94,7 +105,7 @@ absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
   int threads = 0;
   int64_t batch = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
       return absl::InvalidArgumentError(absl::StrCat("Session: no step ", step.index));
     }
@@ -110,7 +121,7 @@ absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
     gov = g;
     batch = feeds.empty() || feeds[0].shape().rank() == 0 ? 0 : feeds[0].shape().dim(0);
     threads = gov->Choose();
-    absl::StatusOr<Instance*> acquired = Acquire({step.index, batch, threads});
+    absl::StatusOr<Instance*> acquired = Acquire({step.index, batch, threads}, lock);
     if (!acquired.ok()) return acquired.status();
     inst = *acquired;
   }

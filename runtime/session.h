@@ -88,9 +88,11 @@ class Session {
     bool warm = false;  // has run once (the first run pays for oneDNN's JIT)
   };
   using Key = std::tuple<int, int64_t, int>;  // step, batch, threads
-  // A free instance for `key`, marked busy (compiled when there is none). Under mu_.
-  absl::StatusOr<Instance*> Acquire(const Key& key);
-  absl::StatusOr<std::unique_ptr<Plan>> CompilePlan(const Key& key, bool shared_arena);
+  // A free instance for `key`, marked busy. When there is none, compiles one with `lock`
+  // (holding mu_) released meanwhile, so other runs go on.
+  absl::StatusOr<Instance*> Acquire(const Key& key, std::unique_lock<std::mutex>& lock);
+  absl::StatusOr<std::unique_ptr<Plan>> CompilePlan(const StepSpec& s, const Key& key,
+                                                    bool shared_arena, ExecutorKind executor);
 
   std::shared_ptr<Graph> graph_;
   ExecutorKind executor_;

@@ -55,7 +55,9 @@ TEST_F(ForRangeTest, VisitsEveryIndexOnceOnTheOpenMpTeam) {
         // A static split: at most `threads` calls, contiguous, and the same every time.
         EXPECT_LE(ranges.size(), static_cast<size_t>(threads));
         EXPECT_EQ(VisitAll(n, grain), ranges);
-        if (n <= grain || threads == 1) EXPECT_LE(ranges.size(), 1u);
+        if (n <= grain || threads == 1) {
+          EXPECT_LE(ranges.size(), 1u);
+        }
       }
     }
   }
