@@ -143,5 +143,15 @@ TEST(FuzzRegressions, ReshapeTargetLargerThanInt64IsAnError) {
                 "has more than 2^63 - 1 values per sample");
 }
 
+// A layer name that is not UTF-8 made nlohmann::json throw from Save (std::terminate): Save and
+// SaveWeights now return INVALID_ARGUMENT naming the layer.
+TEST(FuzzRegressions, NonUtf8LayerNameSaveIsAnError) {
+  Sequential m({layers::Dense(2, {.input_shape = {3}, .name = "\xff"})});
+  const std::string path = ::testing::TempDir() + "/non_utf8.graft";
+  absl::Status s = m.Save(path);
+  ExpectInvalid(s, "layer 0 (Dense): name \"\\xff\" is not valid UTF-8");
+  ExpectInvalid(m.SaveWeights(path), "is not valid UTF-8");
+}
+
 }  // namespace
 }  // namespace graft::keras
