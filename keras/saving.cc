@@ -54,9 +54,9 @@ absl::Status CheckNamesAreText(const std::string& model_name,
                                const std::vector<KerasTensor>& inputs,
                                const std::vector<Layer>& layers) {
   auto bad = [](absl::string_view what, const std::string& name) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " \"", absl::CHexEscape(name),
-        "\" is not valid UTF-8; model files store names as JSON text: rename it"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " \"", absl::CHexEscape(name),
+                     "\" is not valid UTF-8; model files store names as JSON text: rename it"));
   };
   if (!IsJsonText(model_name)) return bad("the model name", model_name);
   for (const KerasTensor& in : inputs) {

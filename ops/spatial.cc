@@ -101,9 +101,8 @@ absl::StatusOr<std::vector<TensorType>> InferPad(const ShapeContext& c, const Pa
     int64_t& d = dims[i + 1];
     if (d < 0) continue;
     if (__builtin_add_overflow(d, a.begin[i], &d) || __builtin_add_overflow(d, a.end[i], &d)) {
-      return ShapeError(c, absl::StrCat("pads ", Describe(a), " on input ",
-                                        c.inputs[0].ToString(), " make the ",
-                                        AxisName(a.begin.size(), i),
+      return ShapeError(c, absl::StrCat("pads ", Describe(a), " on input ", c.inputs[0].ToString(),
+                                        " make the ", AxisName(a.begin.size(), i),
                                         " axis larger than the largest size (2^63 - 1)"));
     }
   }

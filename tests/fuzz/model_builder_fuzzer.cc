@@ -69,14 +69,24 @@ int64_t Amount(FuzzedDataProvider& in) {
 }
 
 double Rate(FuzzedDataProvider& in) {
-  static constexpr double kRates[] = {0.0,  0.5,  0.99, 1.0, -0.1, 1.5,
+  static constexpr double kRates[] = {0.0,
+                                      0.5,
+                                      0.99,
+                                      1.0,
+                                      -0.1,
+                                      1.5,
                                       std::numeric_limits<double>::quiet_NaN(),
                                       std::numeric_limits<double>::infinity()};
   return Pick(in, kRates);
 }
 
 double Hyper(FuzzedDataProvider& in, double usual) {
-  static constexpr double kOdd[] = {0.0, -1.0, 1.0, 1e30, -1e-3, 2.0,
+  static constexpr double kOdd[] = {0.0,
+                                    -1.0,
+                                    1.0,
+                                    1e30,
+                                    -1e-3,
+                                    2.0,
                                     std::numeric_limits<double>::quiet_NaN(),
                                     std::numeric_limits<double>::infinity()};
   if (in.ConsumeBool()) return usual;
@@ -91,23 +101,24 @@ std::string Padding(FuzzedDataProvider& in) {
 
 std::string ActivationName(FuzzedDataProvider& in) {
   static const char* const kActivations[] = {
-      "",       "relu",  "sigmoid",  "softmax", "tanh", "linear",  "elu",    "selu",
-      "gelu",   "swish", "softplus", "relu6",   "RELU", "bogus",   "silu",   "leaky_relu",
-      "linear", "",      "relu",     "exponential", "hard_sigmoid", "log_softmax", " relu"};
+      "",     "relu",        "sigmoid",      "softmax",     "tanh",     "linear",
+      "elu",  "selu",        "gelu",         "swish",       "softplus", "relu6",
+      "RELU", "bogus",       "silu",         "leaky_relu",  "linear",   "",
+      "relu", "exponential", "hard_sigmoid", "log_softmax", " relu"};
   return Pick(in, kActivations);
 }
 
 std::string InitializerName(FuzzedDataProvider& in) {
-  static const char* const kInitializers[] = {"glorot_uniform", "glorot_uniform", "he_normal",
-                                              "zeros", "ones", "lecun_uniform", "orthogonal",
-                                              "", "bogus"};
+  static const char* const kInitializers[] = {
+      "glorot_uniform", "glorot_uniform", "he_normal", "zeros", "ones",
+      "lecun_uniform",  "orthogonal",     "",          "bogus"};
   return Pick(in, kInitializers);
 }
 
 std::string LayerName(FuzzedDataProvider& in) {
   if (in.ConsumeIntegralInRange<int>(0, 7) != 0) return "";
-  static const char* const kNames[] = {"x", "x", "a/b", "dense", "conv2d", " ", "input_layer",
-                                       "\xff", "n\"q"};
+  static const char* const kNames[] = {"x", "x",           "a/b",  "dense", "conv2d",
+                                       " ", "input_layer", "\xff", "n\"q"};
   return Pick(in, kNames);
 }
 
@@ -163,21 +174,27 @@ keras::Layer SingleLayer(FuzzedDataProvider& in, const std::vector<int64_t>& inp
                              .input_shape = input_shape,
                              .name = name});
     case 3:
-      return layers::MaxPooling1D(
-          Size(in), {.strides = in.ConsumeBool() ? 0 : Size(in), .padding = Padding(in),
-                     .input_shape = input_shape, .name = name});
+      return layers::MaxPooling1D(Size(in), {.strides = in.ConsumeBool() ? 0 : Size(in),
+                                             .padding = Padding(in),
+                                             .input_shape = input_shape,
+                                             .name = name});
     case 4:
-      return layers::MaxPooling2D(
-          Size2(in), {.strides = in.ConsumeBool() ? keras::Size2(0) : Size2(in),
-                      .padding = Padding(in), .input_shape = input_shape, .name = name});
+      return layers::MaxPooling2D(Size2(in),
+                                  {.strides = in.ConsumeBool() ? keras::Size2(0) : Size2(in),
+                                   .padding = Padding(in),
+                                   .input_shape = input_shape,
+                                   .name = name});
     case 5:
-      return layers::AveragePooling1D(
-          Size(in), {.strides = in.ConsumeBool() ? 0 : Size(in), .padding = Padding(in),
-                     .input_shape = input_shape, .name = name});
+      return layers::AveragePooling1D(Size(in), {.strides = in.ConsumeBool() ? 0 : Size(in),
+                                                 .padding = Padding(in),
+                                                 .input_shape = input_shape,
+                                                 .name = name});
     case 6:
-      return layers::AveragePooling2D(
-          Size2(in), {.strides = in.ConsumeBool() ? keras::Size2(0) : Size2(in),
-                      .padding = Padding(in), .input_shape = input_shape, .name = name});
+      return layers::AveragePooling2D(Size2(in),
+                                      {.strides = in.ConsumeBool() ? keras::Size2(0) : Size2(in),
+                                       .padding = Padding(in),
+                                       .input_shape = input_shape,
+                                       .name = name});
     case 7:
       return layers::GlobalAveragePooling1D(
           {.keepdims = in.ConsumeBool(), .input_shape = input_shape, .name = name});
@@ -200,8 +217,9 @@ keras::Layer SingleLayer(FuzzedDataProvider& in, const std::vector<int64_t>& inp
     case 13:
       return layers::Activation(ActivationName(in), {.input_shape = input_shape, .name = name});
     case 14:
-      return layers::Dropout(Rate(in), {.seed = in.ConsumeIntegral<uint8_t>(),
-                                        .input_shape = input_shape, .name = name});
+      return layers::Dropout(
+          Rate(in),
+          {.seed = in.ConsumeIntegral<uint8_t>(), .input_shape = input_shape, .name = name});
     case 15:
       return layers::BatchNormalization({.momentum = Hyper(in, 0.99),
                                          .epsilon = Hyper(in, 1e-3),
@@ -223,8 +241,8 @@ keras::Layer SingleLayer(FuzzedDataProvider& in, const std::vector<int64_t>& inp
       static const char* const kInterpolations[] = {"nearest", "nearest", "NEAREST", "bilinear",
                                                     "bogus"};
       return layers::UpSampling2D(
-          Size2(in), {.interpolation = Pick(in, kInterpolations), .input_shape = input_shape,
-                      .name = name});
+          Size2(in),
+          {.interpolation = Pick(in, kInterpolations), .input_shape = input_shape, .name = name});
     }
   }
 }
@@ -257,7 +275,7 @@ std::vector<int64_t> InputShape(FuzzedDataProvider& in) {
   std::vector<int64_t> shape(in.ConsumeIntegralInRange<int>(1, 3));
   for (int64_t& d : shape) {
     d = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? Amount(in)
-                                                    : in.ConsumeIntegralInRange<int64_t>(1, 8);
+                                                   : in.ConsumeIntegralInRange<int64_t>(1, 8);
   }
   if (in.ConsumeIntegralInRange<int>(0, 31) == 0) shape.clear();  // rank 0
   return shape;
@@ -368,8 +386,8 @@ std::variant<std::string, std::shared_ptr<graft::optim::Optimizer>> MakeOptimize
   namespace optim = graft::optim;
   switch (in.ConsumeIntegralInRange<int>(0, 6)) {
     case 0: {
-      static const char* const kNames[] = {"adam", "sgd",  "rmsprop", "adamw", "adagrad",
-                                           "Adam", "nadam", "",       "bogus"};
+      static const char* const kNames[] = {"adam", "sgd",   "rmsprop", "adamw", "adagrad",
+                                           "Adam", "nadam", "",        "bogus"};
       return std::string(Pick(in, kNames));
     }
     case 1:
@@ -378,16 +396,15 @@ std::variant<std::string, std::shared_ptr<graft::optim::Optimizer>> MakeOptimize
                                                                 .beta_2 = Hyper(in, 0.999),
                                                                 .epsilon = Hyper(in, 1e-7)}));
     case 2:
-      return std::shared_ptr<optim::Optimizer>(
-          optim::MakeAdamW({.learning_rate = Hyper(in, 1e-3),
-                            .weight_decay = Hyper(in, 0.004),
-                            .beta_1 = Hyper(in, 0.9),
-                            .beta_2 = Hyper(in, 0.999),
-                            .epsilon = Hyper(in, 1e-7)}));
+      return std::shared_ptr<optim::Optimizer>(optim::MakeAdamW({.learning_rate = Hyper(in, 1e-3),
+                                                                 .weight_decay = Hyper(in, 0.004),
+                                                                 .beta_1 = Hyper(in, 0.9),
+                                                                 .beta_2 = Hyper(in, 0.999),
+                                                                 .epsilon = Hyper(in, 1e-7)}));
     case 3:
-      return std::shared_ptr<optim::Optimizer>(optim::MakeSgd(
-          {.learning_rate = Hyper(in, 0.01), .momentum = Hyper(in, 0.0),
-           .nesterov = in.ConsumeBool()}));
+      return std::shared_ptr<optim::Optimizer>(optim::MakeSgd({.learning_rate = Hyper(in, 0.01),
+                                                               .momentum = Hyper(in, 0.0),
+                                                               .nesterov = in.ConsumeBool()}));
     case 4:
       return std::shared_ptr<optim::Optimizer>(optim::MakeRmsprop({.learning_rate = Hyper(in, 1e-3),
                                                                    .rho = Hyper(in, 0.9),
@@ -405,7 +422,14 @@ std::variant<std::string, std::shared_ptr<graft::optim::Optimizer>> MakeOptimize
 }
 
 int64_t BatchSize(FuzzedDataProvider& in) {
-  static constexpr int64_t kBatches[] = {1, 2, 3, 4, 8, 32, 0, -1,
+  static constexpr int64_t kBatches[] = {1,
+                                         2,
+                                         3,
+                                         4,
+                                         8,
+                                         32,
+                                         0,
+                                         -1,
                                          std::numeric_limits<int64_t>::max(),
                                          std::numeric_limits<int64_t>::min()};
   return Pick(in, kBatches);
@@ -420,8 +444,8 @@ std::unique_ptr<keras::Model> MakeModel(FuzzedDataProvider& in) {
     const std::vector<int64_t> shape = InputShape(in);
     for (int i = 0; i < num_layers; ++i) {
       // The first layer carries the input shape (mostly); a later one sometimes does too.
-      const bool with_shape =
-          i == 0 ? in.ConsumeIntegralInRange<int>(0, 15) != 0 : in.ConsumeIntegralInRange<int>(0, 15) == 0;
+      const bool with_shape = i == 0 ? in.ConsumeIntegralInRange<int>(0, 15) != 0
+                                     : in.ConsumeIntegralInRange<int>(0, 15) == 0;
       model->Add(SingleLayer(in, with_shape ? shape : std::vector<int64_t>{}));
     }
     return model;
@@ -429,10 +453,10 @@ std::unique_ptr<keras::Model> MakeModel(FuzzedDataProvider& in) {
   // Functional: one or two inputs, then calls on tensors from a pool.
   std::vector<keras::KerasTensor> inputs = {keras::Input(InputShape(in))};
   if (in.ConsumeBool()) {
-    inputs.push_back(keras::Input(in.ConsumeBool() ? InputShape(in)
-                                                   : std::vector<int64_t>(
-                                                         inputs[0].shape().dims().begin() + 1,
-                                                         inputs[0].shape().dims().end())));
+    inputs.push_back(keras::Input(in.ConsumeBool()
+                                      ? InputShape(in)
+                                      : std::vector<int64_t>(inputs[0].shape().dims().begin() + 1,
+                                                             inputs[0].shape().dims().end())));
   }
   std::vector<keras::KerasTensor> pool = inputs;
   std::vector<keras::Layer> made;
@@ -442,9 +466,8 @@ std::unique_ptr<keras::Model> MakeModel(FuzzedDataProvider& in) {
   for (int i = 0; i < num_layers; ++i) {
     switch (in.ConsumeIntegralInRange<int>(0, 5)) {
       case 0: {  // a merge layer on 1 to 3 tensors (mostly 2)
-        std::vector<keras::KerasTensor> args(in.ConsumeIntegralInRange<int>(0, 7) == 0
-                                                 ? in.ConsumeIntegralInRange<int>(1, 3)
-                                                 : 2);
+        std::vector<keras::KerasTensor> args(
+            in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<int>(1, 3) : 2);
         for (keras::KerasTensor& a : args) a = any();
         pool.push_back(MergeLayer(in)(args));
         break;
@@ -496,8 +519,8 @@ void Exercise(FuzzedDataProvider& in) {
   (void)compiled;
 
   // Data: n samples per input and output (sometimes a different count for y).
-  const int64_t n = in.ConsumeIntegralInRange<int64_t>(in.ConsumeIntegralInRange<int>(0, 15) == 0 ? 0 : 1,
-                                                       kMaxSamples);
+  const int64_t n = in.ConsumeIntegralInRange<int64_t>(
+      in.ConsumeIntegralInRange<int>(0, 15) == 0 ? 0 : 1, kMaxSamples);
   std::vector<Tensor> xs, ys;
   for (const keras::KerasTensor& x : model->inputs()) {
     if (x.ok()) xs.push_back(MakeX(in, x.type(), n));
@@ -514,8 +537,8 @@ void Exercise(FuzzedDataProvider& in) {
   if (ys.empty()) ys.push_back(Tensor(DType::kF32, Shape{ny, 1}));
 
   std::ostringstream progress;
-  static constexpr double kSplits[] = {0.0, 0.0, 0.0, 0.25, 0.5, 1.0, -0.1,
-                                       std::numeric_limits<double>::quiet_NaN()};
+  static constexpr double kSplits[] = {0.0, 0.0, 0.0,  0.25,
+                                       0.5, 1.0, -0.1, std::numeric_limits<double>::quiet_NaN()};
   keras::FitOptions fit{.batch_size = BatchSize(in),
                         .epochs = in.ConsumeIntegralInRange<int>(0, 7) == 0
                                       ? in.ConsumeIntegralInRange<int>(-1, 2)

@@ -87,8 +87,7 @@ void ExpectInvalid(const absl::Status& s, const std::string& part) {
 // Shape inference multiplied / added the sizes of UpSampling and ZeroPadding without checking
 // for overflow (signed overflow, undefined behaviour), and Cropping subtracted past -2^63.
 TEST(FuzzRegressions, UpSamplingOverflowIsAnError) {
-  ExpectInvalid(BuildOn(layers::UpSampling1D(kMaxInt64), {8, 2}),
-                "larger than the largest size");
+  ExpectInvalid(BuildOn(layers::UpSampling1D(kMaxInt64), {8, 2}), "larger than the largest size");
   ExpectInvalid(BuildOn(layers::UpSampling2D({2, kMaxInt64}), {3, 3, 1}),
                 "width axis larger than the largest size");
 }
