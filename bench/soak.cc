@@ -44,7 +44,7 @@ int Main() {
   absl::StatusOr<ModelSpec> spec = FindModel("M2");
   absl::StatusOr<keras::Model> model = BuildModel("M2");
   if (!spec.ok() || !model.ok()) return 1;
-  const Dataset train = MakeData(*spec, 3200);
+  const Dataset train = MakeData(*spec, 4800);  // 100 batches of 48
   const Dataset probe = MakeData(*spec, 64, 2);
   const int64_t steps = absl::GetFlag(FLAGS_steps);
   std::string csv = "step,rss_mb,peak_mb,seconds\n";

@@ -97,6 +97,20 @@ absl::StatusOr<std::vector<Value>> Graph::AddNode(absl::string_view op_name,
     return absl::InternalError(absl::StrCat(op_name, ": shape function returned ", types->size(),
                                             " outputs, the op declares ", op->outputs.size()));
   }
+  // Every later size computation (element counts, strides, bytes) may assume that the known
+  // dimensions of a type multiply without overflowing int64.
+  for (size_t i = 0; i < types->size(); ++i) {
+    const std::vector<int64_t>& dims = (*types)[i].shape.dims();
+    if (std::find(dims.begin(), dims.end(), 0) != dims.end()) continue;  // no elements
+    int64_t count = 1;
+    for (int64_t d : dims) {
+      if (d > 0 && __builtin_mul_overflow(count, d, &count)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            full_name, " (", op_name, "): output ", i, " would be ", (*types)[i].ToString(),
+            ", more than 2^63 - 1 elements (per sample, when the batch size is unknown)"));
+      }
+    }
+  }
   auto node = std::make_unique<Node>();
   node->id = num_nodes();
   node->name = UniqueName(base);

@@ -248,7 +248,13 @@ absl::Status SaveSafetensors(const std::string& path, const std::vector<NamedTen
     pieces.push_back(
         absl::string_view(static_cast<const char*>(t.value.raw_data()), t.value.nbytes()));
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const Json::exception& e) {  // a name or a metadata value that is not UTF-8
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": tensor names and metadata must be valid UTF-8 (the header is JSON): ", e.what()));
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   const uint64_t n = text.size();
   char length[8];

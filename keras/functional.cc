@@ -43,6 +43,14 @@ KerasTensor Input(std::vector<int64_t> shape, InputOptions options) {
     }
     dims.push_back(d);
   }
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d > 0 && __builtin_mul_overflow(count, d, &count) && node->status.ok()) {
+      node->status = absl::InvalidArgumentError(
+          absl::StrCat("Input ", node->input_name, ": shape ", Shape(shape).ToString(),
+                       " has more than 2^63 - 1 values per sample"));
+    }
+  }
   node->type = {DType::kF32, Shape(dims)};
   return KerasTensor(std::move(node));
 }

@@ -297,7 +297,10 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   }
   c->log_names = {"loss"};
   std::vector<std::string> output_names;
-  for (const KerasTensor& o : outputs_) output_names.push_back(o.node()->layer->name());
+  // An output may be a model input itself (an identity model): it is named by the input's name.
+  for (const KerasTensor& o : outputs_) {
+    output_names.push_back(o.node() && o.node()->layer ? o.node()->layer->name() : o.name());
+  }
   if (k > 1) {
     for (size_t i = 0; i < k; ++i) c->log_names.push_back(output_names[i] + "_loss");
   }
@@ -617,7 +620,8 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
       if (absl::Status s = internal::CheckAllFinite(*ys, "y", where); !s.ok()) return s;
     }
   }
-  const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+  // Without overflow for any positive batch_size (one larger than the data is one step).
+  const int64_t steps = n / o.batch_size + (n % o.batch_size != 0);
 
   std::ostream& out = o.output ? *o.output : std::cout;
   int verbose = o.verbose;
@@ -752,7 +756,8 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
   if (!r.ok()) return WithContext(r.status(), "Evaluate: ");
   if (o.verbose > 0) {
     std::ostream& out = o.output ? *o.output : std::cout;
-    const int64_t steps = ((*x)[0].shape().dim(0) + o.batch_size - 1) / o.batch_size;
+    const int64_t n = (*x)[0].shape().dim(0);
+    const int64_t steps = n / o.batch_size + (n % o.batch_size != 0);
     ProgressBar bar(out, o.verbose, steps);
     Logs logs;
     const std::vector<std::string> names = metrics_names();

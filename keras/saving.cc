@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "io/safetensors.h"
@@ -37,6 +38,39 @@ absl::Status Corrupt(absl::string_view source, absl::string_view where, absl::st
 
 std::string TypeText(const Tensor& t) { return t.type().ToString(); }
 
+// True when `text` is valid UTF-8, as a JSON string (and so a model file) must be.
+bool IsJsonText(const std::string& text) {
+  try {
+    (void)Json(text).dump();
+    return true;
+  } catch (const Json::exception&) {
+    return false;
+  }
+}
+
+// The model file and the weights file store names in JSON: the model's, its inputs' and its
+// layers' names must be valid UTF-8. The error names the first one that is not, escaped.
+absl::Status CheckNamesAreText(const std::string& model_name,
+                               const std::vector<KerasTensor>& inputs,
+                               const std::vector<Layer>& layers) {
+  auto bad = [](absl::string_view what, const std::string& name) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " \"", absl::CHexEscape(name),
+                     "\" is not valid UTF-8; model files store names as JSON text: rename it"));
+  };
+  if (!IsJsonText(model_name)) return bad("the model name", model_name);
+  for (const KerasTensor& in : inputs) {
+    if (!IsJsonText(in.name())) return bad("input name", in.name());
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!IsJsonText(layers[i]->name())) {
+      return bad(absl::StrCat("layer ", i, " (", layers[i]->class_name(), "): name"),
+                 layers[i]->name());
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The optimizer's hyperparameters as JSON: booleans where Keras has them.
 Json OptimizerConfig(const optim::Optimizer& o) {
   Json c = Json::object();
@@ -67,6 +101,9 @@ class ModelFile {
 
   static absl::Status Save(Model& m, const std::string& path) {
     if (absl::Status s = m.Build(); !s.ok()) return Prefixed("Save: ", s);
+    if (absl::Status s = CheckNamesAreText(m.name_, m.inputs_, m.layers_); !s.ok()) {
+      return Prefixed("Save: ", s);
+    }
     Json root = Architecture(m);
     root.update(Json{{"compile_config", nullptr}, {"training_state", nullptr}});
     std::vector<io::NamedTensor> tensors = Weights(m);
@@ -562,6 +599,9 @@ absl::Status Model::Save(const std::string& path) {
 absl::Status Model::SaveWeights(const std::string& path) {
   std::shared_lock<std::shared_mutex> lock(*mu_);
   if (absl::Status s = Build(); !s.ok()) return Prefixed("SaveWeights: ", s);
+  if (absl::Status s = CheckNamesAreText(name_, inputs_, layers_); !s.ok()) {
+    return Prefixed("SaveWeights: ", s);
+  }
   return Prefixed("SaveWeights: ",
                   io::SaveSafetensors(path, ModelFile::Weights(*this),
                                       {{"format", kWeightsFormat},

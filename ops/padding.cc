@@ -1,13 +1,12 @@
 #include "ops/padding.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace graft::ops {
-namespace {
-// floor division for possibly negative numerators.
-int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-}  // namespace
 
 absl::StatusOr<Padding> ParsePadding(absl::string_view name, bool allow_causal) {
   std::string p = absl::AsciiStrToLower(name);
@@ -33,24 +32,37 @@ const char* PaddingName(Padding p) {
 
 Geometry ComputeGeometry(int64_t length, int64_t kernel, int64_t stride, int64_t dilation,
                          Padding padding) {
+  // In 128 bits: kernel, stride and dilation come from users and may be huge (the results are
+  // then clamped to int64; a huge window is reported by the callers' checks).
+  using Wide = __int128;
+  auto clamp = [](Wide v) {
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    return static_cast<int64_t>(v > kMax ? kMax : v < -kMax ? -kMax : v);
+  };
   Geometry g;
-  const int64_t span = dilation * (kernel - 1) + 1;
+  const Wide span = Wide{dilation} * (Wide{kernel} - 1) + 1;
   if (padding == Padding::kValid) {
-    g.out = length < 0 ? -1 : FloorDiv(length - span, stride) + 1;
+    if (length < 0) {
+      g.out = -1;
+    } else {
+      const Wide num = Wide{length} - span;
+      const Wide floor = num >= 0 ? num / stride : -((-num + stride - 1) / stride);
+      g.out = clamp(floor + 1);
+    }
     return g;
   }
   if (length < 0) {
     g.out = -1;
     return g;
   }
-  g.out = (length + stride - 1) / stride;
+  g.out = length / stride + (length % stride != 0);
   if (padding == Padding::kCausal) {
-    g.pad_l = dilation * (kernel - 1);
+    g.pad_l = clamp(span - 1);
     return g;
   }
-  const int64_t total = std::max<int64_t>((g.out - 1) * stride + span - length, 0);
-  g.pad_l = total / 2;
-  g.pad_r = total - g.pad_l;
+  const Wide total = std::max<Wide>(Wide{g.out - 1} * stride + span - length, 0);
+  g.pad_l = clamp(total / 2);
+  g.pad_r = clamp(total - total / 2);
   return g;
 }
 
@@ -60,7 +72,7 @@ std::string ValidExpression(int64_t length, int64_t kernel, int64_t stride, int6
 }
 
 std::string ValidFormula(int64_t length, int64_t kernel, int64_t stride, int64_t dilation) {
-  const int64_t out = FloorDiv(length - dilation * (kernel - 1) - 1, stride) + 1;
+  const int64_t out = ComputeGeometry(length, kernel, stride, dilation, Padding::kValid).out;
   return absl::StrCat(ValidExpression(length, kernel, stride, dilation), " = ", out);
 }
 

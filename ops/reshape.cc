@@ -38,7 +38,10 @@ absl::StatusOr<std::vector<TensorType>> InferReshape(const ShapeContext& c, cons
       return ShapeError(c, absl::StrCat("only the batch dimension may be unknown, got input shape ",
                                         s.ToString()));
     }
-    per_sample *= s.dim(i);
+    if (__builtin_mul_overflow(per_sample, s.dim(i), &per_sample)) {
+      return ShapeError(c, absl::StrCat("input shape ", s.ToString(),
+                                        " has more than 2^63 - 1 values per sample"));
+    }
   }
   int inferred = -1;
   int64_t known = 1;
@@ -54,8 +57,9 @@ absl::StatusOr<std::vector<TensorType>> InferReshape(const ShapeContext& c, cons
       return ShapeError(c, absl::StrCat("target dimensions must be positive (or -1 for one "
                                         "inferred dimension), got ",
                                         Tuple(a.target)));
-    } else {
-      known *= t;
+    } else if (__builtin_mul_overflow(known, t, &known)) {
+      return ShapeError(c, absl::StrCat("target shape ", Tuple(a.target),
+                                        " has more than 2^63 - 1 values per sample"));
     }
   }
   std::vector<int64_t> out = {s.dim(0)};

@@ -99,7 +99,12 @@ absl::StatusOr<std::vector<TensorType>> InferPad(const ShapeContext& c, const Pa
   std::vector<int64_t> dims = c.inputs[0].shape.dims();
   for (size_t i = 0; i < a.begin.size(); ++i) {
     int64_t& d = dims[i + 1];
-    if (d >= 0) d += a.begin[i] + a.end[i];
+    if (d < 0) continue;
+    if (__builtin_add_overflow(d, a.begin[i], &d) || __builtin_add_overflow(d, a.end[i], &d)) {
+      return ShapeError(c, absl::StrCat("pads ", Describe(a), " on input ", c.inputs[0].ToString(),
+                                        " make the ", AxisName(a.begin.size(), i),
+                                        " axis larger than the largest size (2^63 - 1)"));
+    }
   }
   return std::vector<TensorType>{{c.inputs[0].dtype, Shape(std::move(dims))}};
 }
@@ -111,11 +116,14 @@ absl::StatusOr<std::vector<TensorType>> InferCrop(const ShapeContext& c, const C
   for (size_t i = 0; i < k; ++i) {
     int64_t& d = dims[i + 1];
     if (d < 0) continue;
-    const int64_t left = d - a.begin[i] - a.end[i];
-    if (left < 1) {
+    // d, begin and end are >= 0: only the second subtraction can overflow (below -2^63).
+    int64_t left = d - a.begin[i];
+    const bool overflow = __builtin_sub_overflow(left, a.end[i], &left);
+    if (overflow || left < 1) {
       return ShapeError(
           c, absl::StrCat("cropping (", a.begin[i], ", ", a.end[i], ") of the ", AxisName(k, i),
-                          " axis would leave ", d, " - ", a.begin[i], " - ", a.end[i], " = ", left,
+                          " axis would leave ", d, " - ", a.begin[i], " - ", a.end[i], " = ",
+                          overflow ? std::string("less than -2^63") : absl::StrCat(left),
                           " positions of input ", c.inputs[0].ToString(),
                           "; the cropping must be smaller than the input: crop at most ", d - 1,
                           " in all along ", AxisName(k, i)));
@@ -140,7 +148,12 @@ absl::StatusOr<std::vector<TensorType>> InferUpSample(const ShapeContext& c,
   if (absl::Status s = CheckSize(c, a); !s.ok()) return s;
   std::vector<int64_t> dims = c.inputs[0].shape.dims();
   for (size_t i = 0; i < a.size.size(); ++i) {
-    if (dims[i + 1] >= 0) dims[i + 1] *= a.size[i];
+    int64_t& d = dims[i + 1];
+    if (d >= 0 && __builtin_mul_overflow(d, a.size[i], &d)) {
+      return ShapeError(c, absl::StrCat(Describe(a), " on input ", c.inputs[0].ToString(),
+                                        " makes the ", AxisName(a.size.size(), i),
+                                        " axis larger than the largest size (2^63 - 1)"));
+    }
   }
   return std::vector<TensorType>{{c.inputs[0].dtype, Shape(std::move(dims))}};
 }
