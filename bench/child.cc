@@ -83,6 +83,16 @@ std::vector<std::string> CleanEnvironment() {
   return env;
 }
 
+std::vector<std::string> LibtorchTunedEnvironment(const std::string& openblas_dir) {
+  std::vector<std::string> env = CleanEnvironment();
+  env.push_back("OPENBLAS_NUM_THREADS=1");
+  env.push_back(
+      "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold="
+      "17179869184:glibc.malloc.hugetlb=1");
+  env.push_back(absl::StrCat("LD_LIBRARY_PATH=", openblas_dir));
+  return env;
+}
+
 std::string SelfPath() {
   std::error_code ec;
   fs::path p = fs::read_symlink("/proc/self/exe", ec);

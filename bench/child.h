@@ -26,6 +26,11 @@ absl::StatusOr<ChildResult> RunChild(const std::vector<std::string>& argv,
 // loader, so "default" runs see the machine as it is.
 std::vector<std::string> CleanEnvironment();
 
+// CleanEnvironment plus libtorch's tuned settings (bench/compare's "tuned" configuration):
+// OpenBLAS (libopenblas0-pthread, from `openblas_dir`) first on LD_LIBRARY_PATH with
+// OPENBLAS_NUM_THREADS=1, and glibc malloc tunables for large mmap/trim thresholds and huge pages.
+std::vector<std::string> LibtorchTunedEnvironment(const std::string& openblas_dir);
+
 // This program's path (/proc/self/exe), or "".
 std::string SelfPath();
 

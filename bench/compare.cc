@@ -98,9 +98,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kTunedGlibc[] =
-    "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=17179869184:"
-    "glibc.malloc.hugetlb=1";
 
 std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipWhitespace());
@@ -272,11 +269,7 @@ double NumberField(const Fields& f, absl::string_view key) {
 }
 
 std::vector<std::string> TunedEnvironment() {
-  std::vector<std::string> env = CleanEnvironment();
-  env.push_back("OPENBLAS_NUM_THREADS=1");
-  env.push_back(absl::StrCat("GLIBC_TUNABLES=", kTunedGlibc));
-  env.push_back(absl::StrCat("LD_LIBRARY_PATH=", absl::GetFlag(FLAGS_openblas_dir)));
-  return env;
+  return LibtorchTunedEnvironment(absl::GetFlag(FLAGS_openblas_dir));
 }
 
 // A file shipped as a data dependency of //bench:compare (<folder>/<name>, folder in the

@@ -2,7 +2,8 @@
 // send Predict requests of batch 1..32 (a fixed cycle) to ONE compiled model, for N = 1, 2, 8 and
 // a per-request thread budget of 1 and 2; requests/s, samples/s and p50/p99 latency. libtorch
 // runs the same load in bench/libtorch_runner --mode=serve: one module shared by the threads,
-// InferenceMode, at::set_num_threads = the same budget. Side by side in one run.
+// InferenceMode, at::set_num_threads = the same budget, in bench/compare's "tuned" configuration
+// (OpenBLAS, channels-last, malloc tunables). Side by side in one run.
 //
 //   bazel build -c opt //bench:libtorch_runner   # optional (tools/setup.sh --bench)
 //   bazel run -c opt //bench:serve [-- --model=M2 --seconds=5 --out=bench/results/serve.json]
@@ -32,6 +33,8 @@ ABSL_FLAG(std::string, threads, "1,2", "per-request thread budgets");
 ABSL_FLAG(double, seconds, 5.0, "measured seconds per configuration");
 ABSL_FLAG(double, warmup_seconds, 1.0, "warm-up seconds per configuration");
 ABSL_FLAG(std::string, libtorch_runner, "", "bench/libtorch_runner (default: found as compare does)");
+ABSL_FLAG(std::string, openblas_dir, "/usr/lib/x86_64-linux-gnu/openblas-pthread",
+          "libtorch tuned: libopenblas0-pthread's folder, first on LD_LIBRARY_PATH");
 ABSL_FLAG(std::string, out, "", "write the results as JSON lines here");
 
 namespace graft::bench {
@@ -110,8 +113,8 @@ int Main() {
            absl::StrCat("--threads=", threads), absl::StrCat("--clients=", clients),
            absl::StrCat("--serve_seconds=", absl::GetFlag(FLAGS_seconds)),
            absl::StrCat("--warmup_seconds=", absl::GetFlag(FLAGS_warmup_seconds)),
-           absl::StrCat("--data_dir=", dir), "--config=default"},
-          CleanEnvironment());
+           absl::StrCat("--data_dir=", dir), "--config=tuned", "--channels_last"},
+          LibtorchTunedEnvironment(absl::GetFlag(FLAGS_openblas_dir)));
       if (!child.ok() || child->exit_code != 0) {
         std::cerr << "libtorch_runner failed\n";
         continue;
