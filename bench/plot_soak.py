@@ -30,7 +30,7 @@ def main():
     ax.set_xlabel("training step (seed Conv2D, batch 32; every 50th epoch batch 48; Predict after each epoch)")
     ax.set_ylabel("MiB")
     ax.set_ylim(0, max(peak) * 1.2)
-    ax.set_title("graft: memory over %d training steps" % steps[-1])
+    ax.set_title("graft: memory over {:,} training steps".format(steps[-1]))
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
