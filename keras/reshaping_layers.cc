@@ -2,6 +2,7 @@
 #include "keras/reshaping_layers.h"
 
 #include <array>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,10 +74,15 @@ class BorderLayer : public LayerImpl {
     for (int a = 0; a < rank(); ++a) {
       const int64_t size = in.shape.dim(a + 1);
       const Border& b = borders_[a];
-      if (size >= 0 && size - b.begin - b.end < 1) {
+      // In 128 bits: crop amounts up to 2^63 - 1 must not overflow the check itself.
+      const __int128 remain = static_cast<__int128>(size) - b.begin - b.end;
+      if (size >= 0 && remain < 1) {
+        const std::string left = remain >= std::numeric_limits<int64_t>::min()
+                                     ? absl::StrCat(static_cast<int64_t>(remain))
+                                     : std::string("less than -2^63");
         return absl::InvalidArgumentError(
             absl::StrCat("`cropping` must be smaller than the input along ", AxisName(rank(), a),
-                         ": ", size, " - ", b.begin, " - ", b.end, " = ", size - b.begin - b.end,
+                         ": ", size, " - ", b.begin, " - ", b.end, " = ", left,
                          " would remain. Received: input_shape=", in.shape.ToString(),
                          ", cropping=", BorderText(borders_), ". Fix: crop at most ", size - 1,
                          " in total along ", AxisName(rank(), a), "."));

@@ -17,10 +17,12 @@ common=(--symlink_prefix=/ --test_output=errors)
 case "$mode" in
   asan)
     # halt_on_error: the first report fails the test. LSan stays on (leaks fail too).
+    # allocator_may_return_null: an impossible allocation returns null (graft reports it as
+    # RESOURCE_EXHAUSTED, and tests check that) instead of ASan aborting the process.
     "${bazel_s[@]}" test "${common[@]}" --config=asan --config=ubsan \
       --copt=-fno-sanitize-recover=undefined --linkopt=-fno-sanitize-recover=undefined \
       --test_tag_filters=-no_sanitizers \
-      --test_env=ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+      --test_env=ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
       --test_env=UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       --test_timeout=300,900,1800,3600 \
       //tests/... //examples/...
