@@ -8,11 +8,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/op_registry.h"
 #include "graph/tensor.h"
 #include "gtest/gtest.h"
 
 namespace graft::testing {
+
+// Whether `haystack` contains `needle` (for checking error messages).
+inline bool Contains(absl::string_view haystack, absl::string_view needle) {
+  return haystack.find(needle) != absl::string_view::npos;
+}
+
+// A float32 tensor type.
+inline TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 // Runs a single op on the given inputs through a compiled plan, with the fast or reference
 // kernels, and returns all its outputs (hidden ones included).

@@ -16,12 +16,10 @@
 namespace graft::keras {
 namespace {
 
+using ::graft::testing::Contains;
+
 namespace L = layers;
 using Json = nlohmann::json;
-
-bool Contains(absl::string_view haystack, absl::string_view needle) {
-  return haystack.find(needle) != absl::string_view::npos;
-}
 
 std::string Tmp(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");

@@ -13,6 +13,8 @@
 namespace graft {
 namespace {
 
+using ::graft::testing::F32;
+
 using ::graft::testing::AllClose;
 using ::graft::testing::Golden;
 using ::graft::testing::InferOp;
@@ -20,8 +22,6 @@ using ::graft::testing::Random;
 using ::graft::testing::RunOp;
 
 const ops::BatchNormAttrs kAttrs{};  // epsilon 1e-3
-
-TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 // Positive values for variances.
 Tensor Variances(int64_t c, uint64_t seed) { return Random({c}, seed, 0.3, 2.0); }

@@ -22,6 +22,8 @@
 namespace graft {
 namespace {
 
+using ::graft::testing::F32;
+
 using ::graft::ops::Conv1DAttrs;
 using ::graft::ops::Conv1DBackwardDataAttrs;
 using ::graft::ops::Conv1DBackwardWeightsAttrs;
@@ -34,8 +36,6 @@ using ::graft::testing::Golden;
 using ::graft::testing::InferOp;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
-
-TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 std::vector<TensorType> ConvInputs(Shape x, Shape w, std::optional<Shape> b) {
   std::vector<TensorType> in = {F32(std::move(x)), F32(std::move(w))};

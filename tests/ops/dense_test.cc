@@ -14,15 +14,14 @@
 namespace graft {
 namespace {
 
+using ::graft::testing::Contains;
+using ::graft::testing::F32;
+
 using ::graft::testing::AllClose;
 using ::graft::testing::Golden;
 using ::graft::testing::InferOp;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
-
-bool Contains(absl::string_view haystack, absl::string_view needle) {
-  return haystack.find(needle) != absl::string_view::npos;
-}
 
 // ---- shapes ---------------------------------------------------------------------------------
 
@@ -33,7 +32,6 @@ struct ShapeCase {
   std::string error;
 };
 
-TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 TensorType F64(Shape s) { return {DType::kF64, std::move(s)}; }
 
 class DenseShapes : public ::testing::TestWithParam<ShapeCase> {};

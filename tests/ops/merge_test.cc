@@ -19,6 +19,9 @@
 namespace graft {
 namespace {
 
+using ::graft::testing::Contains;
+using ::graft::testing::F32;
+
 using ::graft::ops::ConcatAttrs;
 using ::graft::ops::SliceAttrs;
 using ::graft::testing::AllClose;
@@ -26,12 +29,6 @@ using ::graft::testing::Golden;
 using ::graft::testing::InferOp;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
-
-bool Contains(absl::string_view haystack, absl::string_view needle) {
-  return haystack.find(needle) != absl::string_view::npos;
-}
-
-TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 constexpr KernelKind kKinds[] = {KernelKind::kFast, KernelKind::kReference};
 

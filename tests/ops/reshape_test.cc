@@ -12,17 +12,14 @@
 namespace graft {
 namespace {
 
+using ::graft::testing::Contains;
+using ::graft::testing::F32;
+
 using ::graft::ops::ReshapeAttrs;
 using ::graft::testing::AllClose;
 using ::graft::testing::InferOp;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
-
-bool Contains(absl::string_view haystack, absl::string_view needle) {
-  return haystack.find(needle) != absl::string_view::npos;
-}
-
-TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 // ---- shapes ---------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@
 namespace graft {
 namespace {
 
+using ::graft::testing::Contains;
+using ::graft::testing::F32;
+
 using ::graft::ops::CropAttrs;
 using ::graft::ops::PadAttrs;
 using ::graft::ops::UpSampleAttrs;
@@ -25,12 +28,6 @@ using ::graft::testing::Golden;
 using ::graft::testing::InferOp;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
-
-bool Contains(absl::string_view haystack, absl::string_view needle) {
-  return haystack.find(needle) != absl::string_view::npos;
-}
-
-TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 constexpr KernelKind kKinds[] = {KernelKind::kFast, KernelKind::kReference};
 
