@@ -37,8 +37,8 @@ int Session::NumPlanInstances(StepId step) const {
 absl::StatusOr<std::unique_ptr<Plan>> Session::CompilePlan(const StepSpec& s, const Key& key,
                                                            bool shared_arena,
                                                            ExecutorKind executor) {
-  const auto& [index, batch, threads] = key;
-  (void)index;
+  const int64_t batch = std::get<1>(key);
+  const int threads = std::get<2>(key);
   PlanSpec spec{.feeds = s.feeds, .fetches = s.fetches, .targets = s.targets};
   // Every feed with an unknown batch dimension takes `batch`; the others (scalars) their type.
   std::vector<TensorType> types;
