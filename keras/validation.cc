@@ -38,7 +38,14 @@ absl::Status CheckFitOptions(const FitOptions& o) {
   }
   if (o.epochs < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Fit: epochs must be >= 0, got epochs=", o.epochs, ". Fix: pass epochs >= 1"));
+        "Fit: epochs must be non-negative, got epochs=", o.epochs, ". Fix: pass epochs >= 1"));
+  }
+  if (o.initial_epoch < 0 || o.steps_per_epoch < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Fit: initial_epoch and steps_per_epoch must be non-negative, got initial_epoch=",
+        o.initial_epoch, ", steps_per_epoch=", o.steps_per_epoch,
+        ". Fix: initial_epoch 0 starts from the beginning; steps_per_epoch 0 means the whole "
+        "data"));
   }
   if (!(o.validation_split >= 0 && o.validation_split < 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
