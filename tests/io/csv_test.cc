@@ -2,6 +2,7 @@
 // the regressions the fuzzer (tests/fuzz/csv_fuzzer.cc) found.
 #include "io/csv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -332,6 +333,24 @@ TEST(LoadCsv, InvalidOptions) {
   EXPECT_THAT(Error("a\n1\n", {.comment = ' '}), HasSubstr("cannot be a space or a tab"));
   EXPECT_THAT(Error("a\n1\n", {.fill_value = 1e300}),
               HasSubstr("CsvOptions.fill_value 1e+300 is outside the range of float32"));
+}
+
+TEST(LoadCsv, ReadsTheStatsmodelsCo2Excerpt) {
+  // The real file's first 30 lines: a date column to skip and empty fields for missing weeks.
+  const std::string path = "tests/data/co2/co2_head.csv";
+  EXPECT_THAT(std::string(LoadCsv(path, {.columns = {"co2"}}).status().message()),
+              HasSubstr("co2_head.csv: line 8, column 'co2': missing value (an empty field)"));
+  absl::StatusOr<CsvTable> t =
+      LoadCsv(path, {.columns = {"co2"}, .dtype = DType::kF64, .fill_value = std::nan("")});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->features.shape(), Shape({29, 1}));
+  EXPECT_THAT(t->column_names, ElementsAre("co2"));
+  const std::vector<double> v = Values(t->features);
+  EXPECT_EQ(std::count_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), 12);
+  EXPECT_EQ(v[0], 316.1);          // 19580329,316.1
+  EXPECT_EQ(v[5], 316.9);          // 19580503,316.9
+  EXPECT_TRUE(std::isnan(v[6]));   // 19580510, (line 8)
+  EXPECT_TRUE(std::isnan(v[28]));  // the last line, 19581011, without a value
 }
 
 TEST(ParseCsv, ReadsBytesAndNamesTheSource) {
