@@ -162,7 +162,9 @@ class PanelPainter {
       DrawText(cr_, ylabels[i], left_ - 7, py, 1.0);
     }
     const int max_xticks = std::max(2, static_cast<int>((right_ - left_) / 44));
-    const std::vector<double> xticks = NiceTicks(xlo_, xhi_, max_xticks, /*integers=*/true);
+    // Over the epochs run, not the padded range: no tick at an epoch 0 that never ran.
+    const std::vector<double> xticks =
+        NiceTicks(epochs.front(), epochs.back(), max_xticks, /*integers=*/true);
     for (double t : xticks) {
       const double px = Snap(X(t));
       SetColor(cr_, kGrid);
