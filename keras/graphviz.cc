@@ -91,8 +91,8 @@ absl::StatusOr<std::string> RunDot(const std::string& dot_program, const std::st
   std::vector<char*> argv = {const_cast<char*>(dot_program.c_str()), type.data(),
                              const_cast<char*>(dot_path.c_str()), nullptr};
   pid_t pid = 0;
-  const int spawned = posix_spawn(&pid, dot_program.c_str(), &actions, nullptr, argv.data(),
-                                  environ);
+  const int spawned =
+      posix_spawn(&pid, dot_program.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -136,24 +136,24 @@ absl::StatusOr<std::string> RunDot(const std::string& dot_program, const std::st
   if (too_long || too_big) kill(pid, SIGKILL);
   const int status = WaitFor(pid);
   if (too_long) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "PlotModel: Graphviz's dot did not finish rendering ", dot_path, " within ",
-        timeout_seconds, " s and was stopped. Fix: draw a smaller model, or render the DOT file "
-        "by hand (dot -T", format, " ", dot_path, ")"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("PlotModel: Graphviz's dot did not finish rendering ", dot_path, " within ",
+                     timeout_seconds,
+                     " s and was stopped. Fix: draw a smaller model, or render the DOT file "
+                     "by hand (dot -T",
+                     format, " ", dot_path, ")"));
   }
   if (too_big) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "PlotModel: Graphviz's dot wrote more than 1 GiB for ", dot_path,
-        " and was stopped. Fix: lower PlotModelOptions::dpi"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("PlotModel: Graphviz's dot wrote more than 1 GiB for ", dot_path,
+                     " and was stopped. Fix: lower PlotModelOptions::dpi"));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const std::string how = WIFEXITED(status)
-                                ? absl::StrCat("exit status ", WEXITSTATUS(status))
-                                : absl::StrCat("signal ", WTERMSIG(status));
+    const std::string how = WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
+                                              : absl::StrCat("signal ", WTERMSIG(status));
     return absl::InternalError(absl::StrCat(
         "PlotModel: Graphviz's dot failed (", how, ") on ", dot_path, " with -T", format, ": ",
-        messages.empty() ? "(no error output)" : absl::StripTrailingAsciiWhitespace(messages),
-        ".",
+        messages.empty() ? "(no error output)" : absl::StripTrailingAsciiWhitespace(messages), ".",
         " Fix: check that Graphviz supports that format (dot -T?), else report this with the "
         "DOT file"));
   }

@@ -462,10 +462,9 @@ absl::StatusOr<std::string> RenderHistoryPng(const History& history,
   std::string png;
   const cairo_status_t written = cairo_surface_write_to_png_stream(surface.get(), AppendPng, &png);
   if (written != CAIRO_STATUS_SUCCESS || cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
-    return absl::InternalError(absl::StrCat("PlotHistory: Cairo failed to draw or encode: ",
-                                            cairo_status_to_string(written != CAIRO_STATUS_SUCCESS
-                                                                       ? written
-                                                                       : cairo_status(cr))));
+    return absl::InternalError(absl::StrCat(
+        "PlotHistory: Cairo failed to draw or encode: ",
+        cairo_status_to_string(written != CAIRO_STATUS_SUCCESS ? written : cairo_status(cr))));
   }
   return png;
 }

@@ -46,9 +46,9 @@ absl::StatusOr<std::string> RenderHistoryPng(const History& history,
 
 // One panel of the picture: the quantity and the History keys drawn in it.
 struct HistoryPanel {
-  std::string name;        // "loss"
-  std::string train_key;   // "loss" ("" when the History has only "val_loss")
-  std::string val_key;     // "val_loss", or "" when there is no validation
+  std::string name;       // "loss"
+  std::string train_key;  // "loss" ("" when the History has only "val_loss")
+  std::string val_key;    // "val_loss", or "" when there is no validation
 };
 // The panels PlotHistory draws, in order.
 std::vector<HistoryPanel> HistoryPanels(const History& history);

@@ -27,11 +27,20 @@ std::string Html(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -81,7 +90,9 @@ std::string Label(const DotLayer& l, const PlotModelOptions& o) {
   };
   const bool same = SameOutputs(l);
   if (o.show_shapes) {
-    if (l.layer) cells.push_back(cell(absl::StrCat("Input shape: <b>", Html(InputShapes(l)), "</b>")));
+    if (l.layer) {  // an InputLayer shows its output only
+      cells.push_back(cell(absl::StrCat("Input shape: <b>", Html(InputShapes(l)), "</b>")));
+    }
     cells.push_back(cell(absl::StrCat(
         "Output shape: <b>", Html(same ? l.call_outputs.front().shape.ToString() : "?"), "</b>")));
   }
@@ -100,10 +111,12 @@ std::string Label(const DotLayer& l, const PlotModelOptions& o) {
   std::string title = o.show_layer_names
                           ? absl::StrCat("<b>", Html(l.name), "</b> (", Html(l.class_name), ")")
                           : absl::StrCat("<b>", Html(l.class_name), "</b>");
-  std::string table = absl::StrCat(
-      "<<table border=\"0\" cellborder=\"1\" bgcolor=\"black\" cellpadding=\"10\">",
-      "<tr><td colspan=\"", colspan, "\" bgcolor=\"black\"><font point-size=\"16\" "
-      "color=\"white\">", title, "</font></td></tr>");
+  std::string table =
+      absl::StrCat("<<table border=\"0\" cellborder=\"1\" bgcolor=\"black\" cellpadding=\"10\">",
+                   "<tr><td colspan=\"", colspan,
+                   "\" bgcolor=\"black\"><font point-size=\"16\" "
+                   "color=\"white\">",
+                   title, "</font></td></tr>");
   if (o.show_layer_activations && config.contains("activation") &&
       config["activation"].is_string()) {
     absl::StrAppend(&table, "<tr><td bgcolor=\"white\" colspan=\"", colspan,
@@ -119,19 +132,22 @@ absl::Status CheckOptions(const PlotModelOptions& o) {
   static const std::set<std::string> kSplines = {"ortho", "spline", "curved", "polyline",
                                                  "line",  "true",   "false",  "none"};
   if (!kRankdirs.count(o.rankdir)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "PlotModel: rankdir is \"", o.rankdir, "\", expected TB, LR, BT or RL. Fix: "
-        "{.rankdir = \"TB\"} draws top to bottom, \"LR\" left to right"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("PlotModel: rankdir is \"", o.rankdir,
+                     "\", expected TB, LR, BT or RL. Fix: "
+                     "{.rankdir = \"TB\"} draws top to bottom, \"LR\" left to right"));
   }
   if (!kSplines.count(o.splines)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "PlotModel: splines is \"", o.splines, "\", expected ortho, spline, curved, polyline or "
-        "line. Fix: leave the default (\"ortho\", right angles)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("PlotModel: splines is \"", o.splines,
+                     "\", expected ortho, spline, curved, polyline or "
+                     "line. Fix: leave the default (\"ortho\", right angles)"));
   }
   if (o.dpi < 10 || o.dpi > 1200) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "PlotModel: dpi is ", o.dpi, ", expected 10..1200. Fix: 96 for a screen, 200 (Keras's "
-        "default) for print"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("PlotModel: dpi is ", o.dpi,
+                     ", expected 10..1200. Fix: 96 for a screen, 200 (Keras's "
+                     "default) for print"));
   }
   return absl::OkStatus();
 }
@@ -148,8 +164,8 @@ absl::StatusOr<std::string> Model::ModelToDot(const PlotModelOptions& options) {
   if (!sequential_like_) {
     for (const KerasTensor& in : inputs_) {
       box_of[in.node().get()] = boxes.size();
-      boxes.push_back({absl::StrCat("node_", boxes.size()), in.name(), "InputLayer", nullptr,
-                       {}, {in.type()}});
+      boxes.push_back(
+          {absl::StrCat("node_", boxes.size()), in.name(), "InputLayer", nullptr, {}, {in.type()}});
     }
   }
   std::set<std::pair<size_t, size_t>> edges;
@@ -157,8 +173,12 @@ absl::StatusOr<std::string> Model::ModelToDot(const PlotModelOptions& options) {
   for (const auto& n : nodes_) {
     auto [it, first] = box_of.emplace(n->layer.get(), boxes.size());
     if (first) {
-      boxes.push_back({absl::StrCat("node_", boxes.size()), n->layer->name(),
-                       n->layer->class_name(), n->layer.get(), {}, {}});
+      boxes.push_back({absl::StrCat("node_", boxes.size()),
+                       n->layer->name(),
+                       n->layer->class_name(),
+                       n->layer.get(),
+                       {},
+                       {}});
     }
     DotLayer& box = boxes[it->second];
     std::vector<TensorType> in_types;
@@ -177,8 +197,8 @@ absl::StatusOr<std::string> Model::ModelToDot(const PlotModelOptions& options) {
   }
 
   std::string dot = absl::StrCat("digraph \"", DotQuoted(name_), "\" {\n");
-  absl::StrAppend(&dot, "  graph [rankdir=", options.rankdir, ", concentrate=true, dpi=",
-                  options.dpi, ", splines=", options.splines, "];\n");
+  absl::StrAppend(&dot, "  graph [rankdir=", options.rankdir,
+                  ", concentrate=true, dpi=", options.dpi, ", splines=", options.splines, "];\n");
   absl::StrAppend(&dot, "  node [shape=record, fontname=\"Helvetica\", border=0, margin=0];\n");
   absl::StrAppend(&dot, "  edge [penwidth=2];\n");
   for (const DotLayer& box : boxes) {
@@ -198,12 +218,14 @@ absl::Status Model::PlotModel(const std::string& path, const PlotModelOptions& o
   // The format is the extension, as Keras's plot_model takes it; none means PNG.
   const size_t slash = path.find_last_of('/');
   const size_t dot_at = path.find_last_of('.');
-  const bool has_ext = dot_at != std::string::npos && (slash == std::string::npos || dot_at > slash);
+  const bool has_ext =
+      dot_at != std::string::npos && (slash == std::string::npos || dot_at > slash);
   const std::string format = has_ext ? absl::AsciiStrToLower(path.substr(dot_at + 1)) : "png";
   static const std::set<std::string> kFormats = {"png", "svg", "pdf", "jpg", "jpeg", "gif", "dot"};
   if (!kFormats.count(format)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "PlotModel: ", path, ": the extension \".", format, "\" is not a picture format graft "
+        "PlotModel: ", path, ": the extension \".", format,
+        "\" is not a picture format graft "
         "asks Graphviz for. Fix: end the name in .png, .svg, .pdf, .jpg, .gif (or .dot for the "
         "DOT text alone)"));
   }
@@ -212,25 +234,27 @@ absl::Status Model::PlotModel(const std::string& path, const PlotModelOptions& o
   absl::StatusOr<std::string> dot = ModelToDot(options);
   if (!dot.ok()) return dot.status();
   if (absl::Status s = io::WriteFileAtomically(dot_path, {*dot}); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("PlotModel: cannot write the DOT file ", dot_path,
-                                               ": ", s.message(), ". Fix: check that the folder "
-                                               "exists and is writable, or choose another path"));
+    return absl::Status(
+        s.code(), absl::StrCat("PlotModel: cannot write the DOT file ", dot_path, ": ", s.message(),
+                               ". Fix: check that the folder "
+                               "exists and is writable, or choose another path"));
   }
   if (format == "dot") return absl::OkStatus();
 
   const std::string program = internal::FindOnPath("dot");
   if (program.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "PlotModel: cannot draw ", path, ": Graphviz's `dot` was not found on PATH. Fix: "
+        "PlotModel: cannot draw ", path,
+        ": Graphviz's `dot` was not found on PATH. Fix: "
         "sudo apt-get install graphviz (or tools/setup.sh, which installs it); the DOT text was "
-        "written to ", dot_path, " (render it with: dot -T", format, " ", dot_path, " -o ", path,
-        ")"));
+        "written to ",
+        dot_path, " (render it with: dot -T", format, " ", dot_path, " -o ", path, ")"));
   }
   absl::StatusOr<std::string> picture = internal::RunDot(program, format, dot_path);
   if (!picture.ok()) return picture.status();
   if (absl::Status s = io::WriteFileAtomically(path, {*picture}); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("PlotModel: cannot write ", path, ": ",
-                                               s.message(), ". Fix: check that the folder is "
+    return absl::Status(s.code(), absl::StrCat("PlotModel: cannot write ", path, ": ", s.message(),
+                                               ". Fix: check that the folder is "
                                                "writable, or choose another path"));
   }
   return absl::OkStatus();

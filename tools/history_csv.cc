@@ -28,9 +28,10 @@ absl::StatusOr<keras::History> ParseHistoryCsv(absl::string_view text, const std
       for (absl::string_view c : cells) {
         std::string name(absl::StripAsciiWhitespace(c));
         if (name.empty() || name.find('"') != std::string::npos) {
-          return error(i + 1, absl::StrCat("column ", names.size() + 1, " of the header is \"",
-                                            name, "\", expected a plain name such as loss. Fix: "
-                                            "pass a CSVLogger file (header epoch,loss,...)"));
+          return error(i + 1,
+                       absl::StrCat("column ", names.size() + 1, " of the header is \"", name,
+                                    "\", expected a plain name such as loss. Fix: "
+                                    "pass a CSVLogger file (header epoch,loss,...)"));
         }
         if (name == "epoch") epoch_column = names.size();
         names.push_back(name);
@@ -39,20 +40,21 @@ absl::StatusOr<keras::History> ParseHistoryCsv(absl::string_view text, const std
     }
     if (cells.size() != names.size()) {
       return error(i + 1, absl::StrCat("has ", cells.size(), " values, the header has ",
-                                        names.size(), " columns. Fix: one value per column"));
+                                       names.size(), " columns. Fix: one value per column"));
     }
     for (size_t c = 0; c < cells.size(); ++c) {
       absl::string_view cell = absl::StripAsciiWhitespace(cells[c]);
       double v = std::numeric_limits<double>::quiet_NaN();
       if (!cell.empty() && cell != "NA" && !absl::SimpleAtod(cell, &v)) {
         return error(i + 1, absl::StrCat("column \"", names[c], "\" holds \"", cell,
-                                          "\", expected a number. Fix: a CSVLogger file has "
-                                          "numbers only (NA or empty for a missing value)"));
+                                         "\", expected a number. Fix: a CSVLogger file has "
+                                         "numbers only (NA or empty for a missing value)"));
       }
       if (c == epoch_column) {
         if (!(std::isfinite(v) && v >= 0 && v < 1e9 && v == std::floor(v))) {
-          return error(i + 1, absl::StrCat("epoch is \"", cell, "\", expected a whole number "
-                                            ">= 0. Fix: CSVLogger counts epochs from 0"));
+          return error(i + 1, absl::StrCat("epoch is \"", cell,
+                                           "\", expected a whole number "
+                                           ">= 0. Fix: CSVLogger counts epochs from 0"));
         }
         history.epoch.push_back(static_cast<int>(v));
       } else {
@@ -61,9 +63,10 @@ absl::StatusOr<keras::History> ParseHistoryCsv(absl::string_view text, const std
     }
   }
   if (names.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": empty, expected a header (epoch,loss,...) and one row per epoch. Fix: pass "
-        "the file CSVLogger wrote"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source,
+                     ": empty, expected a header (epoch,loss,...) and one row per epoch. Fix: pass "
+                     "the file CSVLogger wrote"));
   }
   return history;
 }

@@ -3,6 +3,8 @@
 //   bazel run //tools:plot_history -- training.csv curves.png [--title="ResNet-8"]
 //
 // Relative paths are taken from the folder `bazel run` was started in.
+#include "keras/plot_history.h"
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -12,7 +14,6 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "io/file.h"
-#include "keras/plot_history.h"
 #include "tools/history_csv.h"
 
 ABSL_FLAG(std::string, title, "Learning curves", "the picture's title (empty: none)");

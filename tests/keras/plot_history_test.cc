@@ -42,7 +42,7 @@ std::string TempPath(const std::string& name) {
 // A decoded PNG (Cairo reads what it wrote: a real PNG decoder, not a byte comparison).
 struct Image {
   std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface{nullptr,
-                                                                            cairo_surface_destroy};
+                                                                             cairo_surface_destroy};
   int width() const { return cairo_image_surface_get_width(surface.get()); }
   int height() const { return cairo_image_surface_get_height(surface.get()); }
   // Pixels within `tolerance` (per channel, 0..255) of the colour.
@@ -230,9 +230,9 @@ TEST(PlotHistory, UnwritablePathNamesThePathAndAFix) {
 }
 
 TEST(PlotHistory, OptionsOutOfRange) {
-  for (PlotHistoryOptions o : {PlotHistoryOptions{.panel_width = 10},
-                               PlotHistoryOptions{.scale = 0}, PlotHistoryOptions{.columns = -1},
-                               PlotHistoryOptions{.panel_width = 4000, .scale = 8}}) {
+  for (PlotHistoryOptions o :
+       {PlotHistoryOptions{.panel_width = 10}, PlotHistoryOptions{.scale = 0},
+        PlotHistoryOptions{.columns = -1}, PlotHistoryOptions{.panel_width = 4000, .scale = 8}}) {
     const absl::Status s = RenderHistoryPng(TwoMetrics(true), o).status();
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
     EXPECT_TRUE(Contains(s.message(), "Fix:")) << s;

@@ -88,8 +88,8 @@ Sequential SeedModel(const std::string& prefix) {
 // also called on a second input of another width (a shared layer).
 Model BranchModel() {
   KerasTensor in = Input({8, 8, 3}, {.name = "pixels"});
-  KerasTensor a = layers::Conv2D(4, 3, {.padding = "same", .activation = "relu",
-                                        .name = "branch_a"})(in);
+  KerasTensor a =
+      layers::Conv2D(4, 3, {.padding = "same", .activation = "relu", .name = "branch_a"})(in);
   KerasTensor b = layers::Conv2D(4, 1, {.name = "branch_b"})(in);
   KerasTensor sum = layers::Add({.name = "merge"})({a, b});
   KerasTensor pooled = layers::GlobalAveragePooling2D({.name = "gap"})(sum);
