@@ -105,7 +105,7 @@ absl::StatusOr<std::string> RunDot(const std::string& dot_program, const std::st
   // Both pipes are drained together: dot blocks when either fills up.
   std::string picture, messages;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  bool out_open = true, err_open = true, too_long = false, too_big = false;
+  bool out_open = true, err_open = true, too_long = false, too_big = false, poll_failed = false;
   char buffer[1 << 16];
   while ((out_open || err_open) && !too_long && !too_big) {
     pollfd fds[2] = {{out_open ? out.read_end() : -1, POLLIN, 0},
@@ -118,7 +118,10 @@ absl::StatusOr<std::string> RunDot(const std::string& dot_program, const std::st
     }
     const int ready = poll(fds, 2, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) break;
+    if (ready < 0) {
+      poll_failed = true;  // stop dot: it may block on a full pipe we no longer read
+      break;
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
@@ -133,7 +136,7 @@ absl::StatusOr<std::string> RunDot(const std::string& dot_program, const std::st
       }
     }
   }
-  if (too_long || too_big) kill(pid, SIGKILL);
+  if (too_long || too_big || poll_failed) kill(pid, SIGKILL);
   const int status = WaitFor(pid);
   if (too_long) {
     return absl::DeadlineExceededError(
