@@ -18,6 +18,7 @@
 #include "examples/example_util.h"
 #include "io/csv.h"
 #include "keras/keras.h"
+#include "keras/plot_history.h"
 
 ABSL_FLAG(std::string, csv, "data/co2/co2.csv", "co2.csv (tools/setup.sh --series puts it here)");
 ABSL_FLAG(int, epochs, 50, "epochs");
@@ -25,6 +26,7 @@ ABSL_FLAG(int, seed, 1, "random seed (weights and the windows' order)");
 ABSL_FLAG(int, threads, 1, "threads");
 ABSL_FLAG(int, verbose, 0, "0 silent, 1 bar, 2 a line per epoch");
 ABSL_FLAG(std::string, log, "", "write the per-epoch logs here (CSVLogger)");
+ABSL_FLAG(std::string, plot, "", "write the learning curves here (PNG)");
 
 namespace graft::examples {
 namespace {
@@ -130,6 +132,13 @@ int Main() {
   if (!h.ok()) return Fail(h.status());
   absl::StatusOr<std::vector<double>> r = model.Evaluate(**test);
   if (!r.ok()) return Fail(r.status());
+  if (!absl::GetFlag(FLAGS_plot).empty()) {
+    if (absl::Status s = keras::PlotHistory(*h, UserPath(absl::GetFlag(FLAGS_plot)),
+                                            {.title = "CO2: 4-week change forecast (Conv1D)"});
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
 
   // The naive forecast repeats the last level: a change of 0, normalised -4 mean / std.
   double naive_mse = 0, naive_mae = 0;

@@ -14,7 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "examples/example_util.h"
+#include "examples/user_path.h"
 #include "keras/datasets/mnist.h"
 #include "keras/datasets/sensor_faults.h"
 #include "keras/keras.h"

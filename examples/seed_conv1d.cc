@@ -32,6 +32,9 @@ ABSL_FLAG(bool, tbb_executor, false, "run plans with the TBB executor");
 ABSL_FLAG(std::string, save, "",
           "after training, save the whole model here (load it with LoadModel, e.g. "
           "//examples:predict_saved)");
+ABSL_FLAG(std::string, plot, "", "after training, draw the learning curves here (PNG)");
+ABSL_FLAG(std::string, plot_model, "",
+          "before training, draw the model here (PNG, SVG or PDF; needs Graphviz's dot)");
 
 namespace keras = graft::keras;
 namespace layers = graft::keras::layers;
@@ -80,5 +83,7 @@ int main(int argc, char** argv) {
        .epochs = absl::GetFlag(FLAGS_epochs),
        .verbose = absl::GetFlag(FLAGS_verbose),
        .validation_split = absl::GetFlag(FLAGS_validation_split)},
-      absl::GetFlag(FLAGS_save));
+      {.save = absl::GetFlag(FLAGS_save),
+       .plot = absl::GetFlag(FLAGS_plot),
+       .plot_model = absl::GetFlag(FLAGS_plot_model)});
 }

