@@ -22,6 +22,7 @@
 #include "keras/model_internal.h"
 #include "keras/progress.h"
 #include "keras/random.h"
+#include "keras/sample_weights.h"
 #include "keras/summary.h"
 #include "keras/validation.h"
 #include "runtime/threads.h"
@@ -241,6 +242,11 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
                                                    options.output_metrics.size(),
                                                    " entries but the model has ", k, " outputs"));
   }
+  if (!options.output_weighted_metrics.empty() && options.output_weighted_metrics.size() != k) {
+    return absl::InvalidArgumentError(absl::StrCat("Compile: output_weighted_metrics has ",
+                                                   options.output_weighted_metrics.size(),
+                                                   " entries but the model has ", k, " outputs"));
+  }
   for (size_t i = 0; i < k; ++i) {
     const Loss& loss = options.losses.empty() ? options.loss : options.losses[i];
     std::string name = internal::CanonicalLoss(loss.name);
@@ -254,6 +260,9 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     c->loss_weights.push_back(options.loss_weights.empty() ? 1.0 : options.loss_weights[i]);
     c->metric_names.push_back(options.output_metrics.empty() ? options.metrics
                                                              : options.output_metrics[i]);
+    c->weighted_metric_names.push_back(options.output_weighted_metrics.empty()
+                                           ? options.weighted_metrics
+                                           : options.output_weighted_metrics[i]);
   }
 
   // Forward, twice when some layer behaves differently while training (Dropout, BN): the
@@ -295,6 +304,10 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     }
     c->y_trues.push_back(g.Placeholder(c->y_types[i], Indexed("y_true", i, k)));
   }
+  for (size_t i = 0; i < k; ++i) {
+    c->sample_weights.push_back(
+        g.Placeholder({DType::kF32, Shape{Shape::kUnknownDim}}, Indexed("sample_weight", i, k)));
+  }
   c->log_names = {"loss"};
   std::vector<std::string> output_names;
   // An output may be a model input itself (an identity model): it is named by the input's name.
@@ -304,10 +317,18 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   if (k > 1) {
     for (size_t i = 0; i < k; ++i) c->log_names.push_back(output_names[i] + "_loss");
   }
+  c->log_weighting.assign(c->log_names.size(), -1);
+  for (const std::string& m :
+       internal::MetricLogNames(c->metric_names, c->weighted_metric_names,
+                                k > 1 ? output_names : std::vector<std::string>{})) {
+    c->log_names.push_back(m);
+  }
   for (size_t i = 0; i < k; ++i) {
-    for (const std::string& m : c->metric_names[i]) {
-      c->log_names.push_back(k > 1 ? absl::StrCat(output_names[i], "_", m) : m);
-    }
+    c->log_weighting.insert(c->log_weighting.end(), c->metric_names[i].size(), -1);
+  }
+  for (size_t i = 0; i < k; ++i) {  // a weighted metric weighs by its output's weights
+    c->log_weighting.insert(c->log_weighting.end(), c->weighted_metric_names[i].size(),
+                            static_cast<int>(i));
   }
   for (const bool training : {true, false}) {
     if (!training && !differs) break;
@@ -316,8 +337,9 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     std::vector<Value> losses, metrics;
     Value total;
     for (size_t i = 0; i < k; ++i) {
-      absl::StatusOr<Value> loss = internal::BuildLoss(
-          g, c->loss_names[i], c->loss_options[i].from_logits, c->y_trues[i], outs[i]);
+      absl::StatusOr<Value> loss =
+          internal::BuildLoss(g, c->loss_names[i], c->loss_options[i].from_logits, c->y_trues[i],
+                              outs[i], c->sample_weights[i]);
       if (!loss.ok()) {
         return WithContext(loss.status(), k > 1 ? absl::StrCat("Compile: loss of output ", i, ": ")
                                                 : std::string("Compile: loss: "));
@@ -343,6 +365,16 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
         absl::StatusOr<Value> v =
             internal::BuildMetric(g, m, c->loss_names[i], c->y_trues[i], outs[i]);
         if (!v.ok()) return WithContext(v.status(), absl::StrCat("Compile: metric ", m, ": "));
+        metrics.push_back(*v);
+      }
+    }
+    for (size_t i = 0; i < k; ++i) {  // Keras logs the weighted metrics after all the others
+      for (const std::string& m : c->weighted_metric_names[i]) {
+        absl::StatusOr<Value> v = internal::BuildMetric(g, m, c->loss_names[i], c->y_trues[i],
+                                                        outs[i], c->sample_weights[i]);
+        if (!v.ok()) {
+          return WithContext(v.status(), absl::StrCat("Compile: weighted metric ", m, ": "));
+        }
         metrics.push_back(*v);
       }
     }
@@ -379,6 +411,7 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   c->session = std::make_unique<Session>(c->graph, executor_);
   std::vector<Value> eval_feeds = c->xs;
   eval_feeds.insert(eval_feeds.end(), c->y_trues.begin(), c->y_trues.end());
+  eval_feeds.insert(eval_feeds.end(), c->sample_weights.begin(), c->sample_weights.end());
   std::vector<Value> train_feeds = eval_feeds;
   train_feeds.push_back(c->lr);
   train_feeds.push_back(c->iteration);
@@ -572,8 +605,19 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
           "). Fix: pass x and y of the same length"));
     }
   }
+  // Sample weights per output ((N,) each; none given: none), checked before the first step.
+  absl::StatusOr<std::vector<Tensor>> w =
+      PrepareSampleWeights(o.sample_weight, n_all, "sample_weight", "Fit");
+  if (!w.ok()) return w.status();
+  if (absl::Status s = CheckClassWeight(o, (*y)[0]); !s.ok()) return s;
   // Validation data: explicit, or the last samples before any shuffling (Keras).
-  std::vector<Tensor> x_train = *x, y_train = *y, x_val, y_val;
+  std::vector<Tensor> x_train = *x, y_train = *y, w_train = *w, x_val, y_val, w_val;
+  if (!o.validation_sample_weight.empty() && !o.validation_data && !o.validation_lists) {
+    return absl::InvalidArgumentError(
+        "Fit: validation_sample_weight was given without validation_data or validation_lists. "
+        "Fix: pass the validation data it weighs (with validation_split, sample_weight is split "
+        "with x and y)");
+  }
   if (o.validation_data.has_value() || o.validation_lists.has_value()) {
     const std::vector<Tensor> xv_in = o.validation_lists
                                           ? o.validation_lists->first
@@ -585,8 +629,13 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
     if (!xv.ok()) return xv.status();
     absl::StatusOr<std::vector<Tensor>> yv = PrepareYs(yv_in, "Fit (validation_data)");
     if (!yv.ok()) return yv.status();
+    absl::StatusOr<std::vector<Tensor>> wv =
+        PrepareSampleWeights(o.validation_sample_weight, (*xv)[0].shape().dim(0),
+                             "validation_sample_weight", "Fit (validation_data)");
+    if (!wv.ok()) return wv.status();
     x_val = *xv;
     y_val = *yv;
+    w_val = *wv;
   } else if (o.validation_split > 0) {
     if (o.validation_split >= 1) {
       return absl::InvalidArgumentError(
@@ -601,14 +650,17 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
           n_all - n_train, " validation samples; expected at least 1 of each). Fix: more data, "
           "or a validation_split that leaves a sample on each side"));
     }
-    for (std::vector<Tensor>* v : {&x_train, &y_train}) {
-      std::vector<Tensor>& val = v == &x_train ? x_val : y_val;
-      for (Tensor& t : *v) {
-        val.push_back(t.SliceRows(n_train, n_all));
+    using Split = std::pair<std::vector<Tensor>*, std::vector<Tensor>*>;
+    for (auto [train, val] :
+         {Split(&x_train, &x_val), Split(&y_train, &y_val), Split(&w_train, &w_val)}) {
+      for (Tensor& t : *train) {
+        val->push_back(t.SliceRows(n_train, n_all));
         t = t.SliceRows(0, n_train);
       }
     }
   }
+  // Keras weighs the training samples by class_weight (the validation data stays unweighted).
+  if (!o.class_weight.empty()) w_train = {ClassWeights(o.class_weight, y_train[0])};
   const int64_t n = x_train[0].shape().dim(0);
   if (n == 0) return absl::InvalidArgumentError("Fit: no training samples");
   // Everything is checked before the first step, with indices into the arrays as passed.
@@ -629,8 +681,10 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
 
   Compiled& c = *compiled_;
   History history;
-  std::vector<Tensor> arrays = x_train;  // every input, then every target
+  std::vector<Tensor> arrays = x_train;  // every input, every target, every weight array (if any)
   arrays.insert(arrays.end(), y_train.begin(), y_train.end());
+  arrays.insert(arrays.end(), w_train.begin(), w_train.end());
+  const Tensor ones = internal::Ones(std::min(n, o.batch_size));  // the weights when none given
   const std::vector<std::string> names = metrics_names();
   // TerminateOnNaN: the last finite loss and where it was, for the message.
   double last_finite_loss = std::numeric_limits<double>::quiet_NaN();
@@ -646,8 +700,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
       for (int64_t i = 0; i < n; ++i) order[i] = i;
     }
     ProgressBar bar(out, verbose, steps);
-    std::vector<double> sums(names.size(), 0.0);
-    int64_t seen = 0;
+    internal::LogMeans means(c.log_weighting);
     std::vector<Tensor> fetched;
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t b = s * o.batch_size, e = std::min(n, b + o.batch_size);
@@ -660,6 +713,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
       }
       for (size_t i = 0; i < arrays.size(); ++i) arrays[i].GatherRowsInto(idx, buffers[i]);
       std::vector<Tensor> feeds = buffers;
+      if (w_train.empty()) feeds.insert(feeds.end(), outputs_.size(), ones.RowsView(0, e - b));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
       if (absl::Status st = RunStep(kTrain, feeds, &fetched); !st.ok()) {
@@ -679,20 +733,16 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
         last_finite_loss = loss;
         last_finite_at = absl::StrCat("epoch ", epoch + 1, ", step ", s + 1);
       }
-      seen += e - b;
+      means.Add(fetched, e - b,
+                absl::MakeConstSpan(buffers).subspan(arrays.size() - w_train.size()));
       Logs logs;
-      for (size_t k = 0; k < names.size(); ++k) {
-        sums[k] += fetched[k].AsDouble(0) * static_cast<double>(e - b);
-        logs.push_back({names[k], sums[k] / static_cast<double>(seen)});
-      }
+      for (size_t k = 0; k < names.size(); ++k) logs.push_back({names[k], means.Mean(k)});
       bar.Update(s + 1, logs, Seconds(start));
     }
     Logs logs;
-    for (size_t k = 0; k < names.size(); ++k) {
-      logs.push_back({names[k], sums[k] / static_cast<double>(seen)});
-    }
+    for (size_t k = 0; k < names.size(); ++k) logs.push_back({names[k], means.Mean(k)});
     if (!x_val.empty()) {
-      absl::StatusOr<std::vector<double>> v = EvaluatePrepared(x_val, y_val, o.batch_size);
+      absl::StatusOr<std::vector<double>> v = EvaluatePrepared(x_val, y_val, w_val, o.batch_size);
       if (!v.ok()) return WithContext(v.status(), "Fit (validation): ");
       for (size_t k = 0; k < names.size(); ++k) logs.push_back({"val_" + names[k], (*v)[k]});
     }
@@ -707,6 +757,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
 
 absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(const std::vector<Tensor>& x,
                                                             const std::vector<Tensor>& y,
+                                                            const std::vector<Tensor>& w,
                                                             int64_t batch_size) {
   const int64_t n = x[0].shape().dim(0);
   for (size_t i = 0; i < y.size(); ++i) {
@@ -716,18 +767,22 @@ absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(const std::vector<Te
     }
   }
   const size_t k = compiled_->eval_logs.size();
-  std::vector<double> sums(k, 0.0);
+  internal::LogMeans means(compiled_->log_weighting);
+  const Tensor ones = internal::Ones(std::min(n, batch_size));  // the weights when none given
   std::vector<Tensor> fetched;
   for (int64_t b = 0; b < n; b += batch_size) {
     const int64_t e = std::min(n, b + batch_size);
     std::vector<Tensor> feeds;
     for (const Tensor& t : x) feeds.push_back(t.RowsView(b, e));
     for (const Tensor& t : y) feeds.push_back(t.RowsView(b, e));
+    for (const Tensor& t : w) feeds.push_back(t.RowsView(b, e));
+    if (w.empty()) feeds.insert(feeds.end(), y.size(), ones.RowsView(0, e - b));
     if (absl::Status s = RunStep(kEval, feeds, &fetched); !s.ok()) return s;
-    for (size_t i = 0; i < k; ++i) sums[i] += fetched[i].AsDouble(0) * static_cast<double>(e - b);
+    means.Add(fetched, e - b, absl::MakeConstSpan(feeds).subspan(x.size() + y.size(), w.size()));
   }
-  for (double& s : sums) s /= static_cast<double>(std::max<int64_t>(n, 1));
-  return sums;
+  std::vector<double> result(k);
+  for (size_t i = 0; i < k; ++i) result[i] = means.Mean(i);
+  return result;
 }
 
 absl::StatusOr<std::vector<double>> Model::Evaluate(const Tensor& x, const Tensor& y,
@@ -751,8 +806,11 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
   first_step_of_call = true;
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Evaluate");
   if (!y.ok()) return y.status();
+  absl::StatusOr<std::vector<Tensor>> w =
+      PrepareSampleWeights(o.sample_weight, (*x)[0].shape().dim(0), "sample_weight", "Evaluate");
+  if (!w.ok()) return w.status();
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, o.batch_size);
+  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, *w, o.batch_size);
   if (!r.ok()) return WithContext(r.status(), "Evaluate: ");
   if (o.verbose > 0) {
     std::ostream& out = o.output ? *o.output : std::cout;
@@ -939,6 +997,7 @@ absl::StatusOr<std::string> Model::ProfileTrainStep(const Tensor& x_in, const Te
   if (!plan.ok()) return plan.status();
   Compiled& c = *compiled_;
   return (*plan)->Profile({(*x)[0].SliceRows(0, batch_size), (*y)[0].SliceRows(0, batch_size),
+                           internal::Ones(batch_size),
                            Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())),
                            Tensor::Scalar<float>(static_cast<float>(c.iterations))},
                           iterations);

@@ -15,12 +15,13 @@
 #ifndef GRAFT_KERAS_MODEL_H_
 #define GRAFT_KERAS_MODEL_H_
 
+#include <initializer_list>
 #include <iostream>
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <variant>
@@ -54,6 +55,20 @@ struct Loss {
   LossOptions options;
 };
 
+// Sample weights for Fit and Evaluate (Keras's sample_weight): one float array of shape (N,)
+// (or (N, 1)) per output, one weight per sample, or a single array for every output (Keras
+// replicates it). `.sample_weight = w`, `.sample_weight = {w_out0, w_out1}`. A weight scales its
+// sample's loss: the loss is sum(w l) / N (N the batch's samples, not sum(w)), and the
+// `weighted_metrics` are sum(w m) / sum(w). Weights must be finite and >= 0.
+struct SampleWeights {
+  SampleWeights() = default;
+  SampleWeights(Tensor w) : arrays{std::move(w)} {}               // NOLINT
+  SampleWeights(std::vector<Tensor> w) : arrays(std::move(w)) {}  // NOLINT
+  SampleWeights(std::initializer_list<Tensor> w) : arrays(w) {}   // NOLINT
+  bool empty() const { return arrays.empty(); }
+  std::vector<Tensor> arrays;
+};
+
 struct CompileOptions {
   // A Keras name ("adam", "sgd", "rmsprop", "adamw", "adagrad", with Keras defaults) or an
   // optimizer object (graft::optim::MakeAdam({.learning_rate = 1e-2})).
@@ -65,6 +80,12 @@ struct CompileOptions {
   // categorical with the sparse loss, categorical otherwise), "binary_accuracy",
   // "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse".
   std::vector<std::string> metrics;
+  // Keras's weighted_metrics: the same names, computed with the sample weights given to Fit /
+  // Evaluate (sample_weight, or class_weight) as weighted means, sum(w m) / sum(w) over the
+  // epoch; without weights they equal the plain metric. (`metrics` ignore the weights.) Logged
+  // after all of `metrics`, named as in `metrics`, or "weighted_<name>" when `metrics` already
+  // has that name (Keras's rule).
+  std::vector<std::string> weighted_metrics;
   // Models with several outputs: one loss per output (instead of `loss` for all), the weights
   // of the total loss (default 1 each), and one metric list per output (instead of `metrics`
   // for all). Logs are then named as Keras names them: "loss" (the weighted total),
@@ -72,6 +93,8 @@ struct CompileOptions {
   std::vector<Loss> losses;
   std::vector<double> loss_weights;
   std::vector<std::vector<std::string>> output_metrics;
+  // One weighted-metric list per output (instead of `weighted_metrics` for all).
+  std::vector<std::vector<std::string>> output_weighted_metrics;
 };
 
 struct FitOptions {
@@ -85,7 +108,18 @@ struct FitOptions {
   std::optional<std::pair<Tensor, Tensor>> validation_data;
   // The same for models of several inputs or outputs: (one x per input, one y per output).
   std::optional<std::pair<std::vector<Tensor>, std::vector<Tensor>>> validation_lists;
+  // The sample weights of validation_data / validation_lists (Keras: validation_data=(x, y,
+  // sample_weight)). With validation_split, sample_weight is split with x and y instead.
+  SampleWeights validation_sample_weight;
   bool shuffle = true;
+  // Keras's class_weight: class index -> weight, turned into one weight per training sample
+  // (the class of a sample: its sparse label, the argmax of a one-hot row, or the rounded value
+  // of a binary target; a class missing from the map weighs 1, as in Keras). Models of one
+  // output; not together with sample_weight (Keras refuses both). Keys must be classes of the
+  // output, values finite and >= 0. Validation data is not class-weighted (as in Keras).
+  std::map<int, double> class_weight;
+  // Per-sample weights of x (see SampleWeights); shuffled and batched with the samples.
+  SampleWeights sample_weight;
   std::ostream* output = nullptr;  // progress goes here; nullptr = std::cout
   // Before the first step, every value of x and y (and of the validation data) must be finite:
   // a NaN or Inf fails with INVALID_ARGUMENT naming the array, the sample and the feature. One
@@ -98,6 +132,8 @@ struct EvaluateOptions {
   int64_t batch_size = 32;
   int verbose = 0;
   std::ostream* output = nullptr;
+  // Per-sample weights of x (see SampleWeights): the loss and the weighted_metrics use them.
+  SampleWeights sample_weight;
 };
 
 struct PredictOptions {
@@ -251,9 +287,18 @@ class Model {
   // Runs one batch of `kind` on the thread count the governor picks, and reports its time.
   absl::Status RunStep(int kind, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
   // Runs (x, y) in batches through the evaluation plan: weighted means of the logs.
+  // `w` holds one (N,) weight array per output, or none (every weight 1).
   absl::StatusOr<std::vector<double>> EvaluatePrepared(const std::vector<Tensor>& x,
                                                        const std::vector<Tensor>& y,
+                                                       const std::vector<Tensor>& w,
                                                        int64_t batch_size);
+  // keras/sample_weights.cc: Fit's and Evaluate's weights (SampleWeights or class_weight) as one
+  // checked (N,) array per output; none when none were given.
+  absl::StatusOr<std::vector<Tensor>> PrepareSampleWeights(const SampleWeights& given, int64_t n,
+                                                           const std::string& name,
+                                                           const std::string& where) const;
+  absl::Status CheckClassWeight(const FitOptions& o, const Tensor& y) const;
+  Tensor ClassWeights(const std::map<int, double>& class_weight, const Tensor& y) const;
 
   // Fit, Compile, SetWeights and LoadWeights hold it exclusively; Predict, Evaluate, GetWeights
   // and Save share it: many threads may predict at once, and a Fit waits for them (and they
