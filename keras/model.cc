@@ -713,7 +713,8 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
       }
       for (size_t i = 0; i < arrays.size(); ++i) arrays[i].GatherRowsInto(idx, buffers[i]);
       std::vector<Tensor> feeds = buffers;
-      if (w_train.empty()) feeds.insert(feeds.end(), outputs_.size(), ones.RowsView(0, e - b));
+      if (w_train.empty())
+        feeds.insert(feeds.end(), outputs_.size(), internal::OnesFor(ones, e - b));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
       if (absl::Status st = RunStep(kTrain, feeds, &fetched); !st.ok()) {
@@ -776,7 +777,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(const std::vector<Te
     for (const Tensor& t : x) feeds.push_back(t.RowsView(b, e));
     for (const Tensor& t : y) feeds.push_back(t.RowsView(b, e));
     for (const Tensor& t : w) feeds.push_back(t.RowsView(b, e));
-    if (w.empty()) feeds.insert(feeds.end(), y.size(), ones.RowsView(0, e - b));
+    if (w.empty()) feeds.insert(feeds.end(), y.size(), internal::OnesFor(ones, e - b));
     if (absl::Status s = RunStep(kEval, feeds, &fetched); !s.ok()) return s;
     means.Add(fetched, e - b, absl::MakeConstSpan(feeds).subspan(x.size() + y.size(), w.size()));
   }

@@ -52,6 +52,10 @@ Tensor Ones(int64_t n) {
   return t;
 }
 
+Tensor OnesFor(const Tensor& ones, int64_t n) {
+  return ones.shape().dim(0) == n ? ones : ones.RowsView(0, n);
+}
+
 LogMeans::LogMeans(std::vector<int> weighting)
     : weighting_(std::move(weighting)),
       total_(weighting_.size(), 0.0),

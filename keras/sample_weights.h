@@ -26,6 +26,8 @@ std::vector<std::string> MetricLogNames(const std::vector<std::vector<std::strin
 // A float32 (n,) tensor of ones: the weights fed when none are given (views of it for shorter
 // batches).
 Tensor Ones(int64_t n);
+// `ones` itself when it has n rows (a full batch: no new view), else a view of its first n.
+Tensor OnesFor(const Tensor& ones, int64_t n);
 
 // The running means of the logs over an epoch (or an Evaluate), as Keras's metric objects keep
 // them: total / count, each batch value weighing by the batch size (the losses and `metrics`:

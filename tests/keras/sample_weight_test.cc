@@ -3,6 +3,7 @@
 // semantics: the loss sum(w l) / N, weighted metrics sum(w m) / sum(w), class_weight turned
 // into sample weights, and the errors Keras raises.
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -224,6 +225,16 @@ TEST_F(SampleWeightTest, LogNamesFollowKeras) {
                                                "a_weighted_accuracy", "b_mae"));
   EXPECT_FALSE(
       two.Compile({.optimizer = "sgd", .loss = "mse", .output_weighted_metrics = {{"mae"}}}).ok());
+}
+
+TEST_F(SampleWeightTest, SaveKeepsWeightedMetrics) {
+  Sequential m = BinaryModel(4, {"accuracy"}, {"accuracy", "mse"});
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir ? dir : "/tmp") + "/weighted.graft";
+  ASSERT_TRUE(m.Save(path).ok());
+  absl::StatusOr<Model> loaded = LoadModel(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(loaded->metrics_names(), ElementsAre("loss", "accuracy", "weighted_accuracy", "mse"));
 }
 
 // ---- several outputs, validation data -------------------------------------------------------
