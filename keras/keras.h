@@ -4,6 +4,8 @@
 
 #include "graph/tensor.h"            // IWYU pragma: export
 #include "io/npy.h"                  // IWYU pragma: export
+#include "keras/callbacks.h"         // IWYU pragma: export
+#include "keras/dataset.h"           // IWYU pragma: export
 #include "keras/keras_tensor.h"      // IWYU pragma: export
 #include "keras/layers.h"            // IWYU pragma: export
 #include "keras/model.h"             // IWYU pragma: export

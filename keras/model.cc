@@ -30,19 +30,13 @@
 namespace graft::keras {
 
 namespace {
-enum PlanKind { kTrain = 0, kEval = 1, kPredict = 2 };
-
-absl::Status WithContext(const absl::Status& s, absl::string_view context) {
-  return absl::Status(s.code(), absl::StrCat(context, s.message()));
-}
+using internal::Indexed;
+using internal::WithContext;
+constexpr int kTrain = internal::kTrainStep, kEval = internal::kEvalStep,
+              kPredict = internal::kPredictStep;
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-// "x" for a model of one input, "x[1]" otherwise.
-std::string Indexed(const char* what, size_t i, size_t n) {
-  return n == 1 ? std::string(what) : absl::StrCat(what, "[", i, "]");
 }
 }  // namespace
 
@@ -155,8 +149,26 @@ void Model::InstallWeightHooks() {
   }
 }
 
+// ---- the lock ---------------------------------------------------------------------------------
+
+bool Model::InFitOnThisThread() const { return model_in_fit == this; }
+
+std::shared_lock<std::shared_mutex> Model::ReadLock() const {
+  if (InFitOnThisThread()) return {};  // Fit holds it exclusively on this thread
+  return std::shared_lock<std::shared_mutex>(*mu_);
+}
+
+std::unique_lock<std::shared_mutex> Model::WriteLock() const {
+  if (InFitOnThisThread()) return {};
+  return std::unique_lock<std::shared_mutex>(*mu_);
+}
+
+optim::Optimizer* Model::optimizer() const {
+  return compiled_ && compiled_->trainable ? compiled_->optimizer.get() : nullptr;
+}
+
 void Model::SetExecutor(ExecutorKind kind) {
-  std::unique_lock<std::shared_mutex> lock(*mu_);
+  std::unique_lock<std::shared_mutex> lock = WriteLock();
   executor_ = kind;
   if (compiled_) compiled_->session->SetExecutor(kind);
 }
@@ -195,6 +207,10 @@ absl::StatusOr<std::vector<Value>> Model::CallGraph(Graph& g, const std::vector<
 // ---- Compile ---------------------------------------------------------------------------------
 
 absl::Status Model::Compile(const CompileOptions& options) {
+  if (InFitOnThisThread()) {
+    return absl::FailedPreconditionError(
+        "Compile: called from a callback while this model's Fit runs; compile before Fit");
+  }
   std::unique_lock<std::shared_mutex> lock(*mu_);
   // A failed Compile must not leave the previous configuration in place (Fit would train with
   // it silently): forget it first, and remember why this one failed for Fit and Evaluate.
@@ -575,217 +591,6 @@ absl::StatusOr<Plan*> Model::GetPlan(int kind, int64_t batch, int threads) {
 
 // ---- Fit / Evaluate / Predict ----------------------------------------------------------------
 
-absl::StatusOr<History> Model::Fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
-  return Fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
-}
-
-absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::vector<Tensor>& y_in,
-                                   const FitOptions& o) {
-  std::unique_lock<std::shared_mutex> lock(*mu_);  // no Predict or Evaluate meanwhile
-  if (!compiled_ || !compiled_->trainable) {
-    return NotCompiled("Fit");
-  }
-  if (o.batch_size <= 0 || o.epochs < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Fit: batch_size must be positive and epochs non-negative; got batch_size=", o.batch_size,
-        ", epochs=", o.epochs));
-  }
-  if (absl::Status s = internal::CheckFitOptions(o); !s.ok()) return s;
-  absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Fit");
-  if (!x.ok()) return x.status();
-  first_step_of_call = true;  // it finds the OpenMP team asleep: not shown to the governor
-  absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Fit");
-  if (!y.ok()) return y.status();
-  const int64_t n_all = (*x)[0].shape().dim(0);
-  for (size_t i = 0; i < y->size(); ++i) {
-    if ((*y)[i].shape().dim(0) != n_all) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Fit: x has ", n_all, " samples but ", Indexed("y", i, y->size()), " has ",
-          (*y)[i].shape().dim(0), " (expected one target per sample, ", n_all,
-          "). Fix: pass x and y of the same length"));
-    }
-  }
-  // Sample weights per output ((N,) each; none given: none), checked before the first step.
-  absl::StatusOr<std::vector<Tensor>> w =
-      PrepareSampleWeights(o.sample_weight, n_all, "sample_weight", "Fit");
-  if (!w.ok()) return w.status();
-  if (absl::Status s = CheckClassWeight(o, (*y)[0]); !s.ok()) return s;
-  // Validation data: explicit, or the last samples before any shuffling (Keras).
-  std::vector<Tensor> x_train = *x, y_train = *y, w_train = *w, x_val, y_val, w_val;
-  if (!o.validation_sample_weight.empty() && !o.validation_data && !o.validation_lists) {
-    return absl::InvalidArgumentError(
-        "Fit: validation_sample_weight was given without validation_data or validation_lists. "
-        "Fix: pass the validation data it weighs (with validation_split, sample_weight is split "
-        "with x and y)");
-  }
-  if (o.validation_data.has_value() || o.validation_lists.has_value()) {
-    const std::vector<Tensor> xv_in = o.validation_lists
-                                          ? o.validation_lists->first
-                                          : std::vector<Tensor>{o.validation_data->first};
-    const std::vector<Tensor> yv_in = o.validation_lists
-                                          ? o.validation_lists->second
-                                          : std::vector<Tensor>{o.validation_data->second};
-    absl::StatusOr<std::vector<Tensor>> xv = PrepareXs(xv_in, "Fit (validation_data)");
-    if (!xv.ok()) return xv.status();
-    absl::StatusOr<std::vector<Tensor>> yv = PrepareYs(yv_in, "Fit (validation_data)");
-    if (!yv.ok()) return yv.status();
-    absl::StatusOr<std::vector<Tensor>> wv =
-        PrepareSampleWeights(o.validation_sample_weight, (*xv)[0].shape().dim(0),
-                             "validation_sample_weight", "Fit (validation_data)");
-    if (!wv.ok()) return wv.status();
-    x_val = *xv;
-    y_val = *yv;
-    w_val = *wv;
-  } else if (o.validation_split > 0) {
-    if (o.validation_split >= 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Fit: validation_split must be in [0, 1), got ", o.validation_split));
-    }
-    const int64_t n_train =
-        static_cast<int64_t>(std::floor(static_cast<double>(n_all) * (1 - o.validation_split)));
-    if (n_train == 0 || n_train == n_all) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Fit: validation_split=", o.validation_split, " on ", n_all,
-          " samples leaves an empty training or validation set (", n_train, " training and ",
-          n_all - n_train, " validation samples; expected at least 1 of each). Fix: more data, "
-          "or a validation_split that leaves a sample on each side"));
-    }
-    using Split = std::pair<std::vector<Tensor>*, std::vector<Tensor>*>;
-    for (auto [train, val] :
-         {Split(&x_train, &x_val), Split(&y_train, &y_val), Split(&w_train, &w_val)}) {
-      for (Tensor& t : *train) {
-        val->push_back(t.SliceRows(n_train, n_all));
-        t = t.SliceRows(0, n_train);
-      }
-    }
-  }
-  // Keras weighs the training samples by class_weight (the validation data stays unweighted).
-  if (!o.class_weight.empty()) w_train = {ClassWeights(o.class_weight, y_train[0])};
-  const int64_t n = x_train[0].shape().dim(0);
-  if (n == 0) return absl::InvalidArgumentError("Fit: no training samples");
-  // Everything is checked before the first step, with indices into the arrays as passed.
-  if (o.check_finite) {
-    for (const auto& [xs, ys, where] :
-         {std::tuple(&*x, &*y, "Fit"), std::tuple(&x_val, &y_val, "Fit (validation_data)")}) {
-      if (xs == &x_val && !o.validation_data && !o.validation_lists) break;  // a split: done
-      if (absl::Status s = internal::CheckAllFinite(*xs, "x", where); !s.ok()) return s;
-      if (absl::Status s = internal::CheckAllFinite(*ys, "y", where); !s.ok()) return s;
-    }
-  }
-  // Without overflow for any positive batch_size (one larger than the data is one step).
-  const int64_t steps = n / o.batch_size + (n % o.batch_size != 0);
-
-  std::ostream& out = o.output ? *o.output : std::cout;
-  int verbose = o.verbose;
-  if (verbose < 0) verbose = (o.output == nullptr && isatty(STDOUT_FILENO)) ? 1 : 2;
-
-  Compiled& c = *compiled_;
-  History history;
-  std::vector<Tensor> arrays = x_train;  // every input, every target, every weight array (if any)
-  arrays.insert(arrays.end(), y_train.begin(), y_train.end());
-  arrays.insert(arrays.end(), w_train.begin(), w_train.end());
-  const Tensor ones = internal::Ones(std::min(n, o.batch_size));  // the weights when none given
-  const std::vector<std::string> names = metrics_names();
-  // TerminateOnNaN: the last finite loss and where it was, for the message.
-  double last_finite_loss = std::numeric_limits<double>::quiet_NaN();
-  std::string last_finite_at = "none: the first step's loss was already not finite";
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    if (verbose > 0 && o.epochs > 1) out << "Epoch " << epoch + 1 << "/" << o.epochs << "\n";
-    std::vector<int64_t> order;
-    if (o.shuffle) {
-      order = internal::Permutation(n, c.shuffle);
-    } else {
-      order.resize(n);
-      for (int64_t i = 0; i < n; ++i) order[i] = i;
-    }
-    ProgressBar bar(out, verbose, steps);
-    internal::LogMeans means(c.log_weighting);
-    std::vector<Tensor> fetched;
-    for (int64_t s = 0; s < steps; ++s) {
-      const int64_t b = s * o.batch_size, e = std::min(n, b + o.batch_size);
-      std::vector<int64_t> idx(order.begin() + b, order.begin() + e);
-      // The batch is gathered into buffers reused every step (no allocation, no page faults).
-      std::vector<Tensor>& buffers = c.batch_buffers[e - b];
-      if (buffers.size() != arrays.size()) {
-        buffers.clear();
-        for (const Tensor& a : arrays) buffers.emplace_back(a.dtype(), a.shape().WithBatch(e - b));
-      }
-      for (size_t i = 0; i < arrays.size(); ++i) arrays[i].GatherRowsInto(idx, buffers[i]);
-      std::vector<Tensor> feeds = buffers;
-      if (w_train.empty())
-        feeds.insert(feeds.end(), outputs_.size(), internal::OnesFor(ones, e - b));
-      feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())));
-      feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
-      if (absl::Status st = RunStep(kTrain, feeds, &fetched); !st.ok()) {
-        return WithContext(st, absl::StrCat("Fit (epoch ", epoch + 1, ", step ", s + 1, "): "));
-      }
-      ++c.iterations;
-      if (const double loss = fetched[0].AsDouble(0); !std::isfinite(loss)) {
-        return absl::AbortedError(absl::StrCat(
-            "Fit: the loss became ", loss, " at epoch ", epoch + 1, ", step ", s + 1, "/", steps,
-            " (iteration ", c.iterations, "); training stopped (TerminateOnNaN). Last finite "
-            "loss: ", std::isfinite(last_finite_loss) ? absl::StrCat(last_finite_loss, " (") : "",
-            last_finite_at, std::isfinite(last_finite_loss) ? ")" : "",
-            ". The weights hold that step's update and are likely not finite: reload or "
-            "re-initialise them, then lower the learning rate or add gradient clipping "
-            "(clipnorm), and check the targets and the loss"));
-      } else {
-        last_finite_loss = loss;
-        last_finite_at = absl::StrCat("epoch ", epoch + 1, ", step ", s + 1);
-      }
-      means.Add(fetched, e - b,
-                absl::MakeConstSpan(buffers).subspan(arrays.size() - w_train.size()));
-      Logs logs;
-      for (size_t k = 0; k < names.size(); ++k) logs.push_back({names[k], means.Mean(k)});
-      bar.Update(s + 1, logs, Seconds(start));
-    }
-    Logs logs;
-    for (size_t k = 0; k < names.size(); ++k) logs.push_back({names[k], means.Mean(k)});
-    if (!x_val.empty()) {
-      absl::StatusOr<std::vector<double>> v = EvaluatePrepared(x_val, y_val, w_val, o.batch_size);
-      if (!v.ok()) return WithContext(v.status(), "Fit (validation): ");
-      for (size_t k = 0; k < names.size(); ++k) logs.push_back({"val_" + names[k], (*v)[k]});
-    }
-    const double seconds = Seconds(start);
-    bar.Finish(logs, seconds);
-    history.epoch.push_back(epoch);
-    history.epoch_seconds.push_back(seconds);
-    for (const auto& [k, v] : logs) history.history[k].push_back(v);
-  }
-  return history;
-}
-
-absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(const std::vector<Tensor>& x,
-                                                            const std::vector<Tensor>& y,
-                                                            const std::vector<Tensor>& w,
-                                                            int64_t batch_size) {
-  const int64_t n = x[0].shape().dim(0);
-  for (size_t i = 0; i < y.size(); ++i) {
-    if (y[i].shape().dim(0) != n) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "x has ", n, " samples but ", Indexed("y", i, y.size()), " has ", y[i].shape().dim(0)));
-    }
-  }
-  const size_t k = compiled_->eval_logs.size();
-  internal::LogMeans means(compiled_->log_weighting);
-  const Tensor ones = internal::Ones(std::min(n, batch_size));  // the weights when none given
-  std::vector<Tensor> fetched;
-  for (int64_t b = 0; b < n; b += batch_size) {
-    const int64_t e = std::min(n, b + batch_size);
-    std::vector<Tensor> feeds;
-    for (const Tensor& t : x) feeds.push_back(t.RowsView(b, e));
-    for (const Tensor& t : y) feeds.push_back(t.RowsView(b, e));
-    for (const Tensor& t : w) feeds.push_back(t.RowsView(b, e));
-    if (w.empty()) feeds.insert(feeds.end(), y.size(), internal::OnesFor(ones, e - b));
-    if (absl::Status s = RunStep(kEval, feeds, &fetched); !s.ok()) return s;
-    means.Add(fetched, e - b, absl::MakeConstSpan(feeds).subspan(x.size() + y.size(), w.size()));
-  }
-  std::vector<double> result(k);
-  for (size_t i = 0; i < k; ++i) result[i] = means.Mean(i);
-  return result;
-}
-
 absl::StatusOr<std::vector<double>> Model::Evaluate(const Tensor& x, const Tensor& y,
                                                     const EvaluateOptions& o) {
   return Evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
@@ -794,7 +599,7 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const Tensor& x, const Tenso
 absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x_in,
                                                     const std::vector<Tensor>& y_in,
                                                     const EvaluateOptions& o) {
-  std::shared_lock<std::shared_mutex> lock(*mu_);
+  std::shared_lock<std::shared_mutex> lock = ReadLock();
   if (!compiled_ || !compiled_->trainable) {
     return NotCompiled("Evaluate");
   }
@@ -811,7 +616,8 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
       PrepareSampleWeights(o.sample_weight, (*x)[0].shape().dim(0), "sample_weight", "Evaluate");
   if (!w.ok()) return w.status();
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, *w, o.batch_size);
+  for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
+  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, *w, o.batch_size, o.callbacks);
   if (!r.ok()) return WithContext(r.status(), "Evaluate: ");
   if (o.verbose > 0) {
     std::ostream& out = o.output ? *o.output : std::cout;
@@ -820,7 +626,7 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
     ProgressBar bar(out, o.verbose, steps);
     Logs logs;
     const std::vector<std::string> names = metrics_names();
-    for (size_t i = 0; i < names.size(); ++i) logs.push_back({names[i], (*r)[i]});
+    for (size_t i = 0; i < names.size(); ++i) logs.Set(names[i], (*r)[i]);
     bar.Finish(logs, Seconds(start));
   }
   return r;
@@ -845,8 +651,8 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
     return absl::InvalidArgumentError(absl::StrCat(
         "Predict: batch_size must be a positive integer, got batch_size=", o.batch_size));
   }
-  std::shared_lock<std::shared_mutex> lock(*mu_);
-  if (!compiled_) {  // Predict before Compile: build the forward plan first, alone
+  std::shared_lock<std::shared_mutex> lock = ReadLock();
+  if (!compiled_ && lock.owns_lock()) {  // Predict before Compile: build the forward plan, alone
     lock.unlock();
     {
       std::unique_lock<std::shared_mutex> build(*mu_);
@@ -872,10 +678,28 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
     results.emplace_back(DType::kF32, shape);
   }
   std::vector<Tensor> fetched;
-  for (int64_t b = 0; b < n; b += o.batch_size) {
+  auto hooks = [&](const char* hook, auto&& call) -> absl::Status {
+    for (const CallbackPtr& cb : o.callbacks) {
+      cb->set_model(this);
+      if (absl::Status s = call(*cb); !s.ok()) {
+        return WithContext(s, absl::StrCat("Predict: ", cb->name(), ".", hook, ": "));
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = hooks("OnPredictBegin", [](Callback& cb) { return cb.OnPredictBegin({}); });
+      !s.ok()) {
+    return s;
+  }
+  for (int64_t b = 0, batch = 0; b < n; b += o.batch_size, ++batch) {
     const int64_t e = std::min(n, b + o.batch_size);
     std::vector<Tensor> feeds;
     for (const Tensor& t : *x) feeds.push_back(t.RowsView(b, e));
+    if (absl::Status s = hooks("OnPredictBatchBegin",
+                               [batch](Callback& cb) { return cb.OnPredictBatchBegin(batch, {}); });
+        !s.ok()) {
+      return s;
+    }
     if (absl::Status s = RunStep(kPredict, feeds, &fetched); !s.ok()) {
       return WithContext(s, "Predict: ");
     }
@@ -884,6 +708,15 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
       std::copy(fetched[k].data<float>(), fetched[k].data<float>() + (e - b) * row,
                 results[k].data<float>() + b * row);
     }
+    if (absl::Status s = hooks("OnPredictBatchEnd",
+                               [batch](Callback& cb) { return cb.OnPredictBatchEnd(batch, {}); });
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = hooks("OnPredictEnd", [](Callback& cb) { return cb.OnPredictEnd({}); });
+      !s.ok()) {
+    return s;
   }
   return results;
 }
@@ -897,7 +730,7 @@ int64_t Model::CountParams() const {
 }
 
 std::vector<Tensor> Model::GetWeights() const {
-  std::shared_lock<std::shared_mutex> lock(*mu_);
+  std::shared_lock<std::shared_mutex> lock = ReadLock();
   std::vector<Tensor> w;  // Layer::weights() brings packed weights up to date (the hook)
   for (const Layer& l : layers_) {
     for (const Weight& weight : l->weights()) w.push_back(weight.value.Clone());
@@ -906,7 +739,7 @@ std::vector<Tensor> Model::GetWeights() const {
 }
 
 absl::Status Model::SetWeights(const std::vector<Tensor>& weights) {
-  std::unique_lock<std::shared_mutex> lock(*mu_);
+  std::unique_lock<std::shared_mutex> lock = WriteLock();
   if (absl::Status s = Build(); !s.ok()) return s;
   size_t expected = 0;
   for (const Layer& l : layers_) expected += l->weights().size();

@@ -15,13 +15,14 @@
 #ifndef GRAFT_KERAS_MODEL_H_
 #define GRAFT_KERAS_MODEL_H_
 
+#include <functional>
 #include <initializer_list>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <mutex>
-#include <optional>
 #include <shared_mutex>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -31,6 +32,8 @@
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "keras/callbacks.h"
+#include "keras/dataset.h"
 #include "keras/keras_tensor.h"
 #include "keras/layers.h"
 #include "optim/optimizer.h"
@@ -40,6 +43,8 @@ namespace graft::keras {
 
 namespace internal {
 struct FunctionalNode;
+// Sets the feeds of the next batch (inputs, then targets); false when there is none.
+using BatchFn = std::function<absl::StatusOr<bool>(std::vector<Tensor>& feeds)>;
 }  // namespace internal
 
 // A loss by Keras name, optionally on logits: `"binary_crossentropy"` or
@@ -125,26 +130,41 @@ struct FitOptions {
   // a NaN or Inf fails with INVALID_ARGUMENT naming the array, the sample and the feature. One
   // pass over the data, cheap next to an epoch; false skips it. (Targets are always checked
   // against their loss: sparse labels integral and in range, crossentropy targets in [0, 1].)
+  // A Dataset's batches are checked as they arrive, before their step.
   bool check_finite = true;
+  // Called at the start and end of training, of each epoch and of each batch (keras/callbacks.h).
+  std::vector<CallbackPtr> callbacks;
+  // The epoch to start at (0-based; Keras's initial_epoch): epochs run from initial_epoch to
+  // epochs - 1. BackupAndRestore sets it when it restores a backup.
+  int initial_epoch = 0;
+  // With a Dataset: batches per epoch (0: until the dataset ends). When set, the dataset is not
+  // restarted at each epoch, only when it ends (Keras's steps_per_epoch).
+  int64_t steps_per_epoch = 0;
+  // Validation batches from a Dataset (each element x and y batches), overriding the others.
+  DatasetPtr validation_dataset;
 };
 
 struct EvaluateOptions {
   int64_t batch_size = 32;
   int verbose = 0;
   std::ostream* output = nullptr;
+  std::vector<CallbackPtr> callbacks;  // OnTest* hooks
   // Per-sample weights of x (see SampleWeights): the loss and the weighted_metrics use them.
   SampleWeights sample_weight;
 };
 
 struct PredictOptions {
   int64_t batch_size = 32;
+  std::vector<CallbackPtr> callbacks;  // OnPredict* hooks
 };
 
-// What Fit returns: per-epoch values of every log ("loss", "accuracy", "val_loss", ...).
+// What Fit returns, as Keras's History: per-epoch values of every log ("loss", "accuracy",
+// "val_loss", and what callbacks add such as "learning_rate").
 struct History {
-  std::vector<int> epoch;
+  std::vector<int> epoch;  // 0-based epochs run by this Fit
   std::map<std::string, std::vector<double>> history;
   std::vector<double> epoch_seconds;  // wall time of each epoch (graft addition)
+  Logs params;                        // "epochs", "steps" (-1 unknown), "verbose"
 };
 
 // Threads: Predict and Evaluate may be called on one model from many threads at once; each
@@ -184,12 +204,16 @@ class Model {
   absl::StatusOr<History> Fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                               const FitOptions& options = {});
   absl::StatusOr<History> Fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // Training from a Dataset (keras/dataset.h) whose elements are batches with x and y
+  // (batch_size, shuffle and validation_split do not apply: the dataset decides).
+  absl::StatusOr<History> Fit(Dataset& data, const FitOptions& options = {});
   // [loss, ...] in metrics_names() order.
   absl::StatusOr<std::vector<double>> Evaluate(const std::vector<Tensor>& x,
                                                const std::vector<Tensor>& y,
                                                const EvaluateOptions& options = {});
   absl::StatusOr<std::vector<double>> Evaluate(const Tensor& x, const Tensor& y,
                                                const EvaluateOptions& options = {});
+  absl::StatusOr<std::vector<double>> Evaluate(Dataset& data, const EvaluateOptions& options = {});
   // One result per output. Predict works before Compile (as in Keras) and does not check its
   // inputs for NaN or Inf: non-finite inputs give non-finite outputs. Outputs or activations
   // too large for this machine's memory fail with RESOURCE_EXHAUSTED before allocating.
@@ -197,6 +221,14 @@ class Model {
                                               const PredictOptions& options = {});
   // Models of one output.
   absl::StatusOr<Tensor> Predict(const Tensor& x, const PredictOptions& options = {});
+  // Predictions for every batch of a Dataset (its elements' x), concatenated.
+  absl::StatusOr<std::vector<Tensor>> Predict(Dataset& data, const PredictOptions& options = {});
+
+  // Keras's model.stop_training: a callback sets it to end Fit after the current batch.
+  void set_stop_training(bool stop) { stop_training_ = stop; }
+  bool stop_training() const { return stop_training_; }
+  // The optimizer of the compiled model (null before Compile): callbacks change its rate.
+  optim::Optimizer* optimizer() const;
 
   // Prints the Keras 3 summary table (needs no data): with a "Connected to" column for
   // functional models.
@@ -291,13 +323,33 @@ class Model {
   absl::StatusOr<std::vector<double>> EvaluatePrepared(const std::vector<Tensor>& x,
                                                        const std::vector<Tensor>& y,
                                                        const std::vector<Tensor>& w,
-                                                       int64_t batch_size);
+                                                       int64_t batch_size,
+                                                       const std::vector<CallbackPtr>& callbacks);
+  // The evaluation step over batches: the means of the logs (internal::LogMeans), with the
+  // callbacks' OnTest* hooks. `next` gives inputs, targets and, when there are some, one
+  // weight array per output; without, the weights are ones.
+  absl::StatusOr<std::vector<double>> EvaluateBatches(const internal::BatchFn& next,
+                                                      const std::vector<CallbackPtr>& callbacks);
+  // Evaluates batches from a Dataset (its elements prepared and checked as Fit's).
+  absl::StatusOr<std::vector<double>> EvaluateDataset(Dataset& data,
+                                                      const std::vector<CallbackPtr>& callbacks);
+  // Fit's epochs over a source of batches (keras/fit.cc).
+  friend class FitLoop;
+  // The model's lock, not taken again by a call from a callback on the thread running this
+  // model's Fit (which holds it exclusively): callbacks may Save, GetWeights, Predict...
+  std::shared_lock<std::shared_mutex> ReadLock() const;
+  std::unique_lock<std::shared_mutex> WriteLock() const;
+  bool InFitOnThisThread() const;
+  bool stop_training_ = false;
+  // Set by BackupAndRestore when it restored a backup: the epoch Fit goes on from.
+  int resume_epoch_ = -1;
   // keras/sample_weights.cc: Fit's and Evaluate's weights (SampleWeights or class_weight) as one
   // checked (N,) array per output; none when none were given.
   absl::StatusOr<std::vector<Tensor>> PrepareSampleWeights(const SampleWeights& given, int64_t n,
                                                            const std::string& name,
                                                            const std::string& where) const;
-  absl::Status CheckClassWeight(const FitOptions& o, const Tensor& y) const;
+  absl::Status CheckClassWeight(const std::map<int, double>& class_weight, bool has_sample_weight,
+                                const Tensor& y, const std::string& where) const;
   Tensor ClassWeights(const std::map<int, double>& class_weight, const Tensor& y) const;
 
   // Fit, Compile, SetWeights and LoadWeights hold it exclusively; Predict, Evaluate, GetWeights

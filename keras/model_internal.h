@@ -10,12 +10,34 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "keras/functional_internal.h"
 #include "keras/model.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
 
 namespace graft::keras {
+
+// The call running on this thread has not run a step yet (model.cc: RunStep).
+extern thread_local bool first_step_of_call;
+// The model whose Fit runs on this thread (fit.cc), or null.
+extern thread_local const Model* model_in_fit;
+
+namespace internal {
+// The steps of a compiled model's session.
+enum StepKind { kTrainStep = 0, kEvalStep = 1, kPredictStep = 2 };
+
+inline absl::Status WithContext(const absl::Status& s, absl::string_view context) {
+  return absl::Status(s.code(), absl::StrCat(context, s.message()));
+}
+
+// "x" for a model of one input, "x[1]" otherwise.
+inline std::string Indexed(const char* what, size_t i, size_t n) {
+  return n == 1 ? std::string(what) : absl::StrCat(what, "[", i, "]");
+}
+}  // namespace internal
 
 struct Model::Compiled {
   // Plans keep convolution weights and their optimizer state packed in oneDNN's layout from

@@ -60,19 +60,25 @@ double ProgressBar::TimePerStep(int64_t current, double now) {
 
 void ProgressBar::Update(int64_t current, const Logs& logs, double now) {
   const double per_step = TimePerStep(current, now);
-  if (verbose_ != 1 || current >= steps_) return;  // the last step is drawn by Finish
+  if (verbose_ != 1 || (steps_ >= 0 && current >= steps_)) return;  // Finish draws the last
   if (last_draw_ >= 0 && now - last_draw_ < 0.05) return;
   last_draw_ = now;
-  std::string line = progress::FormatBar(current, steps_) + " - " +
-                     progress::FormatEta(per_step * static_cast<double>(steps_ - current)) +
-                     progress::FormatLogs(logs);
+  // A stream of unknown length (a Dataset without a cardinality): Keras's "12/Unknown".
+  std::string line = steps_ < 0
+                         ? absl::StrFormat("%7d/Unknown - %.0fs", current, now) +
+                               progress::FormatTimePerUnit(per_step, "step") +
+                               progress::FormatLogs(logs)
+                         : progress::FormatBar(current, steps_) + " - " +
+                               progress::FormatEta(per_step * static_cast<double>(steps_ - current)) +
+                               progress::FormatLogs(logs);
   const size_t width = line.size();
   if (prev_width_ > width) line.append(prev_width_ - width, ' ');
   prev_width_ = width;
   out_ << '\r' << line << std::flush;
 }
 
-void ProgressBar::Finish(const Logs& logs, double now) {
+void ProgressBar::Finish(const Logs& logs, double now, int64_t steps_done) {
+  if (steps_done >= 0) steps_ = steps_done;
   if (verbose_ == 0) return;
   const double per_step = TimePerStep(steps_, now);
   std::string line;

@@ -14,10 +14,9 @@
 #include <utility>
 #include <vector>
 
-namespace graft::keras {
+#include "keras/logs.h"
 
-// Named values in display order (loss first, then metrics, then val_*).
-using Logs = std::vector<std::pair<std::string, double>>;
+namespace graft::keras {
 
 namespace progress {
 // "%.4f" when |v| > 1e-3, else "%.4e" (Keras).
@@ -35,12 +34,14 @@ std::string FormatBar(int64_t current, int64_t target, int width = 30);
 // Prints one epoch's progress. Timing comes from the caller so tests can fix it.
 class ProgressBar {
  public:
-  // verbose: 0 silent, 1 bar, 2 one line per epoch.
+  // verbose: 0 silent, 1 bar, 2 one line per epoch. steps < 0: not known in advance (a
+  // Dataset of unknown length; Finish is then given the count).
   ProgressBar(std::ostream& out, int verbose, int64_t steps);
   // After step `current` (1-based) finished at `now` seconds since the epoch began.
   void Update(int64_t current, const Logs& logs, double now);
-  // The epoch's final line with all logs (val_* included), at `now` seconds.
-  void Finish(const Logs& logs, double now);
+  // The epoch's final line with all logs (val_* included), at `now` seconds, after
+  // `steps_done` steps (when given; else the count passed to the constructor).
+  void Finish(const Logs& logs, double now, int64_t steps_done = -1);
 
  private:
   double TimePerStep(int64_t current, double now);

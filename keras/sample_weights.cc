@@ -52,8 +52,12 @@ Tensor Ones(int64_t n) {
   return t;
 }
 
-Tensor OnesFor(const Tensor& ones, int64_t n) {
-  return ones.shape().dim(0) == n ? ones : ones.RowsView(0, n);
+void UnitWeights::Complete(std::vector<Tensor>& feeds) {
+  if (feeds.size() != inputs_ + outputs_) return;  // the weights are there
+  const int64_t n = feeds[0].shape().rank() == 0 ? 1 : feeds[0].shape().dim(0);
+  if (ones_.empty() || ones_.shape().dim(0) < n) ones_ = Ones(n);
+  const Tensor w = ones_.shape().dim(0) == n ? ones_ : ones_.RowsView(0, n);
+  feeds.insert(feeds.end(), outputs_, w);
 }
 
 LogMeans::LogMeans(std::vector<int> weighting)
@@ -66,7 +70,7 @@ void LogMeans::Add(const std::vector<Tensor>& fetched, int64_t batch,
   std::vector<double> sums;  // per output, computed when a log needs it
   for (size_t k = 0; k < weighting_.size(); ++k) {
     double weight = static_cast<double>(batch);
-    if (const int out = weighting_[k]; out >= 0 && !weights.empty()) {
+    if (const int out = weighting_[k]; out >= 0) {
       if (sums.empty()) {
         for (const Tensor& w : weights) {
           double s = 0;
@@ -114,14 +118,16 @@ absl::StatusOr<std::vector<Tensor>> Model::PrepareSampleWeights(const SampleWeig
   return w;
 }
 
-absl::Status Model::CheckClassWeight(const FitOptions& o, const Tensor& y) const {
+absl::Status Model::CheckClassWeight(const std::map<int, double>& class_weight,
+                                     bool has_sample_weight, const Tensor& y,
+                                     const std::string& where) const {
   const Compiled& c = *compiled_;
   const Shape& out = c.graph->type(c.outputs[0]).shape;
   const std::string output = outputs_[0].node() && outputs_[0].node()->layer
                                  ? outputs_[0].node()->layer->name()
                                  : outputs_[0].name();
-  return internal::CheckClassWeight(o, outputs_.size(), out.rank() == 0 ? 1 : out.dim(-1),
-                                    y.shape(), output);
+  return internal::CheckClassWeight(class_weight, has_sample_weight, outputs_.size(),
+                                    out.rank() == 0 ? 1 : out.dim(-1), y.shape(), output, where);
 }
 
 Tensor Model::ClassWeights(const std::map<int, double>& class_weight, const Tensor& y) const {

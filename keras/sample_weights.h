@@ -23,11 +23,26 @@ std::vector<std::string> MetricLogNames(const std::vector<std::vector<std::strin
                                         const std::vector<std::vector<std::string>>& weighted,
                                         const std::vector<std::string>& output_names);
 
-// A float32 (n,) tensor of ones: the weights fed when none are given (views of it for shorter
-// batches).
+// A float32 (n,) tensor of ones.
 Tensor Ones(int64_t n);
-// `ones` itself when it has n rows (a full batch: no new view), else a view of its first n.
-Tensor OnesFor(const Tensor& ones, int64_t n);
+
+// The sample weights fed when a batch has none: one tensor of ones per call (grown when a batch
+// is larger), fed whole for a batch of its size and as a view for others. The feeds of a batch
+// are every input, every target, then one weight array per output.
+class UnitWeights {
+ public:
+  UnitWeights(size_t inputs, size_t outputs) : inputs_(inputs), outputs_(outputs) {}
+  // Appends one array of ones per output when `feeds` holds no weights.
+  void Complete(std::vector<Tensor>& feeds);
+  // The weight arrays of completed feeds.
+  absl::Span<const Tensor> Weights(const std::vector<Tensor>& feeds) const {
+    return absl::MakeConstSpan(feeds).subspan(inputs_ + outputs_, outputs_);
+  }
+
+ private:
+  size_t inputs_, outputs_;
+  Tensor ones_;
+};
 
 // The running means of the logs over an epoch (or an Evaluate), as Keras's metric objects keep
 // them: total / count, each batch value weighing by the batch size (the losses and `metrics`:
@@ -38,8 +53,7 @@ class LogMeans {
  public:
   // Per log: -1 for the batch size, else the output whose weights weigh it.
   explicit LogMeans(std::vector<int> weighting);
-  // One batch: its fetched log values (scalars), its size, and its weights per output (empty:
-  // every weight 1).
+  // One batch: its fetched log values (scalars), its size, and its weights per output.
   void Add(const std::vector<Tensor>& fetched, int64_t batch, absl::Span<const Tensor> weights);
   double Mean(size_t k) const;
 

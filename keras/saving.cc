@@ -15,6 +15,8 @@
 #include "keras/layer_internal.h"
 #include "keras/model_internal.h"
 #include "keras/sequential.h"
+#include "keras/training_state.h"
+#include "io/file.h"
 #include "nlohmann/json.hpp"
 
 namespace graft::keras {
@@ -99,7 +101,8 @@ class ModelFile {
     return out;
   }
 
-  static absl::Status Save(Model& m, const std::string& path) {
+  static absl::Status Save(Model& m, const std::string& path,
+                           const std::map<std::string, std::string>& extra = {}) {
     if (absl::Status s = m.Build(); !s.ok()) return Prefixed("Save: ", s);
     if (absl::Status s = CheckNamesAreText(m.name_, m.inputs_, m.layers_); !s.ok()) {
       return Prefixed("Save: ", s);
@@ -127,10 +130,11 @@ class ModelFile {
         tensors.push_back({kSlotPrefix + c.graph->node(slot).name, c.graph->VariableValue(slot)});
       }
     }
-    const std::map<std::string, std::string> metadata = {
+    std::map<std::string, std::string> metadata = {
         {"format", kModelFormat},
         {"format_version", absl::StrCat(kModelFormatVersion)},
         {"graft_model", root.dump()}};
+    metadata.insert(extra.begin(), extra.end());
     return Prefixed("Save: ", io::SaveSafetensors(path, tensors, metadata));
   }
 
@@ -177,6 +181,7 @@ class ModelFile {
   }
 
   static absl::StatusOr<Model> Load(absl::string_view bytes, absl::string_view source);
+  static absl::StatusOr<int> RestoreBackup(Model& m, const std::string& path);
   // The architecture: Keras's Sequential or Functional config.
   static Json Architecture(const Model& m);
 };
@@ -611,13 +616,75 @@ absl::StatusOr<Model> ModelFile::Load(absl::string_view bytes, absl::string_view
   return model;
 }
 
+constexpr char kBackupEpoch[] = "graft_backup_epoch";
+
+absl::StatusOr<int> ModelFile::RestoreBackup(Model& m, const std::string& path) {
+  absl::StatusOr<io::Safetensors> file = io::LoadSafetensors(path);
+  if (!file.ok()) return file.status();
+  auto epoch_entry = file->metadata.find(kBackupEpoch);
+  int epoch = -1;
+  if (epoch_entry == file->metadata.end() || !absl::SimpleAtoi(epoch_entry->second, &epoch) ||
+      epoch < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is not a BackupAndRestore backup (no valid \"", kBackupEpoch, "\" metadata)"));
+  }
+  absl::StatusOr<std::string> bytes = io::ReadWholeFile(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<Model> saved = Load(*bytes, path);
+  if (!saved.ok()) return saved.status();
+  if (!saved->compiled_ || !saved->compiled_->trainable || !m.compiled_ ||
+      !m.compiled_->trainable) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " holds no training state, or the model is not compiled"));
+  }
+  Model::Compiled& from = *saved->compiled_;
+  Model::Compiled& to = *m.compiled_;
+  if (from.slots.size() != to.slots.size() || from.optimizer->name() != to.optimizer->name()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " was saved with optimizer ", from.optimizer->name(), " (", from.slots.size(),
+        " slot variables) but this model trains with ", to.optimizer->name(), " (",
+        to.slots.size(), ")"));
+  }
+  for (size_t i = 0; i < to.slots.size(); ++i) {
+    const Tensor a = from.graph->VariableValue(from.slots[i]);
+    if (!(a.type() == to.graph->VariableValue(to.slots[i]).type())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": optimizer slot ", to.graph->node(to.slots[i]).name, " is ", TypeText(a),
+          " in the file but ", TypeText(to.graph->VariableValue(to.slots[i])), " here"));
+    }
+  }
+  std::vector<Tensor> weights;
+  for (const Layer& l : saved->layers_) {
+    for (const Weight& w : l->weights()) weights.push_back(w.value);
+  }
+  if (absl::Status s = m.SetWeights(weights); !s.ok()) return Prefixed(absl::StrCat(path, ": "), s);
+  if (absl::Status s = to.graph->SyncVariables(/*release_packed=*/true); !s.ok()) return s;
+  for (size_t i = 0; i < to.slots.size(); ++i) {
+    Tensor value = to.graph->VariableValue(to.slots[i]);
+    value.CopyFrom(from.graph->VariableValue(from.slots[i]));
+  }
+  to.iterations = from.iterations;
+  to.shuffle = from.shuffle;
+  m.resume_epoch_ = epoch + 1;
+  return epoch;
+}
+
+namespace internal {
+absl::Status SaveBackup(Model& m, const std::string& path, int completed_epoch) {
+  return ModelFile::Save(m, path, {{kBackupEpoch, absl::StrCat(completed_epoch)}});
+}
+absl::StatusOr<int> RestoreBackup(Model& m, const std::string& path) {
+  return ModelFile::RestoreBackup(m, path);
+}
+}  // namespace internal
+
 absl::Status Model::Save(const std::string& path) {
-  std::shared_lock<std::shared_mutex> lock(*mu_);
+  std::shared_lock<std::shared_mutex> lock = ReadLock();
   return ModelFile::Save(*this, path);
 }
 
 absl::Status Model::SaveWeights(const std::string& path) {
-  std::shared_lock<std::shared_mutex> lock(*mu_);
+  std::shared_lock<std::shared_mutex> lock = ReadLock();
   if (absl::Status s = Build(); !s.ok()) return Prefixed("SaveWeights: ", s);
   if (absl::Status s = CheckNamesAreText(name_, inputs_, layers_); !s.ok()) {
     return Prefixed("SaveWeights: ", s);
@@ -629,7 +696,7 @@ absl::Status Model::SaveWeights(const std::string& path) {
 }
 
 absl::Status Model::LoadWeights(const std::string& path) {
-  std::unique_lock<std::shared_mutex> lock(*mu_);
+  std::unique_lock<std::shared_mutex> lock = WriteLock();
   return ModelFile::LoadWeights(*this, path);
 }
 

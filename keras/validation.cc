@@ -38,7 +38,14 @@ absl::Status CheckFitOptions(const FitOptions& o) {
   }
   if (o.epochs < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Fit: epochs must be >= 0, got epochs=", o.epochs, ". Fix: pass epochs >= 1"));
+        "Fit: epochs must be non-negative, got epochs=", o.epochs, ". Fix: pass epochs >= 1"));
+  }
+  if (o.initial_epoch < 0 || o.steps_per_epoch < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Fit: initial_epoch and steps_per_epoch must be non-negative, got initial_epoch=",
+        o.initial_epoch, ", steps_per_epoch=", o.steps_per_epoch,
+        ". Fix: initial_epoch 0 starts from the beginning; steps_per_epoch 0 means the whole "
+        "data"));
   }
   if (!(o.validation_split >= 0 && o.validation_split < 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -178,41 +185,43 @@ absl::Status CheckSampleWeightArray(const Tensor& w, int64_t samples, const std:
   return absl::OkStatus();
 }
 
-absl::Status CheckClassWeight(const FitOptions& o, size_t outputs, int64_t units,
-                              const Shape& y_shape, const std::string& output) {
-  if (o.class_weight.empty()) return absl::OkStatus();
-  if (!o.sample_weight.empty()) {
-    return absl::InvalidArgumentError(
-        "Fit: class_weight and sample_weight were both given; Keras refuses them together "
-        "(\"You cannot `class_weight` and `sample_weight` at the same time.\"). Fix: pass one; "
-        "to combine them, multiply each sample's weight by its class's weight into "
-        "sample_weight");
+absl::Status CheckClassWeight(const std::map<int, double>& class_weight, bool has_sample_weight,
+                              size_t outputs, int64_t units, const Shape& y_shape,
+                              const std::string& output, const std::string& where) {
+  if (class_weight.empty()) return absl::OkStatus();
+  if (has_sample_weight) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": class_weight and sample_weight were both given; Keras refuses them together (\"You "
+        "cannot `class_weight` and `sample_weight` at the same time.\"). Fix: pass one; to "
+        "combine them, multiply each sample's weight by its class's weight into sample_weight"));
   }
   if (outputs != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Fit: class_weight is only supported for a model of one output (Keras: \"`class_weight` "
-        "is only supported for Models with a single output.\"); this model has ",
+        where,
+        ": class_weight is only supported for a model of one output (Keras: \"`class_weight` is "
+        "only supported for Models with a single output.\"); this model has ",
         outputs, ". Fix: turn the class weights into one sample_weight array per output"));
   }
   if (y_shape.rank() > 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Fit: class_weight needs one class per sample, but the targets have shape ",
-                     y_shape.ToString(),
-                     " (a class per position). Fix: pass sample_weight instead (one "
-                     "weight per sample)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": class_weight needs one class per sample, but the targets have shape ",
+        y_shape.ToString(),
+        " (a class per position). Fix: pass sample_weight instead (one weight per "
+        "sample)"));
   }
   const int64_t classes = units == 1 ? 2 : units;
-  for (const auto& [key, weight] : o.class_weight) {
+  for (const auto& [key, weight] : class_weight) {
     if (key < 0 || key >= classes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Fit: class_weight has key ", key, ", which is not a class of the ", units,
-                       "-unit output '", output, "' (classes 0..", classes - 1,
+          absl::StrCat(where, ": class_weight has key ", key, ", which is not a class of the ",
+                       units, "-unit output '", output, "' (classes 0..", classes - 1,
                        units == 1 ? ", its targets rounded" : "",
                        "). Fix: use class indices as keys (Keras ignores such a key silently)"));
     }
     if (!(std::isfinite(weight) && weight >= 0)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Fit: class_weight[", key, "] = ", Number(weight),
+          absl::StrCat(where, ": class_weight[", key, "] = ", Number(weight),
                        " is not a finite weight >= 0. Fix: give every class a weight >= 0"));
     }
   }

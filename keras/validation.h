@@ -4,6 +4,7 @@
 #define GRAFT_KERAS_VALIDATION_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,9 @@ absl::Status CheckSampleWeightArray(const Tensor& w, int64_t samples, const std:
 // model of one output (Keras refuses both, with these messages quoted), targets with one class
 // per sample (rank <= 2), keys that are classes of the output (0..units-1; 0 and 1 for one
 // unit), weights finite and >= 0. `output` names the output layer.
-absl::Status CheckClassWeight(const FitOptions& o, size_t outputs, int64_t units,
-                              const Shape& y_shape, const std::string& output);
+absl::Status CheckClassWeight(const std::map<int, double>& class_weight, bool has_sample_weight,
+                              size_t outputs, int64_t units, const Shape& y_shape,
+                              const std::string& output, const std::string& where);
 
 }  // namespace graft::keras::internal
 

@@ -43,6 +43,24 @@ int RunChild(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Runs the child with its standard output written to `out_path`; its exit status.
+int RunChildTo(const std::vector<std::string>& args, const std::string& out_path) {
+  std::vector<char*> argv = {const_cast<char*>(kChild)};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid;
+  const int rc = posix_spawn(&pid, kChild, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 std::string ReadAll(const std::string& path) {
   absl::StatusOr<std::string> bytes = io::ReadWholeFile(path);
   return bytes.ok() ? *bytes : std::string();
@@ -81,6 +99,32 @@ TEST(ResumeTest, TwoEpochsSavedThenOneMoreEqualsThreeInOneRunBitwise) {
     EXPECT_EQ(three->metadata, resumed->metadata);
     EXPECT_TRUE(ReadAll(dir + "/three.graft") == ReadAll(dir + "/resumed.graft"));
   }
+}
+
+// Keras's BackupAndRestore: a run SIGKILLed in the middle of epoch 3 and started again with the
+// same command goes on from the end of epoch 2 and ends with the bytes of an uninterrupted run.
+TEST(ResumeTest, BackupAndRestoreAfterSigkillEndsBitwiseAsAnUninterruptedRun) {
+  const std::string dir = TempDir() + "/backup";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ASSERT_EQ(RunChild({"backup", dir + "/bk_whole", "4", dir + "/whole.graft"}), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bk_whole/latest.graft"))
+      << "the backup is deleted when training ends";
+  // Killed after batch 3 of epoch 2 (0-based): epochs 0 and 1 are in the backup.
+  EXPECT_EQ(RunChild({"backup", dir + "/bk_killed", "4", dir + "/resumed.graft", "2", "3"}), -1);
+  EXPECT_TRUE(std::filesystem::exists(dir + "/bk_killed/latest.graft"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/resumed.graft"));
+  ASSERT_EQ(RunChildTo({"backup", dir + "/bk_killed", "4", dir + "/resumed.graft"},
+                       dir + "/resumed.txt"),
+            0);
+  EXPECT_EQ(ReadAll(dir + "/resumed.txt"), "ran epochs 2 3\n") << "it did not resume";
+  const std::string whole = ReadAll(dir + "/whole.graft");
+  ASSERT_FALSE(whole.empty());
+  EXPECT_TRUE(whole == ReadAll(dir + "/resumed.graft"))
+      << "weights, optimizer state, iteration count or shuffling stream differ";
+  // And the model did train between the backup and the end (not a vacuous comparison).
+  ASSERT_EQ(RunChild({"backup", dir + "/bk_two", "2", dir + "/two.graft"}), 0);
+  EXPECT_FALSE(whole == ReadAll(dir + "/two.graft"));
 }
 
 // Starts `saving_child save_loop path`, waits until it reports its first completed save, lets it

@@ -305,6 +305,43 @@ TEST_F(SampleWeightTest, ValidationDataCarriesWeights) {
   }
 }
 
+TEST_F(SampleWeightTest, DatasetElementsCarryWeights) {
+  // Dataset::FromTensorSlices(x, y, w) batched as Fit batches arrays (no shuffling): the same
+  // training as the arrays with sample_weight; and class_weight weighs a dataset's batches too.
+  Data d = Binary(20, 17);
+  Tensor w = WeightsFor(d.y, 1, 5);
+  auto sliced = Dataset::FromTensorSlices({d.x}, {d.y}, {w});
+  ASSERT_TRUE(sliced.ok()) << sliced.status();
+  DatasetPtr weighted = (*sliced)->Batch(6);
+  auto plain_slices = Dataset::FromTensorSlices({d.x}, {d.y});
+  ASSERT_TRUE(plain_slices.ok());
+  DatasetPtr plain = (*plain_slices)->Batch(6);
+  Sequential by_arrays = BinaryModel(8), by_dataset = BinaryModel(8), by_class = BinaryModel(8);
+  auto a = by_arrays.Fit(
+      d.x, d.y, {.batch_size = 6, .epochs = 2, .verbose = 0, .shuffle = false, .sample_weight = w});
+  auto b = by_dataset.Fit(*weighted, {.epochs = 2, .verbose = 0});
+  auto c = by_class.Fit(*plain, {.epochs = 2, .verbose = 0, .class_weight = {{1, 5.0}}});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(a->history.at("loss"), b->history.at("loss"));
+  EXPECT_EQ(a->history.at("loss"), c->history.at("loss"));
+  // Evaluate on the weighted dataset is the weighted Evaluate on the arrays.
+  auto e1 = by_dataset.Evaluate(*weighted);
+  auto e2 = by_dataset.Evaluate(d.x, d.y, {.batch_size = 6, .sample_weight = w});
+  ASSERT_TRUE(e1.ok() && e2.ok());
+  EXPECT_DOUBLE_EQ((*e1)[0], (*e2)[0]);
+  // sample_weight as an option is for arrays; with a Dataset it is an error naming the fix.
+  auto bad = by_dataset.Fit(*plain, {.verbose = 0, .sample_weight = w});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("put the weights in the dataset"));
+  // A dataset with weights and class_weight: refused as Keras refuses it.
+  auto both = by_dataset.Fit(*weighted, {.verbose = 0, .class_weight = {{1, 5.0}}});
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(std::string(both.status().message()),
+              HasSubstr("Fit (dataset batch 0): class_weight and sample_weight were both given"));
+}
+
 // ---- errors ---------------------------------------------------------------------------------
 
 TEST_F(SampleWeightTest, ErrorsNameTheProblemBeforeAnyStep) {

@@ -5,10 +5,16 @@
 //   saving_child resume IN EPOCHS OUT         LoadModel(IN), Fit EPOCHS more, Save to OUT
 //   saving_child save_loop OUT                Save a large model to OUT again and again,
 //                                             alternating two versions, until killed
+//   saving_child backup DIR EPOCHS OUT [E B]  build "bn", Fit EPOCHS with BackupAndRestore(DIR),
+//                                             Save to OUT; with E B, SIGKILL itself after
+//                                             batch B of epoch E (0-based) instead
 //
 // MODEL: "seed" (the seed Conv1D model) or "bn" (Conv1D -> BatchNormalization -> Dropout ->
 // Flatten -> Dense). Threads are pinned to 1 (bitwise repeatable). Prints "saved N" after each
 // completed save of the loop, so the parent can tell that a version is on disk.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -80,6 +86,30 @@ int main(int argc, char** argv) {
     if (absl::Status s = model->Save(argv[4]); !s.ok()) return Fail(s);
     return 0;
   }
+  if (mode == "backup" && (argc == 5 || argc == 7)) {
+    absl::StatusOr<keras::Sequential> model = Build("bn");
+    if (!model.ok()) return Fail(model.status());
+    const int kill_epoch = argc == 7 ? std::atoi(argv[5]) : -1;
+    const int kill_batch = argc == 7 ? std::atoi(argv[6]) : -1;
+    int epoch_now = 0;
+    auto killer = keras::callbacks::LambdaCallback(
+        {.on_epoch_begin = [&](int e, const keras::Logs&) { epoch_now = e; },
+         .on_train_batch_end =
+             [&](int64_t b, const keras::Logs&) {
+               if (epoch_now == kill_epoch && b == kill_batch) kill(getpid(), SIGKILL);
+             }});
+    keras::datasets::Split d = Data();
+    absl::StatusOr<keras::History> h = model->Fit(
+        d.x_train, d.y_train,
+        {.batch_size = 32, .epochs = std::atoi(argv[3]), .verbose = 0,
+         .callbacks = {keras::callbacks::BackupAndRestore({.backup_dir = argv[2]}), killer}});
+    if (!h.ok()) return Fail(h.status());
+    std::printf("ran epochs");
+    for (int e : h->epoch) std::printf(" %d", e);
+    std::printf("\n");
+    if (absl::Status s = model->Save(argv[4]); !s.ok()) return Fail(s);
+    return 0;
+  }
   if (mode == "save_loop" && argc == 3) {
     // About 6 MB of weights and 12 MB of Adam state: a save takes a while.
     keras::Sequential model({
@@ -105,6 +135,6 @@ int main(int argc, char** argv) {
     }
   }
   std::cerr << "usage: saving_child train MODEL EPOCHS OUT | resume IN EPOCHS OUT | "
-               "save_loop OUT\n";
+               "save_loop OUT | backup DIR EPOCHS OUT [KILL_EPOCH KILL_BATCH]\n";
   return 2;
 }
