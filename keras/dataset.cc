@@ -242,18 +242,57 @@ class PrefetchDataset : public Dataset {
 
 // ---- time-series windows -------------------------------------------------------------------
 
+}  // namespace
+
+// MT19937 seeded with init_genrand(seed) (std::mt19937's seeding), then for i from n - 1 down
+// to 1 a draw v in [0, i] by masking 32-bit outputs and rejecting v > i, and a swap (NumPy's
+// legacy random_interval).
+void internal::NumpyShuffle(std::vector<int64_t>& a, uint32_t seed) {
+  std::mt19937 engine(seed);
+  for (size_t i = a.size(); i-- > 1;) {
+    uint32_t mask = static_cast<uint32_t>(i);
+    for (int s : {1, 2, 4, 8, 16}) mask |= mask >> s;
+    uint32_t v;
+    do {
+      v = static_cast<uint32_t>(engine()) & mask;
+    } while (v > i);
+    std::swap(a[i], a[v]);
+  }
+}
+
+namespace {
+
 class TimeseriesDataset : public Dataset {
  public:
   TimeseriesDataset(Tensor data, Tensor targets, std::vector<int64_t> positions,
                     const TimeseriesOptions& o, uint64_t seed)
       : data_(std::move(data)), targets_(std::move(targets)), positions_(std::move(positions)),
-        o_(o), rng_(seed) {}
+        o_(o), rng_(seed) {
+    if (o_.shuffle) internal::NumpyShuffle(positions_, static_cast<uint32_t>(seed));
+  }
+  // As Keras: the start positions were shuffled once (NumPy's order for the seed); each pass
+  // then goes through a shuffling buffer of 8 batches (tf.data's shuffle, reshuffled per pass;
+  // graft's own random order, which TensorFlow's generator would not give).
   absl::Status Start(int64_t) override {
-    if (o_.shuffle) {
-      order_ = internal::Permutation(static_cast<int64_t>(positions_.size()), rng_);
+    order_.clear();
+    const int64_t n = static_cast<int64_t>(positions_.size());
+    if (!o_.shuffle) {
+      for (int64_t i = 0; i < n; ++i) order_.push_back(i);
     } else {
-      order_.resize(positions_.size());
-      for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int64_t>(i);
+      const int64_t size = std::min(n, o_.batch_size * 8);
+      std::vector<int64_t> buffer;
+      int64_t next = 0;
+      while (next < size) buffer.push_back(next++);
+      while (!buffer.empty()) {
+        const size_t pick = static_cast<size_t>(rng_() % buffer.size());
+        order_.push_back(buffer[pick]);
+        if (next < n) {
+          buffer[pick] = next++;
+        } else {
+          buffer[pick] = buffer.back();
+          buffer.pop_back();
+        }
+      }
     }
     next_ = 0;
     return absl::OkStatus();

@@ -88,9 +88,12 @@ using DatasetPtr = std::shared_ptr<Dataset>;
 // k < sequence_length; its target is targets[p_i]. Windows run while they fit before end_index
 // (default: T), and no further than the targets' length. Batches of batch_size windows
 // (shape (batch, sequence_length, ...)); each window is copied only when its batch is made.
-// shuffle: the windows' order is shuffled every pass, reproducibly from seed (Keras shuffles
-// the start positions once and then within a buffer of 8 batches each pass; graft shuffles
-// them fully each pass).
+// shuffle (as Keras): the start positions are shuffled once in NumPy's order for the seed
+// (np.random.RandomState(seed).shuffle, as Keras does it: the same windows in the same order
+// as Keras's and a NumPy/PyTorch reference's first pass before tf.data's buffer), then every
+// pass goes through a shuffling buffer of 8 batches (Keras's tf.data shuffle, with graft's own
+// random stream: TensorFlow's order cannot be reproduced). end_index may be T (Keras refuses
+// end_index == len(data) and wants None there).
 struct TimeseriesOptions {
   int64_t sequence_length = 0;
   int64_t sequence_stride = 1;
@@ -101,6 +104,11 @@ struct TimeseriesOptions {
   int64_t start_index = 0;
   std::optional<int64_t> end_index;
 };
+namespace internal {
+// np.random.RandomState(seed).shuffle(a) for a 1-D array, exactly (for Keras's start positions).
+void NumpyShuffle(std::vector<int64_t>& a, uint32_t seed);
+}  // namespace internal
+
 absl::StatusOr<DatasetPtr> TimeseriesDatasetFromArray(const Tensor& data, const Tensor& targets,
                                                       const TimeseriesOptions& options);
 

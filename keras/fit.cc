@@ -381,6 +381,7 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
   first_step_of_call = true;  // it finds the OpenMP team asleep: not shown to the governor
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Fit");
   if (!y.ok()) return y.status();
+  if (compiled_->advise) Advise(LintData(*x, *y, o.batch_size));  // the first batch (lint.cc)
   const int64_t n_all = (*x)[0].shape().dim(0);
   for (size_t i = 0; i < y->size(); ++i) {
     if ((*y)[i].shape().dim(0) != n_all) {

@@ -226,6 +226,8 @@ absl::Status Model::Compile(const CompileOptions& options) {
   }
   if (!status.ok()) ResetCompiled();
   compile_failure_ = status;
+  if (status.ok()) compiled_->advise = options.advise;
+  if (status.ok() && options.advise) Advise(LintStructure());  // keras/lint.cc
   return status;
 }
 

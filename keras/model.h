@@ -23,6 +23,7 @@
 #include <shared_mutex>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -36,6 +37,7 @@
 #include "keras/dataset.h"
 #include "keras/keras_tensor.h"
 #include "keras/layers.h"
+#include "keras/lint.h"
 #include "optim/optimizer.h"
 #include "runtime/plan.h"
 
@@ -100,6 +102,10 @@ struct CompileOptions {
   std::vector<std::vector<std::string>> output_metrics;
   // One weighted-metric list per output (instead of `weighted_metrics` for all).
   std::vector<std::vector<std::string>> output_weighted_metrics;
+  // The advisor (keras/lint.h): warnings on std::cerr, each once per model, about a model that
+  // compiles but will learn badly (at Compile) and about its data (the first batch of each
+  // Fit). false silences it for this model; GRAFT_ADVISOR=0 for the whole process.
+  bool advise = true;
 };
 
 struct FitOptions {
@@ -241,6 +247,19 @@ class Model {
   std::vector<Tensor> GetWeights() const;
   absl::Status SetWeights(const std::vector<Tensor>& weights);
 
+  // ---- The advisor (keras/lint.h) ----
+  // Every warning the advisor has about this model (the structural rules) and about a sample
+  // of its data (the data rules, on all the rows passed: pass the first batch or so), whether
+  // or not it printed them before and whatever CompileOptions::advise says. The rules about the
+  // loss, and so all of those about y, need a compiled model; before Compile they are skipped
+  // (Lint with y then fails with FAILED_PRECONDITION). Errors: a model that cannot be built,
+  // or a number of arrays other than the model's inputs (x) or outputs (y).
+  absl::StatusOr<std::vector<LintWarning>> Lint();
+  absl::StatusOr<std::vector<LintWarning>> Lint(const Tensor& x_sample);
+  absl::StatusOr<std::vector<LintWarning>> Lint(const Tensor& x_sample, const Tensor& y_sample);
+  absl::StatusOr<std::vector<LintWarning>> Lint(const std::vector<Tensor>& x_samples,
+                                                const std::vector<Tensor>& y_samples = {});
+
   // ---- Persistence (keras/saving.cc; the format is docs/model-format.md) ----
   // Saves everything needed to continue: the architecture (each layer's class and config, and
   // how the layers connect), the compile configuration (optimizer and its hyperparameters,
@@ -303,6 +322,13 @@ class Model {
   // FAILED_PRECONDITION of Fit/Evaluate on a model that is not compiled (saying why).
   absl::Status CheckTargets(size_t i, const Tensor& y, const std::string& where) const;
   absl::Status NotCompiled(const char* where) const;
+  // keras/lint.cc: the structural rules; the data rules on the first `rows` rows of each array
+  // (y: prepared targets, or empty); printing each warning not printed before (advised_).
+  std::vector<LintWarning> LintStructure() const;
+  std::vector<LintWarning> LintData(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                                    int64_t rows) const;
+  void Advise(const std::vector<LintWarning>& warnings);
+  std::set<std::string> advised_;  // "rule/layer" of every warning printed
   absl::Status compile_failure_;  // why the last Compile failed; OK when it did not
   // Appends the forward pass for the inputs' values `xs`; errors carry the layer's index.
   absl::StatusOr<std::vector<Value>> CallGraph(Graph& g, const std::vector<Value>& xs,

@@ -72,6 +72,8 @@ struct Model::Compiled {
   std::vector<double> loss_weights;
   std::vector<std::vector<std::string>> metric_names;
   std::vector<std::vector<std::string>> weighted_metric_names;
+  // CompileOptions::advise: whether Fit runs the advisor's data rules (keras/lint.h).
+  bool advise = true;
   std::vector<Operation> updates;  // optimizer updates and layers' (BatchNormalization) updates
   std::shared_ptr<optim::Optimizer> optimizer;
   std::vector<Value> slots;  // the optimizer's slot variables in this graph, in creation order

@@ -156,7 +156,28 @@ TEST(DatasetTest, TimeseriesWindowsAsKeras) {
   EXPECT_EQ((*e)->x[0].shape(), Shape({4, 5, 3}));
   EXPECT_EQ((*e)->x[0].data<float>()[0], 6.0f);  // row 2, feature 0
   EXPECT_EQ((*e)->y[0].ToVector<float>(), std::vector<float>({2, 3, 4, 5}));
-  // Shuffled: every window once per pass, in another order.
+  // Shuffled: the start positions in NumPy's order for the seed, as Keras shuffles them
+  // (np.random.RandomState(1).shuffle(np.arange(7)) is [6, 2, 1, 0, 4, 3, 5]); a buffer of 8
+  // batches of 1 does not move window 6 out of the first 8 places.
+  absl::StatusOr<DatasetPtr> seven = TimeseriesDatasetFromArray(
+      Iota(Shape({10})), Tensor(), {.sequence_length = 4, .batch_size = 7, .shuffle = true, .seed = 1});
+  ASSERT_TRUE(seven.ok());
+  ASSERT_TRUE((*seven)->Start(0).ok());
+  e = (*seven)->Next();
+  ASSERT_TRUE(e.ok() && e->has_value());
+  std::vector<float> starts;
+  for (int64_t i = 0; i < 7; ++i) starts.push_back((*e)->x[0].data<float>()[i * 4]);
+  std::sort(starts.begin(), starts.end());
+  EXPECT_EQ(starts, std::vector<float>({0, 1, 2, 3, 4, 5, 6}));
+  // NumPy's shuffle itself (printed by /usr/bin/python3 with numpy).
+  std::vector<int64_t> a7 = {0, 1, 2, 3, 4, 5, 6}, a20(20);
+  for (int64_t i = 0; i < 20; ++i) a20[i] = i;
+  internal::NumpyShuffle(a7, 1);
+  internal::NumpyShuffle(a20, 1);
+  EXPECT_EQ(a7, std::vector<int64_t>({6, 2, 1, 0, 4, 3, 5}));
+  EXPECT_EQ(a20, std::vector<int64_t>({3, 16, 6, 10, 2, 14, 4, 17, 7, 1, 13, 0, 19, 18, 9, 15,
+                                       8, 12, 11, 5}));
+  // Every window once per pass, in another order each pass.
   absl::StatusOr<DatasetPtr> sh = TimeseriesDatasetFromArray(
       data, data, {.sequence_length = 4, .batch_size = 1, .shuffle = true, .seed = 5});
   ASSERT_TRUE(sh.ok());
