@@ -586,6 +586,11 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
 absl::StatusOr<std::vector<double>> Model::Evaluate(Dataset& data, const EvaluateOptions& o) {
   std::shared_lock<std::shared_mutex> lock = ReadLock();
   if (!compiled_ || !compiled_->trainable) return NotCompiled("Evaluate");
+  if (!o.sample_weight.empty()) {
+    return absl::InvalidArgumentError(
+        "Evaluate: with a Dataset, sample weights come from its elements (Element::sample_weight)"
+        "; EvaluateOptions::sample_weight takes arrays. Fix: put the weights in the dataset");
+  }
   first_step_of_call = true;
   for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
   absl::StatusOr<std::vector<double>> r = EvaluateDataset(data, o.callbacks);

@@ -17,7 +17,7 @@
 // the per-sample values m_s (a sample's match, or the mean of its elements' or rows' matches):
 //   sum_s w_s m_s / sum_s w_s,   0 when the weights sum to 0 (Keras's divide_no_nan).
 // Keras accumulates an epoch as sum(w m) / sum(w) over all its batches: a caller averaging batch
-// values weighs each by its sum of weights (keras/model.cc does).
+// values weighs each by its sum of weights (keras/sample_weights.h LogMeans does).
 #ifndef GRAFT_OPS_METRIC_H_
 #define GRAFT_OPS_METRIC_H_
 

@@ -335,6 +335,10 @@ TEST_F(SampleWeightTest, DatasetElementsCarryWeights) {
   auto bad = by_dataset.Fit(*plain, {.verbose = 0, .sample_weight = w});
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("put the weights in the dataset"));
+  auto bad_eval = by_dataset.Evaluate(*plain, {.sample_weight = w});
+  ASSERT_FALSE(bad_eval.ok());
+  EXPECT_THAT(std::string(bad_eval.status().message()),
+              HasSubstr("Evaluate: with a Dataset, sample weights come from its elements"));
   // A dataset with weights and class_weight: refused as Keras refuses it.
   auto both = by_dataset.Fit(*weighted, {.verbose = 0, .class_weight = {{1, 5.0}}});
   ASSERT_FALSE(both.ok());
