@@ -18,6 +18,7 @@
 #include "keras/model_internal.h"
 #include "keras/progress.h"
 #include "keras/random.h"
+#include "keras/sample_weights.h"
 #include "keras/validation.h"
 
 namespace graft::keras {
@@ -46,7 +47,8 @@ class BatchSource {
  public:
   virtual ~BatchSource() = default;
   virtual absl::Status StartEpoch(int epoch) = 0;
-  // Sets `feeds` to the next batch (every input, then every target); false at the epoch's end.
+  // Sets `feeds` to the next batch (every input, every target, and one weight array per output
+  // when the data has weights); false at the epoch's end.
   virtual absl::StatusOr<bool> Next(std::vector<Tensor>& feeds) = 0;
   virtual int64_t steps() const = 0;  // batches per epoch; -1 when not known
 };
@@ -142,15 +144,18 @@ class DatasetSource : public BatchSource {
 class FitLoop {
  public:
   struct Validation {
-    std::vector<Tensor> x, y;    // arrays (empty: none)
-    Dataset* data = nullptr;     // or a dataset
+    std::vector<Tensor> x, y, w;  // arrays (empty: none; w empty: no weights)
+    Dataset* data = nullptr;      // or a dataset
     bool present() const { return data != nullptr || !x.empty(); }
   };
 
   // The batch's feeds from a dataset element: prepared as Fit prepares arrays, checked, and
-  // named by the batch's index in messages.
-  static DatasetSource::Prepare PrepareElement(Model& m, bool check_finite, const char* call) {
-    return [&m, check_finite, call](Element& e, int64_t batch) -> absl::StatusOr<std::vector<Tensor>> {
+  // named by the batch's index in messages. The element's sample weights follow its targets;
+  // with `class_weight` (Fit), the batch's class weights do.
+  static DatasetSource::Prepare PrepareElement(Model& m, bool check_finite, const char* call,
+                                               std::map<int, double> class_weight = {}) {
+    return [&m, check_finite, call, class_weight](
+               Element& e, int64_t batch) -> absl::StatusOr<std::vector<Tensor>> {
       const std::string where = absl::StrCat(call, " (dataset batch ", batch, ")");
       absl::StatusOr<std::vector<Tensor>> x = m.PrepareXs(e.x, where.c_str());
       if (!x.ok()) return x.status();
@@ -169,8 +174,18 @@ class FitLoop {
         if (absl::Status s = internal::CheckAllFinite(*x, "x", where); !s.ok()) return s;
         if (absl::Status s = internal::CheckAllFinite(*y, "y", where); !s.ok()) return s;
       }
+      absl::StatusOr<std::vector<Tensor>> w =
+          m.PrepareSampleWeights(SampleWeights(e.sample_weight), n, "sample_weight", where);
+      if (!w.ok()) return w.status();
+      if (absl::Status s =
+              m.CheckClassWeight(class_weight, !e.sample_weight.empty(), (*y)[0], where);
+          !s.ok()) {
+        return s;
+      }
+      if (!class_weight.empty()) w = std::vector<Tensor>{m.ClassWeights(class_weight, (*y)[0])};
       std::vector<Tensor> feeds = *std::move(x);
       feeds.insert(feeds.end(), y->begin(), y->end());
+      feeds.insert(feeds.end(), w->begin(), w->end());
       return feeds;
     };
   }
@@ -256,8 +271,9 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
       return internal::WithContext(s, absl::StrCat("Fit (epoch ", epoch + 1, "): "));
     }
     ProgressBar bar(out, verbose, steps);
-    std::vector<double> sums(names.size(), 0.0);
-    int64_t seen = 0, s = 0;
+    internal::LogMeans means(c.log_weighting);
+    internal::UnitWeights unit(m.inputs_.size(), m.outputs_.size());
+    int64_t s = 0;
     std::vector<Tensor> feeds, fetched;
     Logs logs;
     for (;; ++s) {
@@ -273,6 +289,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
         return st;
       }
       const int64_t batch = feeds[0].shape().dim(0);
+      unit.Complete(feeds);  // ones when the data has no weights
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
       if (absl::Status st = m.RunStep(internal::kTrainStep, feeds, &fetched); !st.ok()) {
@@ -281,12 +298,9 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
       }
       ++c.iterations;
       const double loss = fetched[0].AsDouble(0);
-      seen += batch;
+      means.Add(fetched, batch, unit.Weights(feeds));
       logs = Logs();
-      for (size_t k = 0; k < names.size(); ++k) {
-        sums[k] += fetched[k].AsDouble(0) * static_cast<double>(batch);
-        logs.Set(names[k], sums[k] / static_cast<double>(seen));
-      }
+      for (size_t k = 0; k < names.size(); ++k) logs.Set(names[k], means.Mean(k));
       if (absl::Status st = Each(callbacks, "OnTrainBatchEnd",
                                  [s, &logs](Callback& cb) { return cb.OnTrainBatchEnd(s, logs); });
           !st.ok()) {
@@ -324,7 +338,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
     if (val.present()) {
       absl::StatusOr<std::vector<double>> v =
           val.data != nullptr ? m.EvaluateDataset(*val.data, callbacks)
-                              : m.EvaluatePrepared(val.x, val.y, o.batch_size, callbacks);
+                              : m.EvaluatePrepared(val.x, val.y, val.w, o.batch_size, callbacks);
       if (!v.ok()) return internal::WithContext(v.status(), "Fit (validation): ");
       for (size_t k = 0; k < names.size(); ++k) logs.Set("val_" + names[k], (*v)[k]);
     }
@@ -377,8 +391,22 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
           "). Fix: pass x and y of the same length"));
     }
   }
+  // Sample weights per output ((N,) each; none given: none), checked before the first step.
+  absl::StatusOr<std::vector<Tensor>> w =
+      PrepareSampleWeights(o.sample_weight, n_all, "sample_weight", "Fit");
+  if (!w.ok()) return w.status();
+  if (absl::Status s = CheckClassWeight(o.class_weight, !o.sample_weight.empty(), (*y)[0], "Fit");
+      !s.ok()) {
+    return s;
+  }
+  if (!o.validation_sample_weight.empty() && !o.validation_data && !o.validation_lists) {
+    return absl::InvalidArgumentError(
+        "Fit: validation_sample_weight was given without validation_data or validation_lists. "
+        "Fix: pass the validation data it weighs (with validation_split, sample_weight is split "
+        "with x and y)");
+  }
   // Validation data: a dataset, explicit arrays, or the last samples before any shuffling.
-  std::vector<Tensor> x_train = *x, y_train = *y;
+  std::vector<Tensor> x_train = *x, y_train = *y, w_train = *w;
   FitLoop::Validation val;
   if (o.validation_dataset != nullptr) {
     val.data = o.validation_dataset.get();
@@ -393,8 +421,13 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
     if (!xv.ok()) return xv.status();
     absl::StatusOr<std::vector<Tensor>> yv = PrepareYs(yv_in, "Fit (validation_data)");
     if (!yv.ok()) return yv.status();
+    absl::StatusOr<std::vector<Tensor>> wv =
+        PrepareSampleWeights(o.validation_sample_weight, (*xv)[0].shape().dim(0),
+                             "validation_sample_weight", "Fit (validation_data)");
+    if (!wv.ok()) return wv.status();
     val.x = *xv;
     val.y = *yv;
+    val.w = *wv;
   } else if (o.validation_split > 0) {
     const int64_t n_train =
         static_cast<int64_t>(std::floor(static_cast<double>(n_all) * (1 - o.validation_split)));
@@ -405,14 +438,16 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
           n_all - n_train, " validation samples; expected at least 1 of each). Fix: more data, "
           "or a validation_split that leaves a sample on each side"));
     }
-    for (std::vector<Tensor>* v : {&x_train, &y_train}) {
-      std::vector<Tensor>& held = v == &x_train ? val.x : val.y;
+    for (std::vector<Tensor>* v : {&x_train, &y_train, &w_train}) {
+      std::vector<Tensor>& held = v == &x_train ? val.x : v == &y_train ? val.y : val.w;
       for (Tensor& t : *v) {
         held.push_back(t.SliceRows(n_train, n_all));
         t = t.SliceRows(0, n_train);
       }
     }
   }
+  // Keras weighs the training samples by class_weight (the validation data stays unweighted).
+  if (!o.class_weight.empty()) w_train = {ClassWeights(o.class_weight, y_train[0])};
   // Everything is checked before the first step, with indices into the arrays as passed.
   if (o.check_finite) {
     if (absl::Status s = internal::CheckAllFinite(*x, "x", "Fit"); !s.ok()) return s;
@@ -428,8 +463,9 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
       }
     }
   }
-  std::vector<Tensor> arrays = x_train;  // every input, then every target
+  std::vector<Tensor> arrays = x_train;  // every input, every target, every weight array (if any)
   arrays.insert(arrays.end(), y_train.begin(), y_train.end());
+  arrays.insert(arrays.end(), w_train.begin(), w_train.end());
   ArraySource source(std::move(arrays), o.batch_size, o.shuffle, compiled_->shuffle,
                      compiled_->batch_buffers);
   return FitLoop::Run(*this, source, val, o);
@@ -447,9 +483,15 @@ absl::StatusOr<History> Model::Fit(Dataset& data, const FitOptions& o) {
         "Fit: with a Dataset, validation data comes from FitOptions::validation_dataset "
         "(validation_split and validation_data take arrays). Fix: pass validation_dataset");
   }
+  if (!o.sample_weight.empty() || !o.validation_sample_weight.empty()) {
+    return absl::InvalidArgumentError(
+        "Fit: with a Dataset, sample weights come from its elements (Element::sample_weight, "
+        "Dataset::FromTensorSlices(x, y, sample_weight)); sample_weight and "
+        "validation_sample_weight take arrays. Fix: put the weights in the dataset");
+  }
   first_step_of_call = true;
   DatasetSource source(data, o.steps_per_epoch,
-                       FitLoop::PrepareElement(*this, o.check_finite, "Fit"));
+                       FitLoop::PrepareElement(*this, o.check_finite, "Fit", o.class_weight));
   FitLoop::Validation val;
   val.data = o.validation_dataset.get();
   return FitLoop::Run(*this, source, val, o);
@@ -458,8 +500,8 @@ absl::StatusOr<History> Model::Fit(Dataset& data, const FitOptions& o) {
 // ---- evaluation and prediction loops ---------------------------------------------------------
 
 absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(
-    const std::vector<Tensor>& x, const std::vector<Tensor>& y, int64_t batch_size,
-    const std::vector<CallbackPtr>& callbacks) {
+    const std::vector<Tensor>& x, const std::vector<Tensor>& y, const std::vector<Tensor>& w,
+    int64_t batch_size, const std::vector<CallbackPtr>& callbacks) {
   const int64_t n = x[0].shape().dim(0);
   for (size_t i = 0; i < y.size(); ++i) {
     if (y[i].shape().dim(0) != n) {
@@ -475,6 +517,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(
     feeds.clear();
     for (const Tensor& t : x) feeds.push_back(t.RowsView(b, e));
     for (const Tensor& t : y) feeds.push_back(t.RowsView(b, e));
+    for (const Tensor& t : w) feeds.push_back(t.RowsView(b, e));
     b = e;
     return true;
   };
@@ -502,8 +545,8 @@ absl::StatusOr<std::vector<double>> Model::EvaluateDataset(
 absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
     const internal::BatchFn& next, const std::vector<CallbackPtr>& callbacks) {
   const std::vector<std::string> names = metrics_names();
-  std::vector<double> sums(names.size(), 0.0);
-  int64_t seen = 0;
+  internal::LogMeans means(compiled_->log_weighting);
+  internal::UnitWeights unit(inputs_.size(), outputs_.size());
   if (absl::Status s = Each(callbacks, "OnTestBegin", [](Callback& cb) { return cb.OnTestBegin({}); });
       !s.ok()) {
     return s;
@@ -520,30 +563,34 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
       return s;
     }
     const int64_t rows = feeds[0].shape().dim(0);
+    unit.Complete(feeds);  // ones when the data has no weights
     if (absl::Status s = RunStep(internal::kEvalStep, feeds, &fetched); !s.ok()) return s;
-    seen += rows;
+    means.Add(fetched, rows, unit.Weights(feeds));
     logs = Logs();
-    for (size_t i = 0; i < sums.size(); ++i) {
-      sums[i] += fetched[i].AsDouble(0) * static_cast<double>(rows);
-      logs.Set(names[i], sums[i] / static_cast<double>(seen));
-    }
+    for (size_t i = 0; i < names.size(); ++i) logs.Set(names[i], means.Mean(i));
     if (absl::Status s = Each(callbacks, "OnTestBatchEnd",
                               [batch, &logs](Callback& cb) { return cb.OnTestBatchEnd(batch, logs); });
         !s.ok()) {
       return s;
     }
   }
-  for (double& s : sums) s /= static_cast<double>(std::max<int64_t>(seen, 1));
+  std::vector<double> result(names.size());
+  for (size_t i = 0; i < names.size(); ++i) result[i] = means.Mean(i);
   if (absl::Status s = Each(callbacks, "OnTestEnd", [&logs](Callback& cb) { return cb.OnTestEnd(logs); });
       !s.ok()) {
     return s;
   }
-  return sums;
+  return result;
 }
 
 absl::StatusOr<std::vector<double>> Model::Evaluate(Dataset& data, const EvaluateOptions& o) {
   std::shared_lock<std::shared_mutex> lock = ReadLock();
   if (!compiled_ || !compiled_->trainable) return NotCompiled("Evaluate");
+  if (!o.sample_weight.empty()) {
+    return absl::InvalidArgumentError(
+        "Evaluate: with a Dataset, sample weights come from its elements (Element::sample_weight)"
+        "; EvaluateOptions::sample_weight takes arrays. Fix: put the weights in the dataset");
+  }
   first_step_of_call = true;
   for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
   absl::StatusOr<std::vector<double>> r = EvaluateDataset(data, o.callbacks);

@@ -2,6 +2,7 @@
 #include "keras/losses.h"
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -14,23 +15,34 @@
 namespace graft::keras::internal {
 namespace {
 
-using Fn = std::function<absl::StatusOr<Value>(Graph&, Value y_true, Value y_pred)>;
+// A loss or metric on (y_true, y_pred), weighted by sample_weight when it is given.
+using Fn = std::function<absl::StatusOr<Value>(Graph&, Value y_true, Value y_pred,
+                                               std::optional<Value> sample_weight)>;
 
 struct LossRow {
-  const char* name;           // Keras's canonical name
+  const char* name;  // Keras's canonical name
   std::vector<const char*> aliases;
-  Fn fn;                      // on the model's output
-  const char* activation;     // the output activation whose pre-activation from_logits takes
-  Fn from_logits;             // on logits (null: no from-logits form)
+  Fn fn;                   // on the model's output
+  const char* activation;  // the output activation whose pre-activation from_logits takes
+  Fn from_logits;          // on logits (null: no from-logits form)
 };
 
 const std::vector<LossRow>& Losses() {
   static const std::vector<LossRow> rows = {
-      {"binary_crossentropy", {"bce"}, ops::BinaryCrossentropy, "graft.Sigmoid",
+      {"binary_crossentropy",
+       {"bce"},
+       ops::BinaryCrossentropy,
+       "graft.Sigmoid",
        ops::BinaryCrossentropyFromLogits},
-      {"categorical_crossentropy", {"cce"}, ops::CategoricalCrossentropy, "graft.Softmax",
+      {"categorical_crossentropy",
+       {"cce"},
+       ops::CategoricalCrossentropy,
+       "graft.Softmax",
        ops::CategoricalCrossentropyFromLogits},
-      {"sparse_categorical_crossentropy", {}, ops::SparseCategoricalCrossentropy, "graft.Softmax",
+      {"sparse_categorical_crossentropy",
+       {},
+       ops::SparseCategoricalCrossentropy,
+       "graft.Softmax",
        ops::SparseCategoricalCrossentropyFromLogits},
       {"mean_squared_error", {"mse"}, ops::MeanSquaredError, nullptr, nullptr},
       {"mean_absolute_error", {"mae"}, ops::MeanAbsoluteError, nullptr, nullptr},
@@ -41,17 +53,24 @@ const std::vector<LossRow>& Losses() {
 struct MetricRow {
   const char* name;
   std::vector<const char*> aliases;
-  Fn fn;
+  Fn fn;        // unweighted (`metrics`): called without weights
+  Fn weighted;  // `weighted_metrics`: sum(w m) / sum(w) (null: fn takes the weights too)
 };
 
 const std::vector<MetricRow>& Metrics() {
   static const std::vector<MetricRow> rows = {
-      {"binary_accuracy", {},
-       [](Graph& g, Value t, Value p) { return ops::BinaryAccuracy(g, t, p); }},
-      {"categorical_accuracy", {}, ops::CategoricalAccuracy},
-      {"sparse_categorical_accuracy", {}, ops::SparseCategoricalAccuracy},
-      {"mean_absolute_error", {"mae"}, ops::MeanAbsoluteError},
-      {"mean_squared_error", {"mse"}, ops::MeanSquaredError},
+      {"binary_accuracy",
+       {},
+       [](Graph& g, Value t, Value p, std::optional<Value> w) {
+         return ops::BinaryAccuracy(g, t, p, 0.5, w);
+       },
+       nullptr},
+      {"categorical_accuracy", {}, ops::CategoricalAccuracy, nullptr},
+      {"sparse_categorical_accuracy", {}, ops::SparseCategoricalAccuracy, nullptr},
+      // Unweighted, Keras's metric is the loss's value; weighted, it divides by sum(w) where the
+      // weighted loss divides by the count (ops/metric.h).
+      {"mean_absolute_error", {"mae"}, ops::MeanAbsoluteError, ops::MeanAbsoluteErrorMetric},
+      {"mean_squared_error", {"mse"}, ops::MeanSquaredError, ops::MeanSquaredErrorMetric},
   };
   return rows;
 }
@@ -93,22 +112,24 @@ const std::string& KnownLosses() {
 }
 
 absl::StatusOr<Value> BuildLoss(Graph& g, const std::string& loss, bool from_logits, Value y_true,
-                                Value out) {
+                                Value out, std::optional<Value> sample_weight) {
   const LossRow* row = Find(Losses(), loss);
   if (row == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown loss \"", loss, "\"; graft knows: ", KnownLosses()));
   }
   if (row->from_logits != nullptr) {
-    if (from_logits) return row->from_logits(g, y_true, out);
+    if (from_logits) return row->from_logits(g, y_true, out, sample_weight);
     const Node& node = g.node(out);
-    if (node.op->name == row->activation) return row->from_logits(g, y_true, node.inputs[0]);
+    if (node.op->name == row->activation) {
+      return row->from_logits(g, y_true, node.inputs[0], sample_weight);
+    }
   }
-  return row->fn(g, y_true, out);
+  return row->fn(g, y_true, out, sample_weight);
 }
 
 absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::string& loss,
-                                  Value y_true, Value out) {
+                                  Value y_true, Value out, std::optional<Value> sample_weight) {
   std::string m = absl::AsciiStrToLower(name);
   if (m == "accuracy" || m == "acc") {
     if (g.type(out).shape.dim(-1) == 1) {
@@ -121,10 +142,11 @@ absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::
   }
   const MetricRow* row = Find(Metrics(), m);
   if (row == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown metric \"", name,
-                                                   "\"; graft knows: accuracy, ", Known(Metrics())));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown metric \"", name, "\"; graft knows: accuracy, ", Known(Metrics())));
   }
-  return row->fn(g, y_true, out);
+  if (!sample_weight.has_value()) return row->fn(g, y_true, out, std::nullopt);
+  return (row->weighted ? row->weighted : row->fn)(g, y_true, out, sample_weight);
 }
 
 }  // namespace graft::keras::internal

@@ -3,6 +3,7 @@
 #ifndef GRAFT_KERAS_LOSSES_H_
 #define GRAFT_KERAS_LOSSES_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,14 +19,16 @@ const std::string& KnownLosses();
 
 // The loss `name` (canonical) of `out` against `y_true`. A sigmoid / softmax output feeding its
 // cross-entropy uses the stable from-logits form on the pre-activation, as tf.keras does
-// through `_keras_logits`.
+// through `_keras_logits`. With `sample_weight` (N,): Keras's weighted loss, sum(w l) / count.
 absl::StatusOr<Value> BuildLoss(Graph& g, const std::string& name, bool from_logits, Value y_true,
-                                Value out);
+                                Value out, std::optional<Value> sample_weight = std::nullopt);
 
 // The metric `name` on `out`, resolving "accuracy" as Keras does (binary for one unit, sparse
-// categorical with the sparse loss, categorical otherwise).
+// categorical with the sparse loss, categorical otherwise). With `sample_weight` (N,), the
+// metric of Keras's `weighted_metrics`: the batch's weighted mean sum(w m) / sum(w).
 absl::StatusOr<Value> BuildMetric(Graph& g, const std::string& name, const std::string& loss,
-                                  Value y_true, Value out);
+                                  Value y_true, Value out,
+                                  std::optional<Value> sample_weight = std::nullopt);
 
 }  // namespace graft::keras::internal
 

@@ -22,6 +22,7 @@
 #include "keras/model_internal.h"
 #include "keras/progress.h"
 #include "keras/random.h"
+#include "keras/sample_weights.h"
 #include "keras/summary.h"
 #include "keras/validation.h"
 #include "runtime/threads.h"
@@ -259,6 +260,11 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
                                                    options.output_metrics.size(),
                                                    " entries but the model has ", k, " outputs"));
   }
+  if (!options.output_weighted_metrics.empty() && options.output_weighted_metrics.size() != k) {
+    return absl::InvalidArgumentError(absl::StrCat("Compile: output_weighted_metrics has ",
+                                                   options.output_weighted_metrics.size(),
+                                                   " entries but the model has ", k, " outputs"));
+  }
   for (size_t i = 0; i < k; ++i) {
     const Loss& loss = options.losses.empty() ? options.loss : options.losses[i];
     std::string name = internal::CanonicalLoss(loss.name);
@@ -272,6 +278,9 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     c->loss_weights.push_back(options.loss_weights.empty() ? 1.0 : options.loss_weights[i]);
     c->metric_names.push_back(options.output_metrics.empty() ? options.metrics
                                                              : options.output_metrics[i]);
+    c->weighted_metric_names.push_back(options.output_weighted_metrics.empty()
+                                           ? options.weighted_metrics
+                                           : options.output_weighted_metrics[i]);
   }
 
   // Forward, twice when some layer behaves differently while training (Dropout, BN): the
@@ -313,6 +322,10 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     }
     c->y_trues.push_back(g.Placeholder(c->y_types[i], Indexed("y_true", i, k)));
   }
+  for (size_t i = 0; i < k; ++i) {
+    c->sample_weights.push_back(
+        g.Placeholder({DType::kF32, Shape{Shape::kUnknownDim}}, Indexed("sample_weight", i, k)));
+  }
   c->log_names = {"loss"};
   std::vector<std::string> output_names;
   // An output may be a model input itself (an identity model): it is named by the input's name.
@@ -322,10 +335,18 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   if (k > 1) {
     for (size_t i = 0; i < k; ++i) c->log_names.push_back(output_names[i] + "_loss");
   }
+  c->log_weighting.assign(c->log_names.size(), -1);
+  for (const std::string& m :
+       internal::MetricLogNames(c->metric_names, c->weighted_metric_names,
+                                k > 1 ? output_names : std::vector<std::string>{})) {
+    c->log_names.push_back(m);
+  }
   for (size_t i = 0; i < k; ++i) {
-    for (const std::string& m : c->metric_names[i]) {
-      c->log_names.push_back(k > 1 ? absl::StrCat(output_names[i], "_", m) : m);
-    }
+    c->log_weighting.insert(c->log_weighting.end(), c->metric_names[i].size(), -1);
+  }
+  for (size_t i = 0; i < k; ++i) {  // a weighted metric weighs by its output's weights
+    c->log_weighting.insert(c->log_weighting.end(), c->weighted_metric_names[i].size(),
+                            static_cast<int>(i));
   }
   for (const bool training : {true, false}) {
     if (!training && !differs) break;
@@ -334,8 +355,9 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     std::vector<Value> losses, metrics;
     Value total;
     for (size_t i = 0; i < k; ++i) {
-      absl::StatusOr<Value> loss = internal::BuildLoss(
-          g, c->loss_names[i], c->loss_options[i].from_logits, c->y_trues[i], outs[i]);
+      absl::StatusOr<Value> loss =
+          internal::BuildLoss(g, c->loss_names[i], c->loss_options[i].from_logits, c->y_trues[i],
+                              outs[i], c->sample_weights[i]);
       if (!loss.ok()) {
         return WithContext(loss.status(), k > 1 ? absl::StrCat("Compile: loss of output ", i, ": ")
                                                 : std::string("Compile: loss: "));
@@ -361,6 +383,16 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
         absl::StatusOr<Value> v =
             internal::BuildMetric(g, m, c->loss_names[i], c->y_trues[i], outs[i]);
         if (!v.ok()) return WithContext(v.status(), absl::StrCat("Compile: metric ", m, ": "));
+        metrics.push_back(*v);
+      }
+    }
+    for (size_t i = 0; i < k; ++i) {  // Keras logs the weighted metrics after all the others
+      for (const std::string& m : c->weighted_metric_names[i]) {
+        absl::StatusOr<Value> v = internal::BuildMetric(g, m, c->loss_names[i], c->y_trues[i],
+                                                        outs[i], c->sample_weights[i]);
+        if (!v.ok()) {
+          return WithContext(v.status(), absl::StrCat("Compile: weighted metric ", m, ": "));
+        }
         metrics.push_back(*v);
       }
     }
@@ -397,6 +429,7 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   c->session = std::make_unique<Session>(c->graph, executor_);
   std::vector<Value> eval_feeds = c->xs;
   eval_feeds.insert(eval_feeds.end(), c->y_trues.begin(), c->y_trues.end());
+  eval_feeds.insert(eval_feeds.end(), c->sample_weights.begin(), c->sample_weights.end());
   std::vector<Value> train_feeds = eval_feeds;
   train_feeds.push_back(c->lr);
   train_feeds.push_back(c->iteration);
@@ -581,9 +614,12 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
   first_step_of_call = true;
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Evaluate");
   if (!y.ok()) return y.status();
+  absl::StatusOr<std::vector<Tensor>> w =
+      PrepareSampleWeights(o.sample_weight, (*x)[0].shape().dim(0), "sample_weight", "Evaluate");
+  if (!w.ok()) return w.status();
   const auto start = std::chrono::steady_clock::now();
   for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
-  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, o.batch_size, o.callbacks);
+  absl::StatusOr<std::vector<double>> r = EvaluatePrepared(*x, *y, *w, o.batch_size, o.callbacks);
   if (!r.ok()) return WithContext(r.status(), "Evaluate: ");
   if (o.verbose > 0) {
     std::ostream& out = o.output ? *o.output : std::cout;
@@ -797,6 +833,7 @@ absl::StatusOr<std::string> Model::ProfileTrainStep(const Tensor& x_in, const Te
   if (!plan.ok()) return plan.status();
   Compiled& c = *compiled_;
   return (*plan)->Profile({(*x)[0].SliceRows(0, batch_size), (*y)[0].SliceRows(0, batch_size),
+                           internal::Ones(batch_size),
                            Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())),
                            Tensor::Scalar<float>(static_cast<float>(c.iterations))},
                           iterations);

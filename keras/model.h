@@ -16,6 +16,7 @@
 #define GRAFT_KERAS_MODEL_H_
 
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -61,6 +62,20 @@ struct Loss {
   LossOptions options;
 };
 
+// Sample weights for Fit and Evaluate (Keras's sample_weight): one float array of shape (N,)
+// (or (N, 1)) per output, one weight per sample, or a single array for every output (Keras
+// replicates it). `.sample_weight = w`, `.sample_weight = {w_out0, w_out1}`. A weight scales its
+// sample's loss: the loss is sum(w l) / N (N the batch's samples, not sum(w)), and the
+// `weighted_metrics` are sum(w m) / sum(w). Weights must be finite and >= 0.
+struct SampleWeights {
+  SampleWeights() = default;
+  SampleWeights(Tensor w) : arrays{std::move(w)} {}               // NOLINT
+  SampleWeights(std::vector<Tensor> w) : arrays(std::move(w)) {}  // NOLINT
+  SampleWeights(std::initializer_list<Tensor> w) : arrays(w) {}   // NOLINT
+  bool empty() const { return arrays.empty(); }
+  std::vector<Tensor> arrays;
+};
+
 struct CompileOptions {
   // A Keras name ("adam", "sgd", "rmsprop", "adamw", "adagrad", with Keras defaults) or an
   // optimizer object (graft::optim::MakeAdam({.learning_rate = 1e-2})).
@@ -72,6 +87,12 @@ struct CompileOptions {
   // categorical with the sparse loss, categorical otherwise), "binary_accuracy",
   // "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse".
   std::vector<std::string> metrics;
+  // Keras's weighted_metrics: the same names, computed with the sample weights given to Fit /
+  // Evaluate (sample_weight, or class_weight) as weighted means, sum(w m) / sum(w) over the
+  // epoch; without weights they equal the plain metric. (`metrics` ignore the weights.) Logged
+  // after all of `metrics`, named as in `metrics`, or "weighted_<name>" when `metrics` already
+  // has that name (Keras's rule).
+  std::vector<std::string> weighted_metrics;
   // Models with several outputs: one loss per output (instead of `loss` for all), the weights
   // of the total loss (default 1 each), and one metric list per output (instead of `metrics`
   // for all). Logs are then named as Keras names them: "loss" (the weighted total),
@@ -79,6 +100,8 @@ struct CompileOptions {
   std::vector<Loss> losses;
   std::vector<double> loss_weights;
   std::vector<std::vector<std::string>> output_metrics;
+  // One weighted-metric list per output (instead of `weighted_metrics` for all).
+  std::vector<std::vector<std::string>> output_weighted_metrics;
   // The advisor (keras/lint.h): warnings on std::cerr, each once per model, about a model that
   // compiles but will learn badly (at Compile) and about its data (the first batch of each
   // Fit). false silences it for this model; GRAFT_ADVISOR=0 for the whole process.
@@ -96,7 +119,18 @@ struct FitOptions {
   std::optional<std::pair<Tensor, Tensor>> validation_data;
   // The same for models of several inputs or outputs: (one x per input, one y per output).
   std::optional<std::pair<std::vector<Tensor>, std::vector<Tensor>>> validation_lists;
+  // The sample weights of validation_data / validation_lists (Keras: validation_data=(x, y,
+  // sample_weight)). With validation_split, sample_weight is split with x and y instead.
+  SampleWeights validation_sample_weight;
   bool shuffle = true;
+  // Keras's class_weight: class index -> weight, turned into one weight per training sample
+  // (the class of a sample: its sparse label, the argmax of a one-hot row, or the rounded value
+  // of a binary target; a class missing from the map weighs 1, as in Keras). Models of one
+  // output; not together with sample_weight (Keras refuses both). Keys must be classes of the
+  // output, values finite and >= 0. Validation data is not class-weighted (as in Keras).
+  std::map<int, double> class_weight;
+  // Per-sample weights of x (see SampleWeights); shuffled and batched with the samples.
+  SampleWeights sample_weight;
   std::ostream* output = nullptr;  // progress goes here; nullptr = std::cout
   // Before the first step, every value of x and y (and of the validation data) must be finite:
   // a NaN or Inf fails with INVALID_ARGUMENT naming the array, the sample and the feature. One
@@ -121,6 +155,8 @@ struct EvaluateOptions {
   int verbose = 0;
   std::ostream* output = nullptr;
   std::vector<CallbackPtr> callbacks;  // OnTest* hooks
+  // Per-sample weights of x (see SampleWeights): the loss and the weighted_metrics use them.
+  SampleWeights sample_weight;
 };
 
 struct PredictOptions {
@@ -345,12 +381,15 @@ class Model {
   // Runs one batch of `kind` on the thread count the governor picks, and reports its time.
   absl::Status RunStep(int kind, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
   // Runs (x, y) in batches through the evaluation plan: weighted means of the logs.
+  // `w` holds one (N,) weight array per output, or none (every weight 1).
   absl::StatusOr<std::vector<double>> EvaluatePrepared(const std::vector<Tensor>& x,
                                                        const std::vector<Tensor>& y,
+                                                       const std::vector<Tensor>& w,
                                                        int64_t batch_size,
                                                        const std::vector<CallbackPtr>& callbacks);
-  // The evaluation step over batches: the batch-size-weighted means of the logs, with the
-  // callbacks' OnTest* hooks.
+  // The evaluation step over batches: the means of the logs (internal::LogMeans), with the
+  // callbacks' OnTest* hooks. `next` gives inputs, targets and, when there are some, one
+  // weight array per output; without, the weights are ones.
   absl::StatusOr<std::vector<double>> EvaluateBatches(const internal::BatchFn& next,
                                                       const std::vector<CallbackPtr>& callbacks);
   // Evaluates batches from a Dataset (its elements prepared and checked as Fit's).
@@ -366,6 +405,14 @@ class Model {
   bool stop_training_ = false;
   // Set by BackupAndRestore when it restored a backup: the epoch Fit goes on from.
   int resume_epoch_ = -1;
+  // keras/sample_weights.cc: Fit's and Evaluate's weights (SampleWeights or class_weight) as one
+  // checked (N,) array per output; none when none were given.
+  absl::StatusOr<std::vector<Tensor>> PrepareSampleWeights(const SampleWeights& given, int64_t n,
+                                                           const std::string& name,
+                                                           const std::string& where) const;
+  absl::Status CheckClassWeight(const std::map<int, double>& class_weight, bool has_sample_weight,
+                                const Tensor& y, const std::string& where) const;
+  Tensor ClassWeights(const std::map<int, double>& class_weight, const Tensor& y) const;
 
   // Fit, Compile, SetWeights and LoadWeights hold it exclusively; Predict, Evaluate, GetWeights
   // and Save share it: many threads may predict at once, and a Fit waits for them (and they

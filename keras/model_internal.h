@@ -52,17 +52,26 @@ struct Model::Compiled {
   bool trainable = false;      // false: forward only (Predict before Compile)
   std::vector<Value> y_trues;  // one target placeholder per output
   std::vector<TensorType> y_types;
+  // One sample-weight placeholder (N,) per output, fed after the targets: the losses and the
+  // weighted metrics read them. Without weights, Fit and Evaluate feed a tensor of ones (one
+  // per call), so one train plan serves both and the optimizer's update nodes exist once.
+  std::vector<Value> sample_weights;
   Value lr, iteration;
   // The logs (the total loss, each output's loss when there are several, the metrics) on the
   // training-mode forward (Fit) and the inference-mode one (Evaluate, validation); the same
   // values when no layer behaves differently in training. log_names is metrics_names().
   std::vector<Value> train_logs, eval_logs;
   std::vector<std::string> log_names;
+  // Per log: how its batch values average over an epoch (internal::LogMeans): -1 weighted by
+  // the batch size (the losses, `metrics`), else by the sum of that output's sample weights
+  // (`weighted_metrics`).
+  std::vector<int> log_weighting;
   // The compile configuration, per output (for Save).
   std::vector<std::string> loss_names;
   std::vector<LossOptions> loss_options;
   std::vector<double> loss_weights;
   std::vector<std::vector<std::string>> metric_names;
+  std::vector<std::vector<std::string>> weighted_metric_names;
   // CompileOptions::advise: whether Fit runs the advisor's data rules (keras/lint.h).
   bool advise = true;
   std::vector<Operation> updates;  // optimizer updates and layers' (BatchNormalization) updates

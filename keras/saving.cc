@@ -120,7 +120,8 @@ class ModelFile {
           {"loss", c.loss_names},
           {"loss_from_logits", logits},
           {"loss_weights", c.loss_weights},
-          {"metrics", c.metric_names}};
+          {"metrics", c.metric_names},
+          {"weighted_metrics", c.weighted_metric_names}};
       std::ostringstream stream;
       stream << c.shuffle;
       root["training_state"] = {{"iterations", c.iterations}, {"shuffle_stream", stream.str()}};
@@ -555,6 +556,25 @@ absl::StatusOr<Model> ModelFile::Load(absl::string_view bytes, absl::string_view
         names.push_back(name_json.get<std::string>());
       }
       options.output_metrics.push_back(std::move(names));
+    }
+    // Optional (files written before weighted metrics existed have none): one list per output.
+    if (auto it = compile->find("weighted_metrics"); it != compile->end()) {
+      const Json& lists = *it;
+      bool ok = lists.is_array() && lists.size() == outputs;
+      for (size_t i = 0; ok && i < outputs; ++i) {
+        std::vector<std::string> names;
+        ok = lists[i].is_array();
+        for (size_t j = 0; ok && j < lists[i].size(); ++j) {
+          ok = lists[i][j].is_string();
+          if (ok) names.push_back(lists[i][j].get<std::string>());
+        }
+        options.output_weighted_metrics.push_back(std::move(names));
+      }
+      if (!ok) {
+        r.Fail("compile_config.weighted_metrics",
+               absl::StrCat("expected a list of ", outputs, " metric-name lists, one per output"));
+        return r.status();
+      }
     }
     if (absl::Status s = model.Compile(options); !s.ok()) {
       return Prefixed(absl::StrCat(source, ": graft_model compile_config: "), s);

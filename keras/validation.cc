@@ -152,6 +152,82 @@ absl::Status CheckTargetValues(const Tensor& y, const std::string& loss, int64_t
   return absl::OkStatus();
 }
 
+absl::Status CheckSampleWeightArray(const Tensor& w, int64_t samples, const std::string& name,
+                                    const std::string& where) {
+  const Shape& shape = w.shape();
+  const bool column = shape.rank() == 2 && shape.dim(1) == 1;
+  if (w.empty() || !(shape.rank() == 1 || column)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": ", name, " has shape ", w.empty() ? std::string("(empty)") : shape.ToString(),
+        "; expected (", samples,
+        ",): one weight per sample (Keras's sample weights are per "
+        "sample; per-timestep or per-class weights are not supported). Fix: pass one weight per "
+        "sample, or fold per-class weights into it (class_weight)"));
+  }
+  if (shape.dim(0) != samples) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", name, " has ", shape.dim(0), " weights but x has ", samples,
+                     " samples; expected one weight per sample (", samples, "). Fix: pass ", name,
+                     " of the same length as x"));
+  }
+  const Tensor f = w.dtype() == DType::kF32 ? w : w.CastTo(DType::kF32);
+  const float* p = f.data<float>();
+  for (int64_t i = 0; i < samples; ++i) {
+    const double v = p[i];
+    if (std::isfinite(v) && v >= 0) continue;
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": ", name, "[", i, "] = ", Number(v), " is ",
+        std::isfinite(v) ? "negative" : "not finite", " (sample ", i,
+        "); expected a finite weight >= 0 for every sample (0 leaves a sample out; a negative "
+        "weight would push the model away from its target). Fix: drop that sample or give it a "
+        "weight >= 0"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckClassWeight(const std::map<int, double>& class_weight, bool has_sample_weight,
+                              size_t outputs, int64_t units, const Shape& y_shape,
+                              const std::string& output, const std::string& where) {
+  if (class_weight.empty()) return absl::OkStatus();
+  if (has_sample_weight) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": class_weight and sample_weight were both given; Keras refuses them together (\"You "
+        "cannot `class_weight` and `sample_weight` at the same time.\"). Fix: pass one; to "
+        "combine them, multiply each sample's weight by its class's weight into sample_weight"));
+  }
+  if (outputs != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": class_weight is only supported for a model of one output (Keras: \"`class_weight` is "
+        "only supported for Models with a single output.\"); this model has ",
+        outputs, ". Fix: turn the class weights into one sample_weight array per output"));
+  }
+  if (y_shape.rank() > 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": class_weight needs one class per sample, but the targets have shape ",
+        y_shape.ToString(),
+        " (a class per position). Fix: pass sample_weight instead (one weight per "
+        "sample)"));
+  }
+  const int64_t classes = units == 1 ? 2 : units;
+  for (const auto& [key, weight] : class_weight) {
+    if (key < 0 || key >= classes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": class_weight has key ", key, ", which is not a class of the ",
+                       units, "-unit output '", output, "' (classes 0..", classes - 1,
+                       units == 1 ? ", its targets rounded" : "",
+                       "). Fix: use class indices as keys (Keras ignores such a key silently)"));
+    }
+    if (!(std::isfinite(weight) && weight >= 0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": class_weight[", key, "] = ", Number(weight),
+                       " is not a finite weight >= 0. Fix: give every class a weight >= 0"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace internal
 
 // ---- Model members backing model.cc's checks ----------------------------------------------

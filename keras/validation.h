@@ -4,6 +4,7 @@
 #define GRAFT_KERAS_VALIDATION_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,21 @@ absl::Status CheckAllFinite(const std::vector<Tensor>& arrays, const char* name,
 absl::Status CheckTargetValues(const Tensor& y, const std::string& loss, int64_t units,
                                const std::string& y_name, const std::string& output,
                                const std::string& where);
+
+// One sample-weight array as given to Fit / Evaluate: float, shape (N,) or (N, 1) with N =
+// `samples`, every weight finite and >= 0 (Keras does not check the sign; a negative weight
+// would train away from the target). `name` is "sample_weight", "sample_weight[1]" or
+// "validation_sample_weight"; errors name the sample.
+absl::Status CheckSampleWeightArray(const Tensor& w, int64_t samples, const std::string& name,
+                                    const std::string& where);
+
+// Fit's class_weight, before the first step: not together with sample_weight and only for a
+// model of one output (Keras refuses both, with these messages quoted), targets with one class
+// per sample (rank <= 2), keys that are classes of the output (0..units-1; 0 and 1 for one
+// unit), weights finite and >= 0. `output` names the output layer.
+absl::Status CheckClassWeight(const std::map<int, double>& class_weight, bool has_sample_weight,
+                              size_t outputs, int64_t units, const Shape& y_shape,
+                              const std::string& output, const std::string& where);
 
 }  // namespace graft::keras::internal
 

@@ -18,7 +18,16 @@
 //   ...FromLogits(t, z) = mean_n sum_j t_nj logsumexp(z_n) - sum_j t_nj z_nj
 //     dz_nj = dL * (sum_i t_ni softmax(z_n)_j - t_nj) / N
 //             (sparse: (softmax(z_n)_j - [j == y_n]) / N)
-// y_true gets no gradient. Every kernel computes in double from the stored values and sums in
+// Sample weights (the optional third input w, shape (N,) for y_pred (N, ...)): Keras's
+// reduce_weighted_values with "sum_over_batch_size", sum(w l) / count, the count (elements or
+// rows) as without weights, not sum(w). Sample n's weight applies to every one of its elements
+// or rows (y_pred (N, L, K): its L rows), as Keras's weighted metrics (reduce_to_samplewise_values)
+// and tf.keras 2 apply it; the backward scales sample n's slice of d(y_pred) by w_n.
+//   weighted loss = sum_n w_n sum_{i in sample n} l_i / count
+//   dx_i          = dL * w_n * dl_i / count           (i in sample n)
+// The sums add each sample's terms first and then weigh them: one multiply per sample (per
+// block boundary too), and with w = 1 and one item per sample the same bits as without w.
+// y_true and w get no gradient. Every kernel computes in double from the stored values and sums in
 // fixed blocks in a fixed order, so a loss is bitwise the same whatever the thread count; the
 // fast f32 kernels are the reference loops with the blocks (and the backward loops) split across
 // TBB workers.
@@ -40,9 +49,12 @@ namespace {
 
 // ---- shape functions ------------------------------------------------------------------------
 
-// Backward: (dloss, y_true, y_pred) -> d(y_pred), typed as y_pred.
+// Backward: (dloss, y_true, y_pred, sample_weight?) -> d(y_pred), typed as y_pred.
 absl::StatusOr<std::vector<TensorType>> InferLossGrad(const ShapeContext& c, TargetCheck check) {
   if (absl::Status s = check(c, 1, 2); !s.ok()) return s;
+  if (c.inputs.size() > 3) {
+    if (absl::Status s = CheckSampleWeight(c, 3, 2); !s.ok()) return s;
+  }
   if (c.inputs[0].shape.rank() != 0 || c.inputs[0].dtype != c.inputs[2].dtype) {
     return ShapeError(c, absl::StrCat("dloss must be a ", DTypeName(c.inputs[2].dtype),
                                       " scalar, got ", c.inputs[0].ToString()));
@@ -163,8 +175,10 @@ struct CrossentropyLogits {
 // not depend on how (or whether) the blocks are spread over threads.
 constexpr int64_t kSumBlock = 2048;
 
-template <typename F>
-double BlockedSum(bool parallel, int64_t n, const F& f) {
+// With weights, f(i) of item i counts w_{i / per_sample} times, a sample's items summed first
+// (within a block) and then weighed.
+template <typename T, typename F>
+double BlockedSum(bool parallel, int64_t n, const SampleWeights<T>& sw, const F& f) {
   const int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
   std::vector<double> partial(blocks, 0.0);
   ForRange(
@@ -173,7 +187,17 @@ double BlockedSum(bool parallel, int64_t n, const F& f) {
         for (int64_t k = b; k < e; ++k) {
           double s = 0;
           const int64_t end = std::min(n, (k + 1) * kSumBlock);
-          for (int64_t i = k * kSumBlock; i < end; ++i) s += f(i);
+          if (sw.w == nullptr) {
+            for (int64_t i = k * kSumBlock; i < end; ++i) s += f(i);
+          } else {
+            for (int64_t i = k * kSumBlock; i < end;) {
+              const int64_t sample = i / sw.per_sample;
+              const int64_t stop = std::min(end, (sample + 1) * sw.per_sample);
+              double part = 0;
+              for (; i < stop; ++i) part += f(i);
+              s += static_cast<double>(sw.w[sample]) * part;
+            }
+          }
           partial[k] = s;
         }
       },
@@ -183,7 +207,28 @@ double BlockedSum(bool parallel, int64_t n, const F& f) {
   return total;
 }
 
-// (y_true, y_pred) -> mean_i Fn::Loss(t_i, x_i).
+// Calls g(i, scale_i) for every item i in [b, e), scale_i = scale * w_{i / per_sample}: one
+// multiply per sample (scale itself when unweighted).
+template <typename T, typename G>
+void ForWeightedItems(int64_t b, int64_t e, double scale, const SampleWeights<T>& sw, const G& g) {
+  if (sw.w == nullptr) {
+    for (int64_t i = b; i < e; ++i) g(i, scale);
+    return;
+  }
+  for (int64_t i = b; i < e;) {
+    const int64_t sample = i / sw.per_sample;
+    const int64_t stop = std::min(e, (sample + 1) * sw.per_sample);
+    const double ws = scale * static_cast<double>(sw.w[sample]);
+    for (; i < stop; ++i) g(i, ws);
+  }
+}
+
+// Input i of the node, or null when the node has fewer inputs (an optional one left out).
+const Tensor* OptionalInput(const KernelRunContext& ctx, int i) {
+  return ctx.num_inputs() > i ? &ctx.input(i) : nullptr;
+}
+
+// (y_true, y_pred, w?) -> sum_i w_{sample(i)} Fn::Loss(t_i, x_i) / count.
 template <typename Fn, typename T, bool kParallel>
 class ElementwiseLossKernel : public Kernel {
  public:
@@ -192,15 +237,18 @@ class ElementwiseLossKernel : public Kernel {
     const Tensor& y_pred = ctx.input(1);
     const int64_t n = y_pred.num_elements();
     if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
+    SampleWeights<T> sw;
+    if (absl::Status s = sw.Init(OptionalInput(ctx, 2), y_pred, n); !s.ok()) return s;
     const T* t = y_true.data<T>();
     const T* x = y_pred.data<T>();
-    const double sum = BlockedSum(kParallel, n, [&](int64_t i) { return Fn::Loss(t[i], x[i]); });
+    const double sum =
+        BlockedSum(kParallel, n, sw, [&](int64_t i) { return Fn::Loss(t[i], x[i]); });
     ctx.output(0).data<T>()[0] = static_cast<T>(n > 0 ? sum / static_cast<double>(n) : 0.0);
     return absl::OkStatus();
   }
 };
 
-// (dloss, y_true, y_pred) -> dx_i = dloss * Fn::Grad(t_i, x_i) / count.
+// (dloss, y_true, y_pred, w?) -> dx_i = dloss * w_{sample(i)} * Fn::Grad(t_i, x_i) / count.
 template <typename Fn, typename T, bool kParallel>
 class ElementwiseLossGradKernel : public Kernel {
  public:
@@ -209,18 +257,23 @@ class ElementwiseLossGradKernel : public Kernel {
     const Tensor& y_pred = ctx.input(2);
     const int64_t n = y_pred.num_elements();
     if (y_true.num_elements() != n) return TargetCountMismatch(y_true, y_pred);
+    SampleWeights<T> sw;
+    if (absl::Status s = sw.Init(OptionalInput(ctx, 3), y_pred, n); !s.ok()) return s;
     const double scale = static_cast<double>(ctx.input(0).data<T>()[0]) / static_cast<double>(n);
     const T* t = y_true.data<T>();
     const T* x = y_pred.data<T>();
     T* dx = ctx.output(0).data<T>();
     ForRange(kParallel, n, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) dx[i] = static_cast<T>(scale * Fn::Grad(t[i], x[i]));
+      ForWeightedItems(b, e, scale, sw, [&](int64_t i, double si) {
+        dx[i] = static_cast<T>(si * Fn::Grad(t[i], x[i]));
+      });
     });
     return absl::OkStatus();
   }
 };
 
-// (y_true, y_pred) -> mean over rows r of Fn::Loss(targets_r, y_pred row r).
+// (y_true, y_pred, w?) -> sum over rows r of w_{sample(r)} Fn::Loss(targets_r, y_pred row r),
+// over the row count.
 template <typename Fn, bool kSparse, typename T, bool kParallel>
 class RowLossKernel : public Kernel {
  public:
@@ -228,14 +281,18 @@ class RowLossKernel : public Kernel {
     TargetRows<kSparse, T> rows;
     if (absl::Status s = rows.Init(ctx.input(0), ctx.input(1)); !s.ok()) return s;
     const int64_t n = rows.rows();
-    const double sum = BlockedSum(
-        kParallel, n, [&](int64_t r) { return Fn::Loss(rows.targets(r), rows.x(r), rows.k()); });
+    SampleWeights<T> sw;
+    if (absl::Status s = sw.Init(OptionalInput(ctx, 2), ctx.input(1), n); !s.ok()) return s;
+    const double sum = BlockedSum(kParallel, n, sw, [&](int64_t r) {
+      return Fn::Loss(rows.targets(r), rows.x(r), rows.k());
+    });
     ctx.output(0).data<T>()[0] = static_cast<T>(n > 0 ? sum / static_cast<double>(n) : 0.0);
     return absl::OkStatus();
   }
 };
 
-// (dloss, y_true, y_pred) -> dx row r = Fn::Grad(targets_r, y_pred row r, dloss / rows).
+// (dloss, y_true, y_pred, w?) -> dx row r = Fn::Grad(targets_r, y_pred row r,
+// dloss * w_{sample(r)} / rows).
 template <typename Fn, bool kSparse, typename T, bool kParallel>
 class RowLossGradKernel : public Kernel {
  public:
@@ -243,14 +300,16 @@ class RowLossGradKernel : public Kernel {
     TargetRows<kSparse, T> rows;
     if (absl::Status s = rows.Init(ctx.input(1), ctx.input(2)); !s.ok()) return s;
     const int64_t n = rows.rows(), k = rows.k();
+    SampleWeights<T> sw;
+    if (absl::Status s = sw.Init(OptionalInput(ctx, 3), ctx.input(2), n); !s.ok()) return s;
     const double scale = static_cast<double>(ctx.input(0).data<T>()[0]) / static_cast<double>(n);
     T* dx = ctx.output(0).data<T>();
     ForRange(
         kParallel, n,
         [&](int64_t b, int64_t e) {
-          for (int64_t r = b; r < e; ++r) {
-            Fn::Grad(rows.targets(r), rows.x(r), k, scale, dx + r * k);
-          }
+          ForWeightedItems(b, e, scale, sw, [&](int64_t r, double sr) {
+            Fn::Grad(rows.targets(r), rows.x(r), k, sr, dx + r * k);
+          });
         },
         /*grain=*/std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(k, 1)));
     return absl::OkStatus();
@@ -278,22 +337,27 @@ struct RowLoss {
 
 // ---- registration ---------------------------------------------------------------------------
 
-// d(y_pred) = grad_op(dloss, y_true, y_pred); y_true gets none.
+// d(y_pred) = grad_op(dloss, y_true, y_pred, sample_weight?); y_true and the weights get none
+// (they are data, as in Keras).
 GradFn LossGrad(std::string grad_op) {
   return [grad_op](GradContext& g) -> GradResult {
-    if (!g.needs_input_grad(1)) return Grads{std::nullopt, std::nullopt};
-    absl::StatusOr<Value> dx = g.graph().Add(grad_op, {*g.output_grad(0), g.input(0), g.input(1)});
+    Grads grads(g.num_inputs(), std::nullopt);
+    if (!g.needs_input_grad(1)) return grads;
+    std::vector<Value> inputs = {*g.output_grad(0), g.input(0), g.input(1)};
+    if (g.num_inputs() > 2) inputs.push_back(g.input(2));
+    absl::StatusOr<Value> dx = g.graph().Add(grad_op, inputs);
     if (!dx.ok()) return dx.status();
-    return Grads{std::nullopt, *dx};
+    grads[1] = *dx;
+    return grads;
   };
 }
 
-// "graft.<name>": (y_true, y_pred) -> loss.
+// "graft.<name>": (y_true, y_pred, sample_weight?) -> loss.
 template <typename Kernels>
 OpDef<NoAttrs> LossOp(const std::string& name, TargetCheck check, std::string doc) {
   OpDef<NoAttrs> def("graft." + name);
-  def.Doc(std::move(doc))
-      .Inputs({"y_true", "y_pred"})
+  def.Doc(std::move(doc) + "; with sample_weight w (N,): sum(w l) / count")
+      .Inputs({"y_true", "y_pred", "sample_weight?"})
       .Outputs({"loss"})
       .Shape(
           [check](const ShapeContext& c, const NoAttrs&) { return InferScalarOfTargets(c, check); })
@@ -303,12 +367,12 @@ OpDef<NoAttrs> LossOp(const std::string& name, TargetCheck check, std::string do
   return def;
 }
 
-// "graft.<name>Grad": (dloss, y_true, y_pred) -> d(y_pred).
+// "graft.<name>Grad": (dloss, y_true, y_pred, sample_weight?) -> d(y_pred).
 template <typename Kernels>
 OpDef<NoAttrs> LossGradOp(const std::string& name, TargetCheck check, std::string doc) {
   OpDef<NoAttrs> def("graft." + name + "Grad");
-  def.Doc(std::move(doc))
-      .Inputs({"dloss", "y_true", "y_pred"})
+  def.Doc(std::move(doc) + "; with sample_weight w (N,): sample n's rows scaled by w_n")
+      .Inputs({"dloss", "y_true", "y_pred", "sample_weight?"})
       .Outputs({"dy_pred"})
       .Shape([check](const ShapeContext& c, const NoAttrs&) { return InferLossGrad(c, check); })
       .template Kernel<typename Kernels::GradFastF32>(DType::kF32)
@@ -356,37 +420,53 @@ GRAFT_REGISTER_LOSS(ElementwiseLoss<AbsoluteError>, "MeanAbsoluteError", CheckBi
 
 }  // namespace
 
-absl::StatusOr<Value> BinaryCrossentropy(Graph& g, Value y_true, Value y_pred) {
-  return g.Add("graft.BinaryCrossentropy", {y_true, y_pred});
+namespace {
+// The loss node: (y_true, y_pred) or (y_true, y_pred, sample_weight).
+absl::StatusOr<Value> AddLoss(Graph& g, const char* op, Value y_true, Value y_pred,
+                              std::optional<Value> sample_weight) {
+  if (sample_weight.has_value()) return g.Add(op, {y_true, y_pred, *sample_weight});
+  return g.Add(op, {y_true, y_pred});
+}
+}  // namespace
+
+absl::StatusOr<Value> BinaryCrossentropy(Graph& g, Value y_true, Value y_pred,
+                                         std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.BinaryCrossentropy", y_true, y_pred, sample_weight);
 }
 
-absl::StatusOr<Value> BinaryCrossentropyFromLogits(Graph& g, Value y_true, Value logits) {
-  return g.Add("graft.BinaryCrossentropyFromLogits", {y_true, logits});
+absl::StatusOr<Value> BinaryCrossentropyFromLogits(Graph& g, Value y_true, Value logits,
+                                                   std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.BinaryCrossentropyFromLogits", y_true, logits, sample_weight);
 }
 
-absl::StatusOr<Value> SparseCategoricalCrossentropy(Graph& g, Value y_true, Value y_pred) {
-  return g.Add("graft.SparseCategoricalCrossentropy", {y_true, y_pred});
+absl::StatusOr<Value> SparseCategoricalCrossentropy(Graph& g, Value y_true, Value y_pred,
+                                                    std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.SparseCategoricalCrossentropy", y_true, y_pred, sample_weight);
 }
 
-absl::StatusOr<Value> SparseCategoricalCrossentropyFromLogits(Graph& g, Value y_true,
-                                                              Value logits) {
-  return g.Add("graft.SparseCategoricalCrossentropyFromLogits", {y_true, logits});
+absl::StatusOr<Value> SparseCategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits,
+                                                              std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.SparseCategoricalCrossentropyFromLogits", y_true, logits, sample_weight);
 }
 
-absl::StatusOr<Value> CategoricalCrossentropy(Graph& g, Value y_true, Value y_pred) {
-  return g.Add("graft.CategoricalCrossentropy", {y_true, y_pred});
+absl::StatusOr<Value> CategoricalCrossentropy(Graph& g, Value y_true, Value y_pred,
+                                              std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.CategoricalCrossentropy", y_true, y_pred, sample_weight);
 }
 
-absl::StatusOr<Value> CategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits) {
-  return g.Add("graft.CategoricalCrossentropyFromLogits", {y_true, logits});
+absl::StatusOr<Value> CategoricalCrossentropyFromLogits(Graph& g, Value y_true, Value logits,
+                                                        std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.CategoricalCrossentropyFromLogits", y_true, logits, sample_weight);
 }
 
-absl::StatusOr<Value> MeanSquaredError(Graph& g, Value y_true, Value y_pred) {
-  return g.Add("graft.MeanSquaredError", {y_true, y_pred});
+absl::StatusOr<Value> MeanSquaredError(Graph& g, Value y_true, Value y_pred,
+                                       std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.MeanSquaredError", y_true, y_pred, sample_weight);
 }
 
-absl::StatusOr<Value> MeanAbsoluteError(Graph& g, Value y_true, Value y_pred) {
-  return g.Add("graft.MeanAbsoluteError", {y_true, y_pred});
+absl::StatusOr<Value> MeanAbsoluteError(Graph& g, Value y_true, Value y_pred,
+                                        std::optional<Value> sample_weight) {
+  return AddLoss(g, "graft.MeanAbsoluteError", y_true, y_pred, sample_weight);
 }
 
 }  // namespace graft::ops

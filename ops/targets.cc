@@ -106,9 +106,37 @@ absl::Status CheckCategoricalTargets(const ShapeContext& c, int t, int p) {
   return absl::OkStatus();
 }
 
+// Sample weights: y_pred's dtype, shape (N,).
+absl::Status CheckSampleWeight(const ShapeContext& c, int w, int p) {
+  const TensorType& wt = c.inputs[w];
+  const Shape& ps = c.inputs[p].shape;
+  if (wt.dtype != c.inputs[p].dtype) {
+    return ShapeError(
+        c, absl::StrCat("sample_weight (", DTypeName(wt.dtype), ") must have y_pred's dtype (",
+                        DTypeName(c.inputs[p].dtype), ")"));
+  }
+  const int64_t n = ps.rank() > 0 ? ps.dim(0) : 1;
+  const bool batch_ok =
+      wt.shape.rank() == 1 &&
+      (wt.shape.dim(0) == n || wt.shape.dim(0) == Shape::kUnknownDim || n == Shape::kUnknownDim);
+  if (!batch_ok) {
+    return ShapeError(
+        c, absl::StrCat(
+               "sample_weight must have shape (batch,) = (",
+               n == Shape::kUnknownDim ? std::string("None") : absl::StrCat(n),
+               ",), one weight per sample of y_pred ", ps.ToString(), ", got ", wt.shape.ToString(),
+               wt.shape.rank() == 2 && wt.shape.dim(1) == 1 ? "; drop the trailing axis of size 1"
+                                                            : ""));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<TensorType>> InferScalarOfTargets(const ShapeContext& c,
                                                              TargetCheck check) {
   if (absl::Status s = check(c, 0, 1); !s.ok()) return s;
+  if (c.inputs.size() > 2) {
+    if (absl::Status s = CheckSampleWeight(c, 2, 1); !s.ok()) return s;
+  }
   return std::vector<TensorType>{{c.inputs[1].dtype, Shape{}}};
 }
 
@@ -116,6 +144,13 @@ absl::Status TargetCountMismatch(const Tensor& y_true, const Tensor& y_pred) {
   return absl::InvalidArgumentError(absl::StrCat("y_true ", y_true.shape().ToString(),
                                                  " and y_pred ", y_pred.shape().ToString(),
                                                  " must have the same number of elements"));
+}
+
+absl::Status SampleWeightCountMismatch(const Tensor& sample_weight, const Tensor& y_pred) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("sample_weight ", sample_weight.shape().ToString(),
+                   " must hold one weight per sample of y_pred ", y_pred.shape().ToString(), ": ",
+                   y_pred.shape().rank() == 0 ? 1 : y_pred.shape().dim(0), " weights"));
 }
 
 }  // namespace graft::ops

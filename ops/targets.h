@@ -3,6 +3,7 @@
 #ifndef GRAFT_OPS_TARGETS_H_
 #define GRAFT_OPS_TARGETS_H_
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -32,13 +33,63 @@ absl::Status CheckSparseTargets(const ShapeContext& c, int t, int p);
 // One of the checks above: y_true and y_pred are inputs t and p of the node.
 using TargetCheck = absl::Status (*)(const ShapeContext& c, int t, int p);
 
-// The shape function of a loss or metric op (y_true, y_pred): `check` passes, and the output is
-// a scalar of y_pred's dtype.
+// The optional sample_weight input w of a loss or metric op whose y_pred is input p: y_pred's
+// dtype and shape (N,), one weight per sample, N y_pred's batch (an unknown dimension matches).
+absl::Status CheckSampleWeight(const ShapeContext& c, int w, int p);
+
+// The shape function of a loss or metric op (y_true, y_pred, sample_weight?): `check` passes, a
+// sample_weight (input 2, when present) passes CheckSampleWeight, and the output is a scalar of
+// y_pred's dtype.
 absl::StatusOr<std::vector<TensorType>> InferScalarOfTargets(const ShapeContext& c,
                                                              TargetCheck check);
 
 // Run-time error when y_true and y_pred disagree in element count.
 absl::Status TargetCountMismatch(const Tensor& y_true, const Tensor& y_pred);
+
+// Run-time error when sample_weight does not hold one weight per sample of y_pred.
+absl::Status SampleWeightCountMismatch(const Tensor& sample_weight, const Tensor& y_pred);
+
+// The per-sample weights of a loss or metric kernel at run time. The kernel sums `items`
+// (elements or rows of y_pred) that belong to its `samples` = y_pred.dim(0) samples in order,
+// `per_sample` items each; item i belongs to sample i / per_sample. Unweighted (no sample_weight
+// input): w is null and every weight is 1.
+template <typename T>
+struct SampleWeights {
+  const T* w = nullptr;
+  int64_t per_sample = 1;
+
+  // `sample_weight` is null when the node has no such input. Fails with InvalidArgument when it
+  // does not hold y_pred.dim(0) weights.
+  absl::Status Init(const Tensor* sample_weight, const Tensor& y_pred, int64_t items) {
+    const int64_t samples = y_pred.shape().rank() == 0 ? 1 : y_pred.shape().dim(0);
+    per_sample = samples > 0 ? std::max<int64_t>(items / samples, 1) : 1;
+    if (sample_weight == nullptr) return absl::OkStatus();
+    if (sample_weight->num_elements() != samples) {
+      return SampleWeightCountMismatch(*sample_weight, y_pred);
+    }
+    w = sample_weight->data<T>();
+    return absl::OkStatus();
+  }
+  // The weight of sample s (1 when unweighted).
+  double weight(int64_t s) const { return w == nullptr ? 1.0 : static_cast<double>(w[s]); }
+
+  // Keras's weighted mean of per-sample means, sum_s w_s m_s / sum_s w_s, where m_s is the mean
+  // of f(i) over sample s's items; 0 when the weights sum to 0 (Keras's divide_no_nan). One
+  // multiply per sample: a sample's items are summed first. Serial, in a fixed order.
+  template <typename F>
+  double WeightedMean(int64_t items, const F& f) const {
+    double total = 0, weights = 0;
+    for (int64_t begin = 0; begin < items; begin += per_sample) {
+      const int64_t end = std::min(items, begin + per_sample);
+      double sum = 0;
+      for (int64_t i = begin; i < end; ++i) sum += f(i);
+      const double ws = weight(begin / per_sample);
+      total += ws * (sum / static_cast<double>(per_sample));
+      weights += ws;
+    }
+    return weights != 0 ? total / weights : 0.0;
+  }
+};
 
 // Labels are class indices stored as floats: each must be an integer in [0, k). The error names
 // the row and the label.
