@@ -124,7 +124,7 @@ int main() {
       absl::Status s =
           session.Run(train,
                       {feeds_x, feeds_y, Tensor::Scalar<float>(1.0f / batch),
-                       Tensor::Scalar<float>(static_cast<float>(adam->learning_rate())),
+                       Tensor::Scalar<float>(static_cast<float>(adam->LearningRateAt(step))),
                        Tensor::Scalar<float>(static_cast<float>(step++))},
                       &fetched);
       if (!s.ok()) {

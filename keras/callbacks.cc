@@ -77,13 +77,15 @@ class LearningRateSchedulerCallback : public Callback {
   absl::Status OnEpochBegin(int epoch, const Logs&) override {
     absl::StatusOr<optim::Optimizer*> o = OptimizerOf(model(), "LearningRateScheduler");
     if (!o.ok()) return o.status();
-    const double lr = schedule_(epoch, (*o)->learning_rate());
+    const double lr = schedule_(epoch, (*o)->LearningRateAt(model()->iterations()));
     if (!std::isfinite(lr) || lr < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the schedule returned ", lr, " for epoch ", epoch,
           "; a learning rate must be a finite number >= 0. Fix: the schedule function"));
     }
-    (*o)->set_learning_rate(lr);
+    if (absl::Status s = (*o)->SetLearningRate(lr); !s.ok()) {  // a schedule drives it
+      return absl::Status(s.code(), absl::StrCat("LearningRateScheduler: ", s.message()));
+    }
     if (verbose_ > 0) {
       std::cout << "\nEpoch " << epoch + 1 << ": LearningRateScheduler setting learning rate to "
                 << PythonFloat(lr) << ".\n";
@@ -93,7 +95,8 @@ class LearningRateSchedulerCallback : public Callback {
   absl::Status OnEpochEnd(int, Logs& logs) override {
     absl::StatusOr<optim::Optimizer*> o = OptimizerOf(model(), "LearningRateScheduler");
     if (!o.ok()) return o.status();
-    logs.Set("learning_rate", static_cast<float>((*o)->learning_rate()));
+    logs.Set("learning_rate",
+             static_cast<float>((*o)->LearningRateAt(model()->iterations())));
     return absl::OkStatus();
   }
 
@@ -540,7 +543,7 @@ absl::Status ReduceLROnPlateauCallback::OnTrainBegin(const Logs&) {
 
 absl::Status ReduceLROnPlateauCallback::OnEpochEnd(int epoch, Logs& logs) {
   optim::Optimizer* opt = model()->optimizer();
-  logs.Set("learning_rate", static_cast<float>(opt->learning_rate()));
+  logs.Set("learning_rate", static_cast<float>(opt->LearningRateAt(model()->iterations())));
   const double* current = logs.Get(o_.monitor);
   if (current == nullptr) return absl::OkStatus();
   if (cooldown_counter_ > 0) {
@@ -553,10 +556,12 @@ absl::Status ReduceLROnPlateauCallback::OnEpochEnd(int epoch, Logs& logs) {
     wait_ = 0;
   } else if (cooldown_counter_ <= 0) {
     if (++wait_ >= o_.patience) {
-      const double old_lr = opt->learning_rate();
+      const double old_lr = opt->LearningRateAt(model()->iterations());
       if (old_lr > static_cast<float>(o_.min_lr)) {
         const double new_lr = std::max(old_lr * o_.factor, o_.min_lr);
-        opt->set_learning_rate(new_lr);
+        if (absl::Status s = opt->SetLearningRate(new_lr); !s.ok()) {  // a schedule drives it
+          return absl::Status(s.code(), absl::StrCat("ReduceLROnPlateau: ", s.message()));
+        }
         if (o_.verbose > 0) {
           std::cout << "\nEpoch " << epoch + 1 << ": ReduceLROnPlateau reducing learning rate to "
                     << PythonFloat(new_lr) << ".\n";

@@ -290,7 +290,8 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
       }
       const int64_t batch = feeds[0].shape().dim(0);
       unit.Complete(feeds);  // ones when the data has no weights
-      feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())));
+      feeds.push_back(
+          Tensor::Scalar<float>(static_cast<float>(c.optimizer->LearningRateAt(c.iterations))));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
       if (absl::Status st = m.RunStep(internal::kTrainStep, feeds, &fetched); !st.ok()) {
         return internal::WithContext(st,

@@ -167,6 +167,10 @@ optim::Optimizer* Model::optimizer() const {
   return compiled_ && compiled_->trainable ? compiled_->optimizer.get() : nullptr;
 }
 
+int64_t Model::iterations() const {
+  return compiled_ && compiled_->trainable ? compiled_->iterations : 0;
+}
+
 void Model::SetExecutor(ExecutorKind kind) {
   std::unique_lock<std::shared_mutex> lock = WriteLock();
   executor_ = kind;
@@ -832,11 +836,12 @@ absl::StatusOr<std::string> Model::ProfileTrainStep(const Tensor& x_in, const Te
   absl::StatusOr<Plan*> plan = GetPlan(kTrain, batch_size, NumThreads());
   if (!plan.ok()) return plan.status();
   Compiled& c = *compiled_;
-  return (*plan)->Profile({(*x)[0].SliceRows(0, batch_size), (*y)[0].SliceRows(0, batch_size),
-                           internal::Ones(batch_size),
-                           Tensor::Scalar<float>(static_cast<float>(c.optimizer->learning_rate())),
-                           Tensor::Scalar<float>(static_cast<float>(c.iterations))},
-                          iterations);
+  return (*plan)->Profile(
+      {(*x)[0].SliceRows(0, batch_size), (*y)[0].SliceRows(0, batch_size),
+       internal::Ones(batch_size),
+       Tensor::Scalar<float>(static_cast<float>(c.optimizer->LearningRateAt(c.iterations))),
+       Tensor::Scalar<float>(static_cast<float>(c.iterations))},
+      iterations);
 }
 
 absl::StatusOr<std::string> Model::PlanReport(int64_t batch_size) {

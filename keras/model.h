@@ -255,6 +255,10 @@ class Model {
   bool stop_training() const { return stop_training_; }
   // The optimizer of the compiled model (null before Compile): callbacks change its rate.
   optim::Optimizer* optimizer() const;
+  // The number of updates applied so far (Keras optimizer.iterations; 0 before Compile): the
+  // rate in force is optimizer()->LearningRateAt(iterations()). Unsynchronised, as optimizer():
+  // for callbacks, which run inside Fit.
+  int64_t iterations() const;
 
   // Prints the Keras 3 summary table (needs no data): with a "Connected to" column for
   // functional models.

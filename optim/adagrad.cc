@@ -63,13 +63,11 @@ class Adagrad : public Optimizer {
       : Optimizer(o.learning_rate), initial_(o.initial_accumulator_value), attrs_{o.epsilon} {}
 
   std::string name() const override { return "adagrad"; }
-  std::vector<std::pair<std::string, double>> GetConfig() const override {
-    return {{"learning_rate", learning_rate()},
-            {"initial_accumulator_value", initial_},
-            {"epsilon", attrs_.epsilon}};
-  }
 
  protected:
+  std::vector<std::pair<std::string, double>> Hyperparameters() const override {
+    return {{"initial_accumulator_value", initial_}, {"epsilon", attrs_.epsilon}};
+  }
   absl::Status CheckOptions() const override {
     return internal::FirstError(
         {internal::ExpectNonNegative("initial_accumulator_value", initial_), CheckAttrs(attrs_)});

@@ -95,20 +95,18 @@ GRAFT_REGISTER_OP(
 // Adam ("adam") and AdamW ("adamw": weight_decay > 0 by default).
 class Adam : public Optimizer {
  public:
-  Adam(std::string name, double lr, const AdamUpdateAttrs& attrs)
-      : Optimizer(lr), name_(std::move(name)), attrs_(attrs) {}
+  Adam(std::string name, LearningRate lr, const AdamUpdateAttrs& attrs)
+      : Optimizer(std::move(lr)), name_(std::move(name)), attrs_(attrs) {}
 
   std::string name() const override { return name_; }
-  std::vector<std::pair<std::string, double>> GetConfig() const override {
-    std::vector<std::pair<std::string, double>> c = {{"learning_rate", learning_rate()},
-                                                     {"beta_1", attrs_.beta_1},
-                                                     {"beta_2", attrs_.beta_2},
-                                                     {"epsilon", attrs_.epsilon}};
-    if (name_ == "adamw") c.insert(c.begin() + 1, {"weight_decay", attrs_.weight_decay});
-    return c;
-  }
 
  protected:
+  std::vector<std::pair<std::string, double>> Hyperparameters() const override {
+    std::vector<std::pair<std::string, double>> c = {
+        {"beta_1", attrs_.beta_1}, {"beta_2", attrs_.beta_2}, {"epsilon", attrs_.epsilon}};
+    if (name_ == "adamw") c.insert(c.begin(), {"weight_decay", attrs_.weight_decay});
+    return c;
+  }
   absl::Status CheckOptions() const override { return CheckAttrs(attrs_); }
   UpdateNode Update(Graph& graph, Value param, Value grad, Value learning_rate,
                     Value iteration) override {

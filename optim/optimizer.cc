@@ -4,6 +4,7 @@
 #include "optim/optimizer.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -76,6 +77,9 @@ absl::StatusOr<std::vector<Operation>> Optimizer::AppendUpdates(Graph& graph,
                                                                 const std::vector<Value>& grads,
                                                                 Value learning_rate,
                                                                 Value iteration) {
+  if (absl::Status s = learning_rate_.Check(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
+  }
   if (absl::Status s = CheckOptions(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
   }
@@ -94,6 +98,40 @@ absl::StatusOr<std::vector<Operation>> Optimizer::AppendUpdates(Graph& graph,
     updates.push_back(Operation{graph.num_nodes() - 1});
   }
   return updates;
+}
+
+std::vector<std::pair<std::string, double>> Optimizer::GetConfig() const {
+  std::vector<std::pair<std::string, double>> config = Hyperparameters();
+  if (!has_schedule()) config.insert(config.begin(), {"learning_rate", LearningRateAt(0)});
+  return config;
+}
+
+absl::Status Optimizer::SetLearningRate(double lr) {
+  if (has_schedule()) {
+    // Keras's TypeError, word for word where it applies.
+    return absl::FailedPreconditionError(absl::StrCat(
+        name(), " optimizer: SetLearningRate(", lr,
+        "): this optimizer was created with a LearningRateSchedule object (",
+        schedule() ? schedule()->class_name() : "null",
+        ") as its learning_rate, hence its learning rate is not settable: the rate of each step "
+        "is the schedule's. Fix: to set the learning rate, create the optimizer with a number as "
+        "learning_rate; or replace the schedule with SetLearningRate(schedule)"));
+  }
+  LearningRate candidate(lr);
+  if (absl::Status s = candidate.Check(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
+  }
+  learning_rate_ = candidate;
+  return absl::OkStatus();
+}
+
+absl::Status Optimizer::SetLearningRate(LearningRateSchedulePtr schedule) {
+  LearningRate candidate(std::move(schedule));
+  if (absl::Status s = candidate.Check(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
+  }
+  learning_rate_ = std::move(candidate);
+  return absl::OkStatus();
 }
 
 Value Optimizer::AddSlot(Graph& graph, Value param, absl::string_view suffix,
@@ -141,37 +179,35 @@ absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerFromConfig(
   RmspropOptions rmsprop;
   AdagradOptions adagrad;
   double nesterov = 0, centered = 0;
+  std::optional<double> lr;  // the default of each Options when absent
   if (lower == "adam") {
-    fields = {{"learning_rate", &adam.learning_rate},
-              {"beta_1", &adam.beta_1},
-              {"beta_2", &adam.beta_2},
-              {"epsilon", &adam.epsilon}};
+    fields = {{"beta_1", &adam.beta_1}, {"beta_2", &adam.beta_2}, {"epsilon", &adam.epsilon}};
   } else if (lower == "adamw") {
-    fields = {{"learning_rate", &adamw.learning_rate},
-              {"weight_decay", &adamw.weight_decay},
+    fields = {{"weight_decay", &adamw.weight_decay},
               {"beta_1", &adamw.beta_1},
               {"beta_2", &adamw.beta_2},
               {"epsilon", &adamw.epsilon}};
   } else if (lower == "sgd") {
-    fields = {{"learning_rate", &sgd.learning_rate},
-              {"momentum", &sgd.momentum},
-              {"nesterov", &nesterov}};
+    fields = {{"momentum", &sgd.momentum}, {"nesterov", &nesterov}};
   } else if (lower == "rmsprop") {
-    fields = {{"learning_rate", &rmsprop.learning_rate},
-              {"rho", &rmsprop.rho},
+    fields = {{"rho", &rmsprop.rho},
               {"momentum", &rmsprop.momentum},
               {"epsilon", &rmsprop.epsilon},
               {"centered", &centered}};
   } else if (lower == "adagrad") {
-    fields = {{"learning_rate", &adagrad.learning_rate},
-              {"initial_accumulator_value", &adagrad.initial_accumulator_value},
+    fields = {{"initial_accumulator_value", &adagrad.initial_accumulator_value},
               {"epsilon", &adagrad.epsilon}};
   } else {
     return OptimizerByName(name).status();
   }
+  fields.insert(fields.begin(), {"learning_rate", nullptr});
   for (const auto& entry : config) {
     const std::string& key = entry.first;
     const double value = entry.second;
+    if (key == "learning_rate") {
+      lr = value;
+      continue;
+    }
     auto it =
         std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return key == f.first; });
     if (it == fields.end()) {
@@ -181,6 +217,12 @@ absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerFromConfig(
                                                      "\"; it has: ", absl::StrJoin(known, ", ")));
     }
     *it->second = value;
+  }
+  if (lr) {  // set on every Options: only the one of `name` is used
+    for (LearningRate* l : {&adam.learning_rate, &adamw.learning_rate, &sgd.learning_rate,
+                            &rmsprop.learning_rate, &adagrad.learning_rate}) {
+      *l = *lr;
+    }
   }
   if (lower == "adam") return MakeAdam(adam);
   if (lower == "adamw") return MakeAdamW(adamw);

@@ -3,8 +3,8 @@
 // A train-step plan runs the update nodes as targets after the forward and backward nodes (the
 // plan orders every reader of a variable before the node that updates it in place). The
 // learning rate and the iteration count are scalar float32 placeholders fed every step, so a
-// learning-rate schedule never recompiles a plan. The update rules are Keras 3's
-// (shared reference/keras-semantics.md, section 1.8):
+// learning-rate schedule (optim/schedules.h) never recompiles a plan. The update rules are Keras
+// 3's (shared reference/keras-semantics.md, section 1.8):
 //
 //   Adam (t = iteration + 1):  m += (g - m)(1 - beta_1);  v += (g^2 - v)(1 - beta_2)
 //                              alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
@@ -26,12 +26,13 @@
 // (RMSprop's and Adagrad's epsilon is inside the sqrt, unlike PyTorch's.)
 //
 // Usage:
-//   auto adam = optim::MakeAdam({.learning_rate = 1e-3});
+//   auto adam = optim::MakeAdam({.learning_rate = 1e-3});   // or a schedule:
+//   auto sgd = optim::MakeSgd({.learning_rate = optim::ExponentialDecay(0.1, 1000, 0.96)});
 //   Value lr = g.Placeholder({DType::kF32, {}}, "learning_rate");
 //   Value it = g.Placeholder({DType::kF32, {}}, "iteration");
 //   absl::StatusOr<std::vector<Operation>> updates = adam->AppendUpdates(g, params, grads, lr, it);
-//   // compile a plan with .targets = *updates, feed lr = adam->learning_rate() and
-//   // it = the number of steps already taken.
+//   // compile a plan with .targets = *updates; for the step with iteration count i (the number
+//   // of steps already taken) feed lr = adam->LearningRateAt(i) and it = i.
 #ifndef GRAFT_OPTIM_OPTIMIZER_H_
 #define GRAFT_OPTIM_OPTIMIZER_H_
 
@@ -45,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "graph/graph.h"
+#include "optim/schedules.h"
 
 namespace graft::optim {
 
@@ -57,14 +59,32 @@ class Optimizer {
   // The Keras name: "adam", "adamw", "sgd", "rmsprop", "adagrad".
   virtual std::string name() const = 0;
 
-  // The hyperparameters by their Keras names, learning_rate first ({"learning_rate", 0.001},
-  // {"beta_1", 0.9}, ...; booleans as 0 or 1), as a saved model records them.
-  // OptimizerFromConfig(name(), GetConfig()) makes an equal optimizer (without slots).
-  virtual std::vector<std::pair<std::string, double>> GetConfig() const = 0;
+  // The hyperparameters by their Keras names ({"learning_rate", 0.001}, {"beta_1", 0.9}, ...;
+  // booleans as 0 or 1), as a saved model records them: learning_rate first when the rate is a
+  // number; absent when a schedule drives the optimizer (schedule() and SerializeSchedule give
+  // that part). OptimizerFromConfig(name(), GetConfig()) makes an equal optimizer (without
+  // slots), after SetLearningRate(schedule()) where there is a schedule.
+  std::vector<std::pair<std::string, double>> GetConfig() const;
 
-  // The learning rate the trainer feeds to the `learning_rate` placeholder each step.
-  double learning_rate() const { return learning_rate_; }
-  void set_learning_rate(double lr) { learning_rate_ = lr; }
+  // The learning rate to feed to the `learning_rate` placeholder for the update whose
+  // iteration count (updates applied before it, 0 first) is `iteration`: the fixed rate, or the
+  // schedule's value at that step (Keras: `learning_rate(iterations)`).
+  double LearningRateAt(int64_t iteration) const { return learning_rate_.At(iteration); }
+  // Whether a schedule drives the learning rate (Keras: learning_rate is a
+  // LearningRateSchedule), and the schedule (null when the rate is a number).
+  bool has_schedule() const { return learning_rate_.is_schedule(); }
+  const LearningRateSchedulePtr& schedule() const { return learning_rate_.schedule(); }
+  // The learning rate as given: a number or a schedule.
+  const LearningRate& learning_rate() const { return learning_rate_; }
+
+  // Sets a fixed learning rate (Keras: `optimizer.learning_rate = lr`). It must be finite
+  // (InvalidArgument otherwise). FAILED_PRECONDITION when a schedule drives the optimizer, as
+  // Keras refuses it: the rate is then the schedule's at each step.
+  absl::Status SetLearningRate(double lr);
+  // Makes `schedule` drive the learning rate from now on (Keras allows assigning a schedule
+  // too). InvalidArgument, changing nothing, when it is null or its Check() fails. A compiled
+  // plan need not change: the rate is fed every step.
+  absl::Status SetLearningRate(LearningRateSchedulePtr schedule);
 
   // Appends one fused in-place update node per parameter to `graph`, creating its slot
   // variables (non-trainable graph variables: Adam's m and v, SGD's velocity when
@@ -87,7 +107,11 @@ class Optimizer {
   const std::vector<Value>& slots() const { return slots_; }
 
  protected:
-  explicit Optimizer(double lr) : learning_rate_(lr) {}
+  explicit Optimizer(LearningRate lr) : learning_rate_(std::move(lr)) {}
+
+  // The hyperparameters other than the learning rate, by their Keras names (GetConfig adds
+  // the learning rate).
+  virtual std::vector<std::pair<std::string, double>> Hyperparameters() const = 0;
 
   // One parameter's update node: its op ("graft.AdamUpdate"), inputs and attributes.
   struct UpdateNode {
@@ -115,20 +139,21 @@ class Optimizer {
   // "<optimizer>/<param name with '/' replaced by '_'>_update": the update node's name.
   std::string UpdateName(const Graph& graph, Value param) const;
 
-  double learning_rate_;
+  LearningRate learning_rate_;
   std::vector<Value> slots_;
 };
 
 // Keras defaults (keras.optimizers.Adam).
+// Every learning_rate is a number or a schedule (optim/schedules.h).
 struct AdamOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
 };
 // Keras defaults (keras.optimizers.AdamW): Adam with decoupled weight decay.
 struct AdamWOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double weight_decay = 0.004;
   double beta_1 = 0.9;
   double beta_2 = 0.999;
@@ -136,13 +161,13 @@ struct AdamWOptions {
 };
 // Keras defaults (keras.optimizers.SGD). momentum must lie in [0, 1].
 struct SgdOptions {
-  double learning_rate = 0.01;
+  LearningRate learning_rate = 0.01;
   double momentum = 0.0;
   bool nesterov = false;
 };
 // Keras defaults (keras.optimizers.RMSprop). rho and momentum must lie in [0, 1].
 struct RmspropOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double rho = 0.9;
   double momentum = 0.0;
   double epsilon = 1e-7;
@@ -150,7 +175,7 @@ struct RmspropOptions {
 };
 // Keras defaults (keras.optimizers.Adagrad).
 struct AdagradOptions {
-  double learning_rate = 0.001;
+  LearningRate learning_rate = 0.001;
   double initial_accumulator_value = 0.1;
   double epsilon = 1e-7;
 };
@@ -167,7 +192,8 @@ std::unique_ptr<Optimizer> MakeAdagrad(const AdagradOptions& options = {});
 absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerByName(absl::string_view name);
 
 // The optimizer `name` with the hyperparameters of `config` (Keras names, as GetConfig writes
-// them; missing ones take Keras's defaults). An unknown name or key is InvalidArgument naming
+// them; missing ones take Keras's defaults; a schedule is set afterwards with
+// SetLearningRate). An unknown name or key is InvalidArgument naming
 // it; values out of range surface as they do for the Make* functions (at AppendUpdates).
 absl::StatusOr<std::unique_ptr<Optimizer>> OptimizerFromConfig(
     absl::string_view name, const std::vector<std::pair<std::string, double>>& config);

@@ -100,15 +100,14 @@ class Rmsprop : public Optimizer {
       : Optimizer(o.learning_rate), attrs_{o.rho, o.momentum, o.epsilon, o.centered} {}
 
   std::string name() const override { return "rmsprop"; }
-  std::vector<std::pair<std::string, double>> GetConfig() const override {
-    return {{"learning_rate", learning_rate()},
-            {"rho", attrs_.rho},
+
+ protected:
+  std::vector<std::pair<std::string, double>> Hyperparameters() const override {
+    return {{"rho", attrs_.rho},
             {"momentum", attrs_.momentum},
             {"epsilon", attrs_.epsilon},
             {"centered", attrs_.centered ? 1.0 : 0.0}};
   }
-
- protected:
   absl::Status CheckOptions() const override { return CheckAttrs(attrs_); }
   UpdateNode Update(Graph& graph, Value param, Value grad, Value learning_rate,
                     Value iteration) override {

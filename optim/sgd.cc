@@ -83,13 +83,11 @@ class Sgd : public Optimizer {
   }
 
   std::string name() const override { return "sgd"; }
-  std::vector<std::pair<std::string, double>> GetConfig() const override {
-    return {{"learning_rate", learning_rate()},
-            {"momentum", attrs_.momentum},
-            {"nesterov", attrs_.nesterov ? 1.0 : 0.0}};
-  }
 
  protected:
+  std::vector<std::pair<std::string, double>> Hyperparameters() const override {
+    return {{"momentum", attrs_.momentum}, {"nesterov", attrs_.nesterov ? 1.0 : 0.0}};
+  }
   absl::Status CheckOptions() const override { return CheckAttrs(attrs_); }
   UpdateNode Update(Graph& graph, Value param, Value grad, Value learning_rate,
                     Value iteration) override {

@@ -283,7 +283,7 @@ TEST(CallbacksTest, ReduceLROnPlateauReducesAfterPatienceWithCooldownAndFloor) {
   for (size_t e = 0; e < loss.size(); ++e) {
     Logs l = {{"val_loss", loss[e]}};
     ASSERT_TRUE(r->OnEpochEnd(static_cast<int>(e), l).ok());
-    rates.push_back(m.optimizer()->learning_rate());
+    rates.push_back(m.optimizer()->LearningRateAt(m.iterations()));
     logged.push_back(*l.Get("learning_rate"));
   }
   // Epoch 0 sets best; 1, 2 wait -> halve at 2. Epoch 3 ends the cooldown (the wait restarts
@@ -298,7 +298,7 @@ TEST(CallbacksTest, ReduceLROnPlateauReducesAfterPatienceWithCooldownAndFloor) {
   Sequential m2 = Linear4();
   auto floor = cb::ReduceLROnPlateau({.monitor = "loss", .factor = 0.1, .patience = 0, .min_lr = 0.004});
   Replay(*floor, m2, "loss", {1, 1, 1});
-  EXPECT_DOUBLE_EQ(m2.optimizer()->learning_rate(), 0.004);
+  EXPECT_DOUBLE_EQ(m2.optimizer()->LearningRateAt(m2.iterations()), 0.004);
   auto bad = cb::ReduceLROnPlateau({.factor = 1.5});
   bad->set_model(&m);
   EXPECT_TRUE(Contains(bad->OnTrainBegin({}).message(), "factor >= 1.0"));
@@ -309,7 +309,7 @@ TEST(CallbacksTest, LearningRateSchedulerSetsTheRateEachEpochAndLogsIt) {
   Data d = Linear();
   std::vector<double> seen_rates;
   auto probe = cb::LambdaCallback({.on_train_batch_begin = [&](int64_t b, const Logs&) {
-    if (b == 0) seen_rates.push_back(m.optimizer()->learning_rate());
+    if (b == 0) seen_rates.push_back(m.optimizer()->LearningRateAt(m.iterations()));
   }});
   auto sched = cb::LearningRateScheduler(
       [](int epoch, double lr) { return epoch < 1 ? lr : lr * 0.5; });

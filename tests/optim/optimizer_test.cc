@@ -80,9 +80,10 @@ class Harness {
 
   // Applies update number `iteration` (0 first) with gradient g.
   absl::Status Step(const Tensor& g, int iteration) {
-    return plan_->Run({g.CastTo(param_type().dtype), Tensor::Scalar<float>(opt_.learning_rate()),
-                       Tensor::Scalar<float>(static_cast<float>(iteration))},
-                      nullptr);
+    return plan_->Run(
+        {g.CastTo(param_type().dtype), Tensor::Scalar<float>(opt_.LearningRateAt(iteration)),
+         Tensor::Scalar<float>(static_cast<float>(iteration))},
+        nullptr);
   }
   Tensor param() const { return graph_.VariableValue(param_).Clone(); }
   Tensor slot(int i) const { return graph_.VariableValue(opt_.slots()[i]).Clone(); }
@@ -218,13 +219,13 @@ TEST(OptimizerByName, KnowsKerasNamesWithKerasDefaults) {
     auto opt = optim::OptimizerByName(name);
     ASSERT_TRUE(opt.ok()) << opt.status();
     EXPECT_EQ((*opt)->name(), "adam");
-    EXPECT_DOUBLE_EQ((*opt)->learning_rate(), 0.001);
+    EXPECT_DOUBLE_EQ((*opt)->LearningRateAt(0), 0.001);
   }
   for (const char* name : {"sgd", "SGD"}) {
     auto opt = optim::OptimizerByName(name);
     ASSERT_TRUE(opt.ok()) << opt.status();
     EXPECT_EQ((*opt)->name(), "sgd");
-    EXPECT_DOUBLE_EQ((*opt)->learning_rate(), 0.01);
+    EXPECT_DOUBLE_EQ((*opt)->LearningRateAt(0), 0.01);
   }
   for (const char* name : {"rmsprop", "RMSprop", "adamw", "AdamW", "adagrad", "Adagrad"}) {
     auto opt = optim::OptimizerByName(name);
@@ -232,7 +233,7 @@ TEST(OptimizerByName, KnowsKerasNamesWithKerasDefaults) {
     std::string lower = name;
     for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
     EXPECT_EQ((*opt)->name(), lower);
-    EXPECT_DOUBLE_EQ((*opt)->learning_rate(), 0.001);
+    EXPECT_DOUBLE_EQ((*opt)->LearningRateAt(0), 0.001);
   }
 }
 
