@@ -73,9 +73,11 @@ absl::Status CheckNamesAreText(const std::string& model_name,
   return absl::OkStatus();
 }
 
-// The optimizer's hyperparameters as JSON: booleans where Keras has them.
+// The optimizer's hyperparameters as JSON: booleans where Keras has them, and a schedule as
+// Keras serialises it ({"class_name": "ExponentialDecay", "config": {...}}).
 Json OptimizerConfig(const optim::Optimizer& o) {
   Json c = Json::object();
+  if (o.has_schedule()) c["learning_rate"] = optim::SerializeSchedule(*o.schedule());
   for (const auto& [key, value] : o.GetConfig()) {
     if (key == "nesterov" || key == "centered") {
       c[key] = value != 0;
@@ -521,7 +523,18 @@ absl::StatusOr<Model> ModelFile::Load(absl::string_view bytes, absl::string_view
       }
     }
     std::vector<std::pair<std::string, double>> hyper;
+    optim::LearningRateSchedulePtr schedule;
     for (const auto& [key, value] : opt_config->items()) {
+      if (key == "learning_rate" && value.is_object()) {
+        absl::StatusOr<optim::LearningRateSchedulePtr> s = optim::DeserializeSchedule(value);
+        if (!s.ok()) {
+          r.Fail("compile_config.optimizer.config.learning_rate",
+                 std::string(s.status().message()));
+          return r.status();
+        }
+        schedule = *std::move(s);
+        continue;
+      }
       if (!value.is_number() && !value.is_boolean()) {
         r.Fail(absl::StrCat("compile_config.optimizer.config.", key),
                absl::StrCat("expected a number, found ", value.type_name()));
@@ -532,6 +545,9 @@ absl::StatusOr<Model> ModelFile::Load(absl::string_view bytes, absl::string_view
     }
     absl::StatusOr<std::unique_ptr<optim::Optimizer>> optimizer =
         optim::OptimizerFromConfig(opt_name->get<std::string>(), hyper);
+    if (optimizer.ok() && schedule) {
+      if (absl::Status s = (*optimizer)->SetLearningRate(schedule); !s.ok()) optimizer = s;
+    }
     if (!optimizer.ok()) {
       return Prefixed(absl::StrCat(source, ": graft_model compile_config.optimizer: "),
                       optimizer.status());
