@@ -27,9 +27,11 @@
 //                           lr0 * ((1 - alpha) * 0.5 * m_mul^i * (1 + cos(pi r)) + alpha)
 //
 // graft evaluates them in double (Keras in the rate's float32) and rounds once, to the float32
-// fed to the plan. CosineDecayRestarts's period is the exact floor of Keras's expression (a
-// float log can land just below an integer at a restart; graft corrects that by comparing the
-// step with the period boundaries).
+// fed to the plan. CosineDecayRestarts's period is the exact floor of Keras's expression: a
+// float log can land just below an integer at a restart (in float32, numpy's log puts step 8
+// of t_mul = 7, first_decay_steps = 1 at the end of period 1, rate lr0 * alpha, where period 2
+// begins, rate lr0 * m_mul^2), so graft settles the period by comparing the step with the
+// periods' boundaries.
 //
 // Arguments are checked as an optimizer's hyperparameters are: the factories below always return
 // a schedule; Check() says whether its arguments are valid, and Optimizer::AppendUpdates (so
@@ -194,10 +196,11 @@ using ScheduleFactory =
 void RegisterScheduleClass(const std::string& class_name, ScheduleFactory factory);
 
 // The schedule `config` describes (Keras `from_config`): missing optional keys take Keras's
-// defaults, "name" may be null (the default name). An unknown class is NOT_FOUND listing the
-// known ones; an unknown key, a value of the wrong kind or an invalid argument is
-// InvalidArgument naming the key ("ExponentialDecay: config.decay_steps: expected a number > 0,
-// got 0"). Never throws.
+// defaults, "name" may be null (the default name), step counts in lists may be written 100 or
+// 100.0. An unknown class is NOT_FOUND listing the known ones; a missing or unknown key or a
+// value of the wrong kind is InvalidArgument naming the key ("ExponentialDecay:
+// config.decay_steps: expected a number, found string"), an invalid value is Check()'s error
+// ("ExponentialDecay: decay_steps must be > 0, got 0. Fix: ..."). Never throws.
 absl::StatusOr<LearningRateSchedulePtr> ScheduleFromConfig(const std::string& class_name,
                                                            const nlohmann::json& config);
 
