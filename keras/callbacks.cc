@@ -83,9 +83,8 @@ class LearningRateSchedulerCallback : public Callback {
           "the schedule returned ", lr, " for epoch ", epoch,
           "; a learning rate must be a finite number >= 0. Fix: the schedule function"));
     }
-    if (absl::Status s = (*o)->SetLearningRate(lr); !s.ok()) {  // a schedule drives it
-      return absl::Status(s.code(), absl::StrCat("LearningRateScheduler: ", s.message()));
-    }
+    // FAILED_PRECONDITION when a schedule drives the optimizer (Keras raises there too).
+    if (absl::Status s = (*o)->SetLearningRate(lr); !s.ok()) return s;
     if (verbose_ > 0) {
       std::cout << "\nEpoch " << epoch + 1 << ": LearningRateScheduler setting learning rate to "
                 << PythonFloat(lr) << ".\n";
@@ -559,9 +558,8 @@ absl::Status ReduceLROnPlateauCallback::OnEpochEnd(int epoch, Logs& logs) {
       const double old_lr = opt->LearningRateAt(model()->iterations());
       if (old_lr > static_cast<float>(o_.min_lr)) {
         const double new_lr = std::max(old_lr * o_.factor, o_.min_lr);
-        if (absl::Status s = opt->SetLearningRate(new_lr); !s.ok()) {  // a schedule drives it
-          return absl::Status(s.code(), absl::StrCat("ReduceLROnPlateau: ", s.message()));
-        }
+        // FAILED_PRECONDITION when a schedule drives the optimizer (Keras raises there too).
+        if (absl::Status s = opt->SetLearningRate(new_lr); !s.ok()) return s;
         if (o_.verbose > 0) {
           std::cout << "\nEpoch " << epoch + 1 << ": ReduceLROnPlateau reducing learning rate to "
                     << PythonFloat(new_lr) << ".\n";

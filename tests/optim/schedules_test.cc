@@ -516,6 +516,39 @@ TEST_F(ScheduledFit, SavedScheduleLoadsAndResumesAtTheIterationCount) {
       << refused.status();
 }
 
+TEST_F(ScheduledFit, CallbacksSeeTheScheduledRateAndCannotSetIt) {
+  keras::Sequential m = TinyModel();
+  ASSERT_TRUE(Compile(m).ok());
+  EXPECT_EQ(m.iterations(), 0);
+  // ReduceLROnPlateau logs the rate in force at the end of each epoch (one step per epoch):
+  // 0.1 * 0.5^1, then 0.1 * 0.5^2; it never needs to reduce here.
+  absl::StatusOr<keras::History> h =
+      m.Fit(x_, y_,
+            {.batch_size = 4,
+             .epochs = 2,
+             .verbose = 0,
+             .shuffle = false,
+             .callbacks = {keras::callbacks::ReduceLROnPlateau({.monitor = "loss"})}});
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->history["learning_rate"].size(), 2u);
+  EXPECT_FLOAT_EQ(h->history["learning_rate"][0], 0.05f);
+  EXPECT_FLOAT_EQ(h->history["learning_rate"][1], 0.025f);
+  EXPECT_EQ(m.iterations(), 2);
+  // LearningRateScheduler sets the rate (here the one in force at iteration 2, 0.1 * 0.5^2),
+  // which a schedule forbids (Keras raises too).
+  h = m.Fit(
+      x_, y_,
+      {.batch_size = 4,
+       .verbose = 0,
+       .callbacks = {keras::callbacks::LearningRateScheduler([](int, double lr) { return lr; })}});
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(h.status().message(),
+                       "LearningRateScheduler.OnEpochBegin: sgd optimizer: SetLearningRate(0.025)"
+                       ": this optimizer was created with a LearningRateSchedule object"))
+      << h.status();
+}
+
 TEST_F(ScheduledFit, CompileRefusesAnInvalidSchedule) {
   keras::Sequential m = TinyModel();
   const absl::Status s =
