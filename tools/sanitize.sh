@@ -23,6 +23,7 @@ case "$mode" in
       --copt=-fno-sanitize-recover=undefined --linkopt=-fno-sanitize-recover=undefined \
       --test_tag_filters=-no_sanitizers \
       --test_env=ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
+      --test_env=LSAN_OPTIONS=suppressions=$PWD/tools/lsan.supp \
       --test_env=UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       --test_timeout=300,900,1800,3600 \
       //tests/... //examples/...
