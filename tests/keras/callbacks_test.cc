@@ -201,6 +201,8 @@ TEST(CallbacksTest, EarlyStoppingRestoresTheBestWeightsInFit) {
 }
 
 TEST(CallbacksTest, ModelCheckpointFormatsPathsSavesModelsAndTheBestOnly) {
+  SetAdaptiveThreads(false);  // Predict of the trained and the loaded model, compared bitwise
+  SetNumThreads(1);
   const std::string dir = TempDir() + "/ckpt";
   std::filesystem::remove_all(dir);
   Sequential m = Linear4("adam");
