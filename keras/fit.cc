@@ -31,16 +31,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Calls `hook` on every callback in order; the first error stops, naming the callback.
-template <typename F>
-absl::Status Each(const std::vector<CallbackPtr>& callbacks, const char* hook, F&& call) {
-  for (const CallbackPtr& cb : callbacks) {
-    if (absl::Status s = call(*cb); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(cb->name(), ".", hook, ": ", s.message()));
-    }
-  }
-  return absl::OkStatus();
-}
+using internal::EachCallback;
 
 // A source of training batches for one epoch after another.
 class BatchSource {
@@ -247,7 +238,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
     cb->set_params(history.params);
   }
   if (absl::Status s = CheckMonitors(m, callbacks, val.present()); !s.ok()) return s;
-  if (absl::Status s = Each(callbacks, "OnTrainBegin",
+  if (absl::Status s = EachCallback(callbacks, "OnTrainBegin",
                             [](Callback& cb) { return cb.OnTrainBegin({}); });
       !s.ok()) {
     return s;
@@ -262,7 +253,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
   for (int epoch = first_epoch; epoch < o.epochs && !m.stop_training_; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     if (verbose > 0 && o.epochs > 1) out << "Epoch " << epoch + 1 << "/" << o.epochs << "\n";
-    if (absl::Status s = Each(callbacks, "OnEpochBegin",
+    if (absl::Status s = EachCallback(callbacks, "OnEpochBegin",
                               [epoch](Callback& cb) { return cb.OnEpochBegin(epoch, {}); });
         !s.ok()) {
       return s;
@@ -283,7 +274,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
                                      absl::StrCat("Fit (epoch ", epoch + 1, ", step ", s + 1, "): "));
       }
       if (!*more) break;
-      if (absl::Status st = Each(callbacks, "OnTrainBatchBegin",
+      if (absl::Status st = EachCallback(callbacks, "OnTrainBatchBegin",
                                  [s](Callback& cb) { return cb.OnTrainBatchBegin(s, {}); });
           !st.ok()) {
         return st;
@@ -302,7 +293,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
       means.Add(fetched, batch, unit.Weights(feeds));
       logs = Logs();
       for (size_t k = 0; k < names.size(); ++k) logs.Set(names[k], means.Mean(k));
-      if (absl::Status st = Each(callbacks, "OnTrainBatchEnd",
+      if (absl::Status st = EachCallback(callbacks, "OnTrainBatchEnd",
                                  [s, &logs](Callback& cb) { return cb.OnTrainBatchEnd(s, logs); });
           !st.ok()) {
         return st;
@@ -345,7 +336,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
     }
     const double seconds = Seconds(start);
     bar.Finish(logs, seconds, s);
-    if (absl::Status st = Each(callbacks, "OnEpochEnd",
+    if (absl::Status st = EachCallback(callbacks, "OnEpochEnd",
                                [epoch, &logs](Callback& cb) { return cb.OnEpochEnd(epoch, logs); });
         !st.ok()) {
       return st;
@@ -355,7 +346,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
     for (const auto& [k, v] : logs) history.history[k].push_back(v);
     epoch_logs = logs;
   }
-  if (absl::Status s = Each(callbacks, "OnTrainEnd",
+  if (absl::Status s = EachCallback(callbacks, "OnTrainEnd",
                             [&epoch_logs](Callback& cb) { return cb.OnTrainEnd(epoch_logs); });
       !s.ok()) {
     return s;
@@ -548,7 +539,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
   const std::vector<std::string> names = metrics_names();
   internal::LogMeans means(compiled_->log_weighting);
   internal::UnitWeights unit(inputs_.size(), outputs_.size());
-  if (absl::Status s = Each(callbacks, "OnTestBegin", [](Callback& cb) { return cb.OnTestBegin({}); });
+  if (absl::Status s = EachCallback(callbacks, "OnTestBegin", [](Callback& cb) { return cb.OnTestBegin({}); });
       !s.ok()) {
     return s;
   }
@@ -558,7 +549,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
     absl::StatusOr<bool> more = next(feeds);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    if (absl::Status s = Each(callbacks, "OnTestBatchBegin",
+    if (absl::Status s = EachCallback(callbacks, "OnTestBatchBegin",
                               [batch](Callback& cb) { return cb.OnTestBatchBegin(batch, {}); });
         !s.ok()) {
       return s;
@@ -569,7 +560,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
     means.Add(fetched, rows, unit.Weights(feeds));
     logs = Logs();
     for (size_t i = 0; i < names.size(); ++i) logs.Set(names[i], means.Mean(i));
-    if (absl::Status s = Each(callbacks, "OnTestBatchEnd",
+    if (absl::Status s = EachCallback(callbacks, "OnTestBatchEnd",
                               [batch, &logs](Callback& cb) { return cb.OnTestBatchEnd(batch, logs); });
         !s.ok()) {
       return s;
@@ -577,7 +568,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
   }
   std::vector<double> result(names.size());
   for (size_t i = 0; i < names.size(); ++i) result[i] = means.Mean(i);
-  if (absl::Status s = Each(callbacks, "OnTestEnd", [&logs](Callback& cb) { return cb.OnTestEnd(logs); });
+  if (absl::Status s = EachCallback(callbacks, "OnTestEnd", [&logs](Callback& cb) { return cb.OnTestEnd(logs); });
       !s.ok()) {
     return s;
   }
@@ -601,7 +592,7 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(Dataset& data, const Evaluat
 
 absl::StatusOr<std::vector<Tensor>> Model::Predict(Dataset& data, const PredictOptions& o) {
   for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
-  if (absl::Status s = Each(o.callbacks, "OnPredictBegin",
+  if (absl::Status s = EachCallback(o.callbacks, "OnPredictBegin",
                             [](Callback& cb) { return cb.OnPredictBegin({}); });
       !s.ok()) {
     return s;
@@ -614,7 +605,7 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(Dataset& data, const PredictO
     if (!e->has_value()) break;
     const std::vector<Tensor>& x = (*e)->x;
     const int64_t rows = !x.empty() && x[0].shape().rank() > 0 ? x[0].shape().dim(0) : 1;
-    if (absl::Status s = Each(o.callbacks, "OnPredictBatchBegin",
+    if (absl::Status s = EachCallback(o.callbacks, "OnPredictBatchBegin",
                               [batch](Callback& cb) { return cb.OnPredictBatchBegin(batch, {}); });
         !s.ok()) {
       return s;
@@ -624,13 +615,13 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(Dataset& data, const PredictO
       return internal::WithContext(r.status(), absl::StrCat("(dataset batch ", batch, ") "));
     }
     parts.push_back(*std::move(r));
-    if (absl::Status s = Each(o.callbacks, "OnPredictBatchEnd",
+    if (absl::Status s = EachCallback(o.callbacks, "OnPredictBatchEnd",
                               [batch](Callback& cb) { return cb.OnPredictBatchEnd(batch, {}); });
         !s.ok()) {
       return s;
     }
   }
-  if (absl::Status s = Each(o.callbacks, "OnPredictEnd",
+  if (absl::Status s = EachCallback(o.callbacks, "OnPredictEnd",
                             [](Callback& cb) { return cb.OnPredictEnd({}); });
       !s.ok()) {
     return s;

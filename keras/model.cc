@@ -684,14 +684,10 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
     results.emplace_back(DType::kF32, shape);
   }
   std::vector<Tensor> fetched;
+  for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
   auto hooks = [&](const char* hook, auto&& call) -> absl::Status {
-    for (const CallbackPtr& cb : o.callbacks) {
-      cb->set_model(this);
-      if (absl::Status s = call(*cb); !s.ok()) {
-        return WithContext(s, absl::StrCat("Predict: ", cb->name(), ".", hook, ": "));
-      }
-    }
-    return absl::OkStatus();
+    absl::Status s = internal::EachCallback(o.callbacks, hook, call);
+    return s.ok() ? s : WithContext(s, "Predict: ");
   };
   if (absl::Status s = hooks("OnPredictBegin", [](Callback& cb) { return cb.OnPredictBegin({}); });
       !s.ok()) {

@@ -33,6 +33,18 @@ inline absl::Status WithContext(const absl::Status& s, absl::string_view context
   return absl::Status(s.code(), absl::StrCat(context, s.message()));
 }
 
+// Calls `call` on every callback in order (Fit, Evaluate and Predict hooks); the first error
+// stops, prefixed "<callback>.<hook>: ".
+template <typename F>
+absl::Status EachCallback(const std::vector<CallbackPtr>& callbacks, const char* hook, F&& call) {
+  for (const CallbackPtr& cb : callbacks) {
+    if (absl::Status s = call(*cb); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(cb->name(), ".", hook, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // "x" for a model of one input, "x[1]" otherwise.
 inline std::string Indexed(const char* what, size_t i, size_t n) {
   return n == 1 ? std::string(what) : absl::StrCat(what, "[", i, "]");
