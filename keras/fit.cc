@@ -33,6 +33,22 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 using internal::EachCallback;
 
+// Every target array has as many samples as x[0]: "<prefix>x has 10 samples but y has 9
+// (expected one target per sample, 10)<fix>" otherwise (Fit's arrays, a dataset's batches,
+// Evaluate's arrays).
+absl::Status CheckTargetCounts(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                               const std::string& prefix, const std::string& fix) {
+  const int64_t n = x[0].shape().dim(0);
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (y[i].shape().dim(0) != n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          prefix, "x has ", n, " samples but ", internal::Indexed("y", i, y.size()), " has ",
+          y[i].shape().dim(0), " (expected one target per sample, ", n, ")", fix));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // A source of training batches for one epoch after another.
 class BatchSource {
  public:
@@ -152,21 +168,18 @@ class FitLoop {
       if (!x.ok()) return x.status();
       absl::StatusOr<std::vector<Tensor>> y = m.PrepareYs(e.y, where.c_str());
       if (!y.ok()) return y.status();
-      const int64_t n = (*x)[0].shape().dim(0);
-      for (size_t i = 0; i < y->size(); ++i) {
-        if ((*y)[i].shape().dim(0) != n) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              where, ": x has ", n, " samples but y", y->size() > 1 ? absl::StrCat("[", i, "]") : "",
-              " has ", (*y)[i].shape().dim(0), ". Fix: make each element's x and y batches of the "
-              "same length"));
-        }
+      if (absl::Status s = CheckTargetCounts(
+              *x, *y, where + ": ", ". Fix: make each element's x and y batches of the same length");
+          !s.ok()) {
+        return s;
       }
       if (check_finite) {
         if (absl::Status s = internal::CheckAllFinite(*x, "x", where); !s.ok()) return s;
         if (absl::Status s = internal::CheckAllFinite(*y, "y", where); !s.ok()) return s;
       }
       absl::StatusOr<std::vector<Tensor>> w =
-          m.PrepareSampleWeights(SampleWeights(e.sample_weight), n, "sample_weight", where);
+          m.PrepareSampleWeights(SampleWeights(e.sample_weight), (*x)[0].shape().dim(0),
+                                 "sample_weight", where);
       if (!w.ok()) return w.status();
       if (absl::Status s =
               m.CheckClassWeight(class_weight, !e.sample_weight.empty(), (*y)[0], where);
@@ -375,13 +388,9 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
   if (!y.ok()) return y.status();
   if (compiled_->advise) Advise(LintData(*x, *y, o.batch_size));  // the first batch (lint.cc)
   const int64_t n_all = (*x)[0].shape().dim(0);
-  for (size_t i = 0; i < y->size(); ++i) {
-    if ((*y)[i].shape().dim(0) != n_all) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "Fit: x has ", n_all, " samples but ", internal::Indexed("y", i, y->size()), " has ",
-          (*y)[i].shape().dim(0), " (expected one target per sample, ", n_all,
-          "). Fix: pass x and y of the same length"));
-    }
+  if (absl::Status s = CheckTargetCounts(*x, *y, "Fit: ", ". Fix: pass x and y of the same length");
+      !s.ok()) {
+    return s;
   }
   // Sample weights per output ((N,) each; none given: none), checked before the first step.
   absl::StatusOr<std::vector<Tensor>> w =
@@ -495,13 +504,7 @@ absl::StatusOr<std::vector<double>> Model::EvaluatePrepared(
     const std::vector<Tensor>& x, const std::vector<Tensor>& y, const std::vector<Tensor>& w,
     int64_t batch_size, const std::vector<CallbackPtr>& callbacks) {
   const int64_t n = x[0].shape().dim(0);
-  for (size_t i = 0; i < y.size(); ++i) {
-    if (y[i].shape().dim(0) != n) {
-      return absl::InvalidArgumentError(absl::StrCat("x has ", n, " samples but ",
-                                                     internal::Indexed("y", i, y.size()), " has ",
-                                                     y[i].shape().dim(0)));
-    }
-  }
+  if (absl::Status s = CheckTargetCounts(x, y, "", ""); !s.ok()) return s;
   int64_t b = 0;
   internal::BatchFn next = [&](std::vector<Tensor>& feeds) -> absl::StatusOr<bool> {
     if (b >= n) return false;
