@@ -29,9 +29,11 @@ set -euo pipefail
 # libcairo2-dev and fonts-dejavu-core: //keras:plot draws learning curves with Cairo (its text
 # needs one scalable font). graphviz: Model::PlotModel runs its `dot` program (not linked; without
 # it PlotModel writes the .dot file and says how to install it, and its PNG test skips).
+# libopenmpi-dev and openmpi-bin: //distributed (data-parallel training over MPI) and its tests
+# under `mpirun -np 2`; only programs that depend on //distributed link MPI.
 packages=(bazel-bootstrap g++ python3 libdnnl-dev libtbb-dev libabsl-dev libgtest-dev libgmock-dev
           libbenchmark-dev zlib1g-dev nlohmann-json3-dev libonnx-dev libprotobuf-dev libcsv-dev
-          pkgconf cmake libcairo2-dev fonts-dejavu-core graphviz)
+          pkgconf cmake libcairo2-dev fonts-dejavu-core graphviz libopenmpi-dev openmpi-bin)
 want_dna=0
 want_mnist=0
 want_onnx=0
