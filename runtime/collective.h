@@ -27,6 +27,8 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  // The gradient bucket size, in bytes, Compile splits a model's gradients into.
+  virtual int64_t bucket_bytes() const { return int64_t{1} << 20; }
 
   // ---- blocking collectives --------------------------------------------------------------
   // Elementwise sums over the ranks, in place.
