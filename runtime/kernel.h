@@ -53,6 +53,12 @@ struct KernelTraits {
   // This kernel treats every input shaped like input 0 as a flat array, element by element (an
   // optimizer update): it works on packed copies as long as all of them share one form.
   bool elementwise_over_layout = false;
+  // Run this step as soon as its inputs exist (the sequential order puts it right after its
+  // last input's producer): a gradient allreduce starting while the backward pass goes on.
+  bool run_early = false;
+  // Output 0 is input 0's bytes, read and written as a flat array (an alias that also passes a
+  // packed layout through): a variable's gradient may stay packed across this step.
+  bool layout_passthrough = false;
 };
 
 // What Init sees: the node (attributes, name) and the concrete types of its inputs and outputs

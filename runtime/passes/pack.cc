@@ -24,6 +24,21 @@ VariableHome* HomeOf(const Graph& graph, int id) {
 
 bool Contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
+// The values from the operand `u` of an update back to the output of a kernel that can write
+// the packed form (a weight gradient), through steps that pass the bytes on as a flat array (a
+// gradient allreduce) and that nothing else reads; nullopt when there is no such kernel.
+std::optional<std::vector<Value>> GradientChain(const CompileState& s, Value u) {
+  std::vector<Value> chain;
+  while (s.traits[u.node].layout_passthrough && u.index == 0) {
+    const Value in = s.graph.node(u.node).inputs[0];
+    if (s.is_fetched(in) || !s.SoleReader(in, u.node)) return std::nullopt;
+    chain.push_back(in);
+    u = in;
+  }
+  if (!Contains(s.traits[u.node].packed_outputs, u.index)) return std::nullopt;
+  return chain;
+}
+
 }  // namespace
 
 absl::Status ChoosePackedForms(CompileState& s) {
@@ -37,6 +52,7 @@ absl::Status ChoosePackedForms(CompileState& s) {
     int packer = -1, packer_input = -1, updater = -1;
     std::vector<int> slots;
     std::optional<Value> grad;
+    std::vector<Value> grad_chain;  // the gradient's producer's output and the pass-throughs
     bool ok = true;
     for (int r : s.readers[id]) {
       const Node& rn = graph.node(r);
@@ -60,8 +76,10 @@ absl::Status ChoosePackedForms(CompileState& s) {
             ok = false;
           } else if (HomeOf(graph, u.node) != nullptr) {
             slots.push_back(u.node);
-          } else if (!grad.has_value() && Contains(s.traits[u.node].packed_outputs, u.index)) {
+          } else if (std::optional<std::vector<Value>> chain = GradientChain(s, u);
+                     !grad.has_value() && chain.has_value()) {
             grad = u;
+            grad_chain = *std::move(chain);
           } else {
             ok = false;
           }
@@ -99,7 +117,10 @@ absl::Status ChoosePackedForms(CompileState& s) {
       if (absl::Status st = HomeOf(graph, slot)->SetForm(form); !st.ok()) return st;
       s.packed[Value{slot, 0}] = form;
     }
-    if (grad.has_value()) s.packed[*grad] = form;
+    if (grad.has_value()) {
+      s.packed[*grad] = form;
+      for (const Value& v : grad_chain) s.packed[v] = form;
+    }
   }
   return absl::OkStatus();
 }

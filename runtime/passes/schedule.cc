@@ -37,10 +37,14 @@ absl::Status OrderSteps(std::vector<PlanStep>& steps, std::vector<int>& step_of)
 
   // Node ids order the data edges, but an update added before a reader of its variable must
   // move after that reader. Kahn's algorithm taking the lowest ready index keeps node order
-  // wherever the edges allow it.
+  // wherever the edges allow it; a ready step that asks to run early (a gradient allreduce's
+  // start) goes first.
   const int m = static_cast<int>(steps.size());
   std::vector<int> pending(m), order;
-  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  std::vector<bool> early(m);
+  for (int i = 0; i < m; ++i) early[i] = steps[i].kernel->Traits().run_early;
+  auto later = [&](int a, int b) { return early[a] != early[b] ? early[b] : a > b; };
+  std::priority_queue<int, std::vector<int>, decltype(later)> ready(later);
   for (int i = 0; i < m; ++i) {
     pending[i] = steps[i].num_predecessors;
     if (pending[i] == 0) ready.push(i);
