@@ -74,6 +74,16 @@ inline bool IsRoot() { return Rank() == 0; }
 // The bucket size in use (Options::bucket_bytes or its default).
 int64_t BucketBytes();
 
+// What this rank's gradient sums have cost since the Context was created: buckets started,
+// bytes summed, and the seconds the train steps spent blocked waiting for sums to finish — the
+// communication the backward pass did not hide (bench/data_parallel reports it per step).
+struct GradientStats {
+  int64_t buckets = 0;
+  int64_t bytes = 0;
+  double wait_seconds = 0;
+};
+GradientStats GetGradientStats();
+
 }  // namespace graft::distributed
 
 #endif  // GRAFT_DISTRIBUTED_DISTRIBUTED_H_
