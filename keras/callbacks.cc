@@ -109,6 +109,7 @@ class CSVLoggerCallback : public Callback {
   explicit CSVLoggerCallback(CSVLoggerOptions o) : o_(std::move(o)) {}
   std::string name() const override { return "CSVLogger"; }
   absl::Status OnTrainBegin(const Logs&) override {
+    if (model()->data_parallel_rank() != 0) return absl::OkStatus();  // rank 0 writes
     write_header_ = true;
     if (o_.append) {
       std::ifstream in(o_.filename);
@@ -125,6 +126,7 @@ class CSVLoggerCallback : public Callback {
     return absl::OkStatus();
   }
   absl::Status OnEpochEnd(int epoch, Logs& logs) override {
+    if (!file_.is_open()) return absl::OkStatus();  // not rank 0
     if (keys_.empty()) {
       keys_ = logs.Names();
       std::sort(keys_.begin(), keys_.end());
@@ -184,6 +186,8 @@ class BackupAndRestoreCallback : public Callback {
   std::string path() const { return (std::filesystem::path(o_.backup_dir) / "latest.graft").string(); }
 
   absl::Status OnTrainBegin(const Logs&) override {
+    // Data-parallel: rank 0 restores, and Fit gives its state to the other ranks.
+    if (model()->data_parallel_rank() != 0) return absl::OkStatus();
     std::error_code ec;
     std::filesystem::create_directories(o_.backup_dir, ec);
     if (ec) {
@@ -205,7 +209,7 @@ class BackupAndRestoreCallback : public Callback {
     return internal::SaveBackup(*model(), path(), epoch);
   }
   absl::Status OnTrainEnd(const Logs&) override {
-    if (o_.delete_checkpoint) {
+    if (o_.delete_checkpoint && model()->data_parallel_rank() == 0) {
       std::error_code ec;
       std::filesystem::remove(path(), ec);
     }

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "keras/data_parallel.h"
 #include "keras/model.h"
 #include "keras/model_internal.h"
 #include "keras/progress.h"
@@ -58,6 +59,7 @@ class BatchSource {
   // when the data has weights); false at the epoch's end.
   virtual absl::StatusOr<bool> Next(std::vector<Tensor>& feeds) = 0;
   virtual int64_t steps() const = 0;  // batches per epoch; -1 when not known
+  virtual int64_t samples() const { return -1; }  // samples per epoch; -1 when not known
 };
 
 // Arrays in memory, shuffled every epoch from the model's stream; batches are gathered into
@@ -93,6 +95,7 @@ class ArraySource : public BatchSource {
     return true;
   }
   int64_t steps() const override { return n_ / batch_size_ + (n_ % batch_size_ != 0); }
+  int64_t samples() const override { return n_; }
 
  private:
   std::vector<Tensor> arrays_;
@@ -236,9 +239,19 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
   m.stop_training_ = false;
   m.resume_epoch_ = -1;
 
+  if (c.comm == nullptr && DataParallelCommunicator() != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Fit: this process is rank ", DataParallelCommunicator()->rank(), " of ",
+        DataParallelCommunicator()->size(), " but model \"", m.name_, "\" was compiled before "
+        "graft::distributed::Context was created, so it would train alone on every rank. Fix: "
+        "create the Context at the start of main, before Compile"));
+  }
+  // Data-parallel (keras/data_parallel.h): each rank trains on its share of every batch.
+  std::unique_ptr<DataParallel> dp = DataParallel::For(m);
   std::ostream& out = o.output ? *o.output : std::cout;
   int verbose = o.verbose;
   if (verbose < 0) verbose = (o.output == nullptr && isatty(STDOUT_FILENO)) ? 1 : 2;
+  if (dp != nullptr && dp->rank() != 0) verbose = 0;  // rank 0 shows the global logs
   int64_t steps = source.steps();
   History history;
   history.params = {{"verbose", static_cast<double>(verbose)},
@@ -256,7 +269,13 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
       !s.ok()) {
     return s;
   }
+  if (dp != nullptr) {  // the ranks agree and start from rank 0's state
+    if (absl::Status s = dp->BeginFit(m, o.batch_size, source.samples(), o.epochs); !s.ok()) {
+      return s;
+    }
+  }
   const int first_epoch = m.resume_epoch_ >= 0 ? m.resume_epoch_ : o.initial_epoch;
+  const size_t num_in = m.inputs_.size(), num_out = m.outputs_.size();
 
   const std::vector<std::string> names = m.metrics_names();
   // TerminateOnNaN: the last finite loss and where it was, for the message.
@@ -292,18 +311,32 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
           !st.ok()) {
         return st;
       }
-      const int64_t batch = feeds[0].shape().dim(0);
+      int64_t batch = feeds[0].shape().dim(0);
       unit.Complete(feeds);  // ones when the data has no weights
+      float scale = 1.0f;
+      if (dp != nullptr) {
+        batch = dp->ShareRows(batch);
+        scale = dp->Shard(feeds, num_in + 2 * num_out, num_in + num_out, num_out);
+      }
       feeds.push_back(
           Tensor::Scalar<float>(static_cast<float>(c.optimizer->LearningRateAt(c.iterations))));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
+      if (dp != nullptr) feeds.push_back(Tensor::Scalar<float>(scale));
       if (absl::Status st = m.RunStep(internal::kTrainStep, feeds, &fetched); !st.ok()) {
         return internal::WithContext(st,
                                      absl::StrCat("Fit (epoch ", epoch + 1, ", step ", s + 1, "): "));
       }
       ++c.iterations;
-      const double loss = fetched[0].AsDouble(0);
-      means.Add(fetched, batch, unit.Weights(feeds));
+      double loss = fetched[0].AsDouble(0);
+      if (dp == nullptr) {
+        means.Add(fetched, batch, unit.Weights(feeds));
+      } else {  // the global batch's logs: the ranks' shares summed
+        internal::LogMeans local(c.log_weighting), global(c.log_weighting);
+        if (batch > 0) local.Add(fetched, batch, unit.Weights(feeds));
+        if (absl::Status st = dp->ReduceLogs(local, global); !st.ok()) return st;
+        means.AddSums(global.Sums());
+        loss = global.Mean(0);
+      }
       logs = Logs();
       for (size_t k = 0; k < names.size(); ++k) logs.Set(names[k], means.Mean(k));
       if (absl::Status st = EachCallback(callbacks, "OnTrainBatchEnd",
@@ -340,6 +373,9 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
           "yields elements (a generator that ended, or a Start that does not rewind it)"));
     }
     if (steps < 0 && o.steps_per_epoch == 0) steps = s;  // learnt from the first pass
+    if (dp != nullptr) {
+      if (absl::Status st = dp->AverageMovingStatistics(m); !st.ok()) return st;
+    }
     if (val.present()) {
       absl::StatusOr<std::vector<double>> v =
           val.data != nullptr ? m.EvaluateDataset(*val.data, callbacks)
@@ -546,6 +582,8 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
       !s.ok()) {
     return s;
   }
+  // Data-parallel: each rank evaluates its share of every batch; the sums are reduced at the end.
+  std::unique_ptr<DataParallel> dp = DataParallel::For(*this);
   std::vector<Tensor> feeds, fetched;
   Logs logs;
   for (int64_t batch = 0;; ++batch) {
@@ -557,10 +595,17 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
         !s.ok()) {
       return s;
     }
-    const int64_t rows = feeds[0].shape().dim(0);
+    int64_t rows = feeds[0].shape().dim(0);
     unit.Complete(feeds);  // ones when the data has no weights
-    if (absl::Status s = RunStep(internal::kEvalStep, feeds, &fetched); !s.ok()) return s;
-    means.Add(fetched, rows, unit.Weights(feeds));
+    if (dp != nullptr) {
+      rows = dp->ShareRows(rows);
+      dp->Shard(feeds, inputs_.size() + 2 * outputs_.size(), inputs_.size() + outputs_.size(),
+                outputs_.size());
+    }
+    if (rows > 0) {  // an empty share has nothing to evaluate
+      if (absl::Status s = RunStep(internal::kEvalStep, feeds, &fetched); !s.ok()) return s;
+      means.Add(fetched, rows, unit.Weights(feeds));
+    }
     logs = Logs();
     for (size_t i = 0; i < names.size(); ++i) logs.Set(names[i], means.Mean(i));
     if (absl::Status s = EachCallback(callbacks, "OnTestBatchEnd",
@@ -568,6 +613,11 @@ absl::StatusOr<std::vector<double>> Model::EvaluateBatches(
         !s.ok()) {
       return s;
     }
+  }
+  if (dp != nullptr) {
+    internal::LogMeans global(compiled_->log_weighting);
+    if (absl::Status s = dp->ReduceLogs(means, global); !s.ok()) return s;
+    means = global;
   }
   std::vector<double> result(names.size());
   for (size_t i = 0; i < names.size(); ++i) result[i] = means.Mean(i);

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "autodiff/gradients.h"
 #include "graph/memory.h"
+#include "keras/data_parallel.h"
 #include "keras/layer_internal.h"
 #include "keras/losses.h"
 #include "keras/model_internal.h"
@@ -25,6 +26,7 @@
 #include "keras/sample_weights.h"
 #include "keras/summary.h"
 #include "keras/validation.h"
+#include "ops/collective.h"
 #include "runtime/threads.h"
 
 namespace graft::keras {
@@ -420,6 +422,13 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   absl::StatusOr<std::vector<Value>> grads = autodiff::Gradients(g, c->train_logs[0], params);
   if (!grads.ok()) return WithContext(grads.status(), "Compile: gradients: ");
   c->lr = g.Placeholder({DType::kF32, Shape{}}, "learning_rate");
+  if (Communicator* comm = DataParallelCommunicator(); comm != nullptr) {
+    // Data-parallel: each gradient is summed over the ranks before its update (ops/collective.h).
+    c->comm = comm;
+    c->shard_scale = g.Placeholder({DType::kF32, Shape{}}, "shard_scale");
+    grads = ops::AllreduceGradients(g, *grads, c->shard_scale, comm, comm->bucket_bytes());
+    if (!grads.ok()) return WithContext(grads.status(), "Compile: data-parallel gradients: ");
+  }
   const size_t slots_before = c->optimizer->slots().size();
   absl::StatusOr<std::vector<Operation>> updates =
       c->optimizer->AppendUpdates(g, params, *grads, c->lr, c->iteration);
@@ -437,6 +446,7 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   std::vector<Value> train_feeds = eval_feeds;
   train_feeds.push_back(c->lr);
   train_feeds.push_back(c->iteration);
+  if (c->comm != nullptr) train_feeds.push_back(c->shard_scale);
   c->steps[kTrain] = c->session->AddStep({train_feeds, c->train_logs, c->updates});
   c->steps[kEval] = c->session->AddStep({eval_feeds, c->eval_logs, {}});
   c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
@@ -693,8 +703,11 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
       !s.ok()) {
     return s;
   }
-  for (int64_t b = 0, batch = 0; b < n; b += o.batch_size, ++batch) {
-    const int64_t e = std::min(n, b + o.batch_size);
+  // Data-parallel: each rank predicts its share of the samples; the shares are gathered below.
+  std::unique_ptr<DataParallel> dp = DataParallel::For(*this);
+  const auto [lo, hi] = dp != nullptr ? dp->Share(n) : std::pair<int64_t, int64_t>{0, n};
+  for (int64_t b = lo, batch = 0; b < hi; b += o.batch_size, ++batch) {
+    const int64_t e = std::min(hi, b + o.batch_size);
     std::vector<Tensor> feeds;
     for (const Tensor& t : *x) feeds.push_back(t.RowsView(b, e));
     if (absl::Status s = hooks("OnPredictBatchBegin",
@@ -714,6 +727,21 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
                                [batch](Callback& cb) { return cb.OnPredictBatchEnd(batch, {}); });
         !s.ok()) {
       return s;
+    }
+  }
+  if (dp != nullptr) {  // every rank gets every rank's rows
+    for (Tensor& r : results) {
+      const int64_t row_bytes = n == 0 ? 0 : r.nbytes() / n;
+      std::vector<int64_t> bytes(dp->size());
+      for (int k = 0; k < dp->size(); ++k) {
+        auto [b, e] = DataParallel::ShareOf(n, k, dp->size());
+        bytes[k] = (e - b) * row_bytes;
+      }
+      const std::vector<char> mine(static_cast<const char*>(r.raw_data()) + lo * row_bytes,
+                                   static_cast<const char*>(r.raw_data()) + hi * row_bytes);
+      if (absl::Status s = dp->comm().Allgatherv(mine.data(), r.raw_data(), bytes); !s.ok()) {
+        return WithContext(s, "Predict (data-parallel): ");
+      }
     }
   }
   if (absl::Status s = hooks("OnPredictEnd", [](Callback& cb) { return cb.OnPredictEnd({}); });
@@ -803,7 +831,14 @@ absl::StatusOr<std::string> Model::SummaryText() {
   return FormatFunctionalSummary(name_, rows, totals);
 }
 
+int Model::data_parallel_rank() const {
+  if (compiled_ && compiled_->comm != nullptr) return compiled_->comm->rank();
+  Communicator* comm = DataParallelCommunicator();
+  return comm == nullptr ? 0 : comm->rank();
+}
+
 void Model::Summary(std::ostream& out) {
+  if (data_parallel_rank() != 0) return;  // rank 0 prints for all
   absl::StatusOr<std::string> text = SummaryText();
   if (text.ok()) {
     out << *text;

@@ -252,6 +252,10 @@ class Model {
 
   // Keras's model.stop_training: a callback sets it to end Fit after the current batch.
   void set_stop_training(bool stop) { stop_training_ = stop; }
+  // This process's rank in data-parallel training (distributed/distributed.h), 0 when the model
+  // trains alone. Summary prints, and Save, SaveWeights and the callbacks write files, only where
+  // it is 0.
+  int data_parallel_rank() const;
   bool stop_training() const { return stop_training_; }
   // The optimizer of the compiled model (null before Compile): callbacks change its rate.
   optim::Optimizer* optimizer() const;
@@ -401,6 +405,8 @@ class Model {
                                                       const std::vector<CallbackPtr>& callbacks);
   // Fit's epochs over a source of batches (keras/fit.cc).
   friend class FitLoop;
+  // Data-parallel training's state broadcasts and reductions (keras/data_parallel.cc).
+  friend class DataParallel;
   // The model's lock, not taken again by a call from a callback on the thread running this
   // model's Fit (which holds it exclusively): callbacks may Save, GetWeights, Predict...
   std::shared_lock<std::shared_mutex> ReadLock() const;

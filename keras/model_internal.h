@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "keras/functional_internal.h"
 #include "keras/model.h"
+#include "runtime/collective.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
 
@@ -69,6 +70,11 @@ struct Model::Compiled {
   // per call), so one train plan serves both and the optimizer's update nodes exist once.
   std::vector<Value> sample_weights;
   Value lr, iteration;
+  // Data-parallel training (keras/data_parallel.h): the communicator the train step sums its
+  // gradients over (null: the model trains alone), and the scalar placeholder fed after the
+  // iteration count with this rank's share of the global batch (the gradients' scale).
+  Communicator* comm = nullptr;
+  Value shard_scale;
   // The logs (the total loss, each output's loss when there are several, the metrics) on the
   // training-mode forward (Fit) and the inference-mode one (Evaluate, validation); the same
   // values when no layer behaves differently in training. log_names is metrics_names().

@@ -87,6 +87,20 @@ void LogMeans::Add(const std::vector<Tensor>& fetched, int64_t batch,
 
 double LogMeans::Mean(size_t k) const { return count_[k] != 0 ? total_[k] / count_[k] : 0.0; }
 
+std::vector<double> LogMeans::Sums() const {
+  std::vector<double> sums = total_;
+  sums.insert(sums.end(), count_.begin(), count_.end());
+  return sums;
+}
+
+void LogMeans::AddSums(const std::vector<double>& sums) {
+  const size_t k = total_.size();
+  for (size_t i = 0; i < k; ++i) {
+    total_[i] += sums[i];
+    count_[i] += sums[k + i];
+  }
+}
+
 }  // namespace internal
 
 // ---- Model members ----------------------------------------------------------------------------

@@ -56,6 +56,10 @@ class LogMeans {
   // One batch: its fetched log values (scalars), its size, and its weights per output.
   void Add(const std::vector<Tensor>& fetched, int64_t batch, absl::Span<const Tensor> weights);
   double Mean(size_t k) const;
+  // The running totals then counts, one per log (what data-parallel ranks sum), and adding such
+  // sums (another LogMeans's, or the ranks' summed).
+  std::vector<double> Sums() const;
+  void AddSums(const std::vector<double>& sums);
 
  private:
   std::vector<int> weighting_;

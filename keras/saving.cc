@@ -106,6 +106,7 @@ class ModelFile {
   static absl::Status Save(Model& m, const std::string& path,
                            const std::map<std::string, std::string>& extra = {}) {
     if (absl::Status s = m.Build(); !s.ok()) return Prefixed("Save: ", s);
+    if (m.data_parallel_rank() != 0) return absl::OkStatus();  // rank 0 saves for all
     if (absl::Status s = CheckNamesAreText(m.name_, m.inputs_, m.layers_); !s.ok()) {
       return Prefixed("Save: ", s);
     }
@@ -702,6 +703,7 @@ absl::Status Model::Save(const std::string& path) {
 absl::Status Model::SaveWeights(const std::string& path) {
   std::shared_lock<std::shared_mutex> lock = ReadLock();
   if (absl::Status s = Build(); !s.ok()) return Prefixed("SaveWeights: ", s);
+  if (data_parallel_rank() != 0) return absl::OkStatus();  // rank 0 saves for all
   if (absl::Status s = CheckNamesAreText(name_, inputs_, layers_); !s.ok()) {
     return Prefixed("SaveWeights: ", s);
   }
