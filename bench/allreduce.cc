@@ -42,7 +42,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
-ABSL_FLAG(int64_t, bucket_bytes, 1 << 20, "bucket size of the bucketed way, bytes");
+ABSL_FLAG(int64_t, bucket_bytes, 256 << 10, "bucket size of the bucketed way, bytes (graft's default)");
 ABSL_FLAG(double, min_time, 0.2, "timed seconds per size and way (at least --min_reps)");
 ABSL_FLAG(int, min_reps, 20, "timed repetitions per size and way, at least");
 ABSL_FLAG(int, max_reps, 100000, "timed repetitions per size and way, at most");

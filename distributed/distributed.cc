@@ -6,6 +6,12 @@
 // Waiting is MPI_Test in a loop that yields the core (sched_yield) and sleeps after a while: two
 // ranks on two cores must not spin against each other's compute, and the loop is where the
 // collective timeout is enforced.
+//
+// Progress: Open MPI advances a non-blocking collective only inside MPI calls (there is no
+// asynchronous progress over TCP). While gradient buckets are in flight, a progress thread calls
+// MPI_Test on them every GRAFT_DIST_PROGRESS_US microseconds (default 100; it sleeps on a
+// condition variable when nothing is in flight), so a bucket's sum moves on while the backward
+// pass computes instead of only when the step reaches its Wait.
 #include "distributed/distributed.h"
 
 #include <mpi.h>
@@ -13,6 +19,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -36,14 +43,22 @@ double EnvSeconds(const char* name, double fallback) {
 
 class MpiCommunicator : public Communicator {
  public:
-  MpiCommunicator(double timeout_s, int64_t bucket_bytes)
-      : timeout_s_(timeout_s), bucket_bytes_(bucket_bytes) {
+  MpiCommunicator(double timeout_s, int64_t bucket_bytes, double progress_us)
+      : timeout_s_(timeout_s), bucket_bytes_(bucket_bytes), progress_us_(progress_us) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     char host[MPI_MAX_PROCESSOR_NAME];
     int len = 0;
     MPI_Get_processor_name(host, &len);
     host_.assign(host, len);
+  }
+  ~MpiCommunicator() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    in_flight_.notify_all();
+    if (progress_.joinable()) progress_.join();
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -103,6 +118,8 @@ class MpiCommunicator : public Communicator {
     stats_.bytes += static_cast<int64_t>(data.size() * sizeof(float));
     const int64_t h = next_handle_++;
     pending_[h] = r;
+    if (size_ > 1 && !progress_.joinable()) progress_ = std::thread([this] { ProgressLoop(); });
+    in_flight_.notify_one();
     return h;
   }
   void Progress() override {
@@ -145,6 +162,26 @@ class MpiCommunicator : public Communicator {
       if (rc != MPI_SUCCESS) return Fatal(rc, what);
     }
     return WaitFor(r, what);
+  }
+
+  // The progress thread: MPI_Test on the buckets in flight, then sleep; errors are left for Wait.
+  void ProgressLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      bool any = false;
+      for (auto& [h, r] : pending_) {
+        if (r == MPI_REQUEST_NULL) continue;
+        int done = 0;
+        if (MPI_Test(&r, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) any = true;
+      }
+      if (!any) {
+        in_flight_.wait(lock);
+        continue;
+      }
+      // Not holding the lock meanwhile (a wait on the condition variable releases it); a new
+      // bucket or the destructor wakes it early.
+      in_flight_.wait_for(lock, std::chrono::duration<double, std::micro>(progress_us_));
+    }
   }
 
   // MPI_Test until done; past the timeout, the job ends: a peer is gone or stalled, and an
@@ -206,6 +243,10 @@ class MpiCommunicator : public Communicator {
   std::map<int64_t, MPI_Request> pending_;
   int64_t next_handle_ = 0;
   GradientStats stats_;
+  double progress_us_;
+  std::thread progress_;
+  std::condition_variable in_flight_;  // a bucket was started, or stop_
+  bool stop_ = false;
 };
 
 MpiCommunicator* installed = nullptr;
@@ -242,8 +283,8 @@ Context::Context(int* argc, char*** argv, Options options) {
   const int64_t bucket =
       options.bucket_bytes > 0
           ? options.bucket_bytes
-          : static_cast<int64_t>(EnvSeconds("GRAFT_DIST_BUCKET_BYTES", double(1 << 20)));
-  installed = new MpiCommunicator(timeout, bucket);
+          : static_cast<int64_t>(EnvSeconds("GRAFT_DIST_BUCKET_BYTES", double(256 << 10)));
+  installed = new MpiCommunicator(timeout, bucket, EnvSeconds("GRAFT_DIST_PROGRESS_US", 100));
   SetCurrentCommunicator(installed);
 }
 
@@ -267,7 +308,7 @@ int Size() {
 }
 int64_t BucketBytes() {
   Communicator* c = CurrentCommunicator();
-  return c == nullptr ? int64_t{1} << 20 : c->bucket_bytes();
+  return c == nullptr ? int64_t{256} << 10 : c->bucket_bytes();
 }
 
 GradientStats GetGradientStats() {

@@ -47,7 +47,7 @@ struct Options {
   // (0: GRAFT_DIST_TIMEOUT_S, else 120 s).
   double timeout_seconds = 0;
   // Gradient bucket size: gradients are summed in buckets of about this many bytes, each
-  // started as soon as its gradients exist (0: GRAFT_DIST_BUCKET_BYTES, else 1 MiB).
+  // started as soon as its gradients exist (0: GRAFT_DIST_BUCKET_BYTES, else 256 KiB).
   int64_t bucket_bytes = 0;
 };
 

@@ -28,7 +28,7 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   // The gradient bucket size, in bytes, Compile splits a model's gradients into.
-  virtual int64_t bucket_bytes() const { return int64_t{1} << 20; }
+  virtual int64_t bucket_bytes() const { return int64_t{256} << 10; }
 
   // ---- blocking collectives --------------------------------------------------------------
   // Elementwise sums over the ranks, in place.

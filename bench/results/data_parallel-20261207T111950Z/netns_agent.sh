@@ -1,0 +1,3 @@
+#!/bin/sh
+shift
+exec ip netns exec graft_b /bin/sh -c "$*"
