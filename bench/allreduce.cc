@@ -41,6 +41,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "bench/timing.h"
 
 ABSL_FLAG(int64_t, bucket_bytes, 256 << 10, "bucket size of the bucketed way, bytes (graft's default)");
 ABSL_FLAG(double, min_time, 0.2, "timed seconds per size and way (at least --min_reps)");
@@ -221,19 +222,6 @@ std::string HumanBytes(int64_t b) {
   if (b >= (1 << 20) && b % (1 << 20) == 0) return absl::StrCat(b >> 20, " MiB");
   if (b >= (1 << 10) && b % (1 << 10) == 0) return absl::StrCat(b >> 10, " KiB");
   return absl::StrCat(b, " B");
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) {
-      out += absl::StrFormat("\\u%04x", ch);
-      continue;
-    }
-    out += ch;
-  }
-  return out + "\"";
 }
 
 std::string Json(const std::vector<Result>& results, const std::string& transport,
