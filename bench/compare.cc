@@ -377,6 +377,8 @@ class Driver {
   void RunAll();
   absl::Status WriteJson(const std::string& path) const;
   void PrintTable(std::ostream& out) const;
+  void PrintLatencyTable(std::ostream& out) const;
+  void PrintSummary(std::ostream& out) const;
   void Plot(const std::string& json, const std::string& png) const;
   bool any_failed() const { return failed_ > 0; }
   void Cleanup();
@@ -390,9 +392,12 @@ class Driver {
   absl::Status ExportModels(const std::vector<ModelSpec>& specs);
   // graft / onnxruntime into both records of a job ("graft_over_onnxruntime").
   void AddOnnxRuntimeRatios();
+  // The record of job `j` by `fw` in `config`, or null.
+  const Record* Find(const Job& j, const std::string& fw, const std::string& config) const;
 
   std::vector<Job> jobs_;
   std::vector<Run> runs_;
+  std::vector<std::string> skipped_;  // "framework: why", printed in the summary
   std::string data_dir_;
   bool own_data_dir_ = false;
   std::string runner_, pytorch_script_;
@@ -410,12 +415,20 @@ absl::Status Driver::Init() {
     } else if (f == "libtorch") {
       runner_ = FindRunner();
       if (runner_.empty()) {
-        std::cout << "libtorch: skipped, no libtorch_runner"
-                  << (absl::GetFlag(FLAGS_libtorch_runner).empty()
-                          ? ""
-                          : " at " + absl::GetFlag(FLAGS_libtorch_runner))
-                  << " (build it first: tools/setup.sh --bench && "
-                     "bazel build -c opt //bench:libtorch_runner)\n";
+        // With libtorch-dev installed the runner is one build away: stop and say so, rather
+        // than print a comparison without its strongest column.
+        if (fs::exists("/usr/include/torch/csrc/api/include/torch/torch.h")) {
+          return absl::FailedPreconditionError(
+              "libtorch_runner is not built (it is opt-in: `bazel build //...` skips it). Run\n"
+              "  bazel build -c opt //bench:libtorch_runner\n"
+              "and run compare again; or leave libtorch out with "
+              "--frameworks=graft,pytorch,onnxruntime");
+        }
+        const std::string why =
+            "libtorch: skipped, libtorch-dev is not installed (tools/setup.sh --bench, then "
+            "bazel build -c opt //bench:libtorch_runner)";
+        std::cout << why << "\n";
+        skipped_.push_back(why);
         continue;
       }
       for (const std::string& c : SplitList(absl::GetFlag(FLAGS_libtorch_configs))) {
@@ -433,7 +446,9 @@ absl::Status Driver::Init() {
       runs_.push_back({"pytorch", "default"});
     } else if (f == "onnxruntime") {
       if (absl::Status s = FindOnnxRuntime(); !s.ok()) {
-        std::cout << "onnxruntime: skipped, " << s.message() << "\n";
+        const std::string why = absl::StrCat("onnxruntime: skipped, ", s.message());
+        std::cout << why << "\n";
+        skipped_.push_back(why);
         continue;
       }
       runs_.push_back({"onnxruntime", "default"});
@@ -470,10 +485,12 @@ absl::Status Driver::Init() {
                                [](const Run& r) { return r.first == "onnxruntime"; });
   for (const ModelSpec& spec : specs) {
     for (const std::string& mode : modes) {
-      std::vector<int64_t> bs = batches ? *batches : std::vector<int64_t>{spec.small_batch, 256};
+      // Batch 1 (latency: p50/p99 per call) is in every default grid.
+      std::vector<int64_t> bs =
+          batches ? *batches : std::vector<int64_t>{1, spec.small_batch, 256};
       if (!batches && ort && mode == "infer") {
         // The ONNX Runtime comparison asks for batch 1, 32 and 256 on every model.
-        bs.insert(bs.end(), {1, 32});
+        bs.insert(bs.end(), {32});
         std::sort(bs.begin(), bs.end());
         bs.erase(std::unique(bs.begin(), bs.end()), bs.end());
       }
@@ -664,9 +681,11 @@ void Driver::RunAll() {
       absl::StatusOr<Record> rec = Measure(job, run);
       if (!rec.ok()) {
         if (run.first == "pytorch" && absl::EndsWith(rec.status().message(), "status 3")) {
-          std::cout << "skipped: " << absl::GetFlag(FLAGS_python)
-                    << " cannot import torch and numpy (tools/setup.sh --bench installs "
-                       "python3-torch); PyTorch is left out of this run\n";
+          const std::string why = absl::StrCat(
+              "pytorch: skipped, ", absl::GetFlag(FLAGS_python),
+              " cannot import torch and numpy (tools/setup.sh --bench installs python3-torch)");
+          std::cout << "skipped\n" << why << "; PyTorch is left out of this run\n";
+          skipped_.push_back(why);
           pytorch_ok = false;
         } else {
           std::cout << "FAILED: " << rec.status().message() << "\n";
@@ -699,15 +718,19 @@ absl::Status Driver::WriteJson(const std::string& path) const {
   return absl::OkStatus();
 }
 
-void Driver::PrintTable(std::ostream& out) const {
-  auto find = [&](const Job& j, const std::string& fw, const std::string& config) -> const Record* {
-    for (const Record& r : records_) {
-      if (r.job.model == j.model && r.job.mode == j.mode && r.job.batch == j.batch &&
-          r.job.threads == j.threads && r.framework == fw && r.config == config) {
-        return &r;
-      }
+const Record* Driver::Find(const Job& j, const std::string& fw, const std::string& config) const {
+  for (const Record& r : records_) {
+    if (r.job.model == j.model && r.job.mode == j.mode && r.job.batch == j.batch &&
+        r.job.threads == j.threads && r.framework == fw && r.config == config) {
+      return &r;
     }
-    return nullptr;
+  }
+  return nullptr;
+}
+
+void Driver::PrintTable(std::ostream& out) const {
+  auto find = [&](const Job& j, const std::string& fw, const std::string& config) {
+    return Find(j, fw, config);
   };
   auto rate = [](const Record* r) { return r ? Rate(r->median) : std::string("-"); };
   auto rss = [](const Record* r) {
@@ -733,6 +756,58 @@ void Driver::PrintTable(std::ostream& out) const {
         Ratio(median(g), median(lt)), Ratio(median(g), median(ld)), Ratio(median(g), median(pt)),
         Ratio(median(g), median(ort)), rss(g), rss(lt), rss(ld), rss(pt), rss(ort));
   }
+}
+
+// Batch-1 rows: one call's latency, p50 and p99 (the children time every step).
+void Driver::PrintLatencyTable(std::ostream& out) const {
+  auto us = [](const Record* r, const char* key) -> double {
+    if (!r) return 0;
+    for (const auto& [k, v] : r->extra) {
+      if (k == key) return std::atof(v.c_str());
+    }
+    return 0;
+  };
+  auto cell = [&](const Record* r) {
+    if (!r || us(r, "p50_us") <= 0) return std::string("-");
+    return absl::StrFormat("%.0f/%.0f", us(r, "p50_us"), us(r, "p99_us"));
+  };
+  bool header = false;
+  for (const Job& j : jobs_) {
+    if (j.batch != 1) continue;
+    const Record* g = Find(j, "graft", "default");
+    const Record* lt = Find(j, "libtorch", "tuned");
+    const Record* ld = Find(j, "libtorch", "default");
+    const Record* pt = Find(j, "pytorch", "default");
+    const Record* ort = Find(j, "onnxruntime", "default");
+    if (!g) continue;
+    if (!header) {
+      out << "\nbatch 1: one call's latency, microseconds p50/p99; ratios are p50 other / p50 "
+             "graft (> 1: graft faster)\n\n";
+      out << absl::StrFormat("%-5s %-5s %3s | %11s %11s %11s %11s %11s | %8s %8s %8s\n",
+                             "model", "mode", "thr", "graft", "lt-tuned", "lt-dflt", "pytorch",
+                             "onnxrt", "lt-tun/g", "pt/g", "ort/g");
+      out << std::string(100, '-') << "\n";
+      header = true;
+    }
+    auto ratio = [&](const Record* o) { return Ratio(us(o, "p50_us"), us(g, "p50_us")); };
+    out << absl::StrFormat("%-5s %-5s %3d | %11s %11s %11s %11s %11s | %8s %8s %8s\n", j.model,
+                           j.mode, j.threads, cell(g), cell(lt), cell(ld), cell(pt), cell(ort),
+                           ratio(lt), ratio(pt), ratio(ort));
+  }
+}
+
+// Which frameworks and configurations this run measured, and which it skipped and why.
+void Driver::PrintSummary(std::ostream& out) const {
+  out << "\nmeasured:";
+  for (const Run& run : runs_) {
+    int n = 0;
+    for (const Record& r : records_) n += r.framework == run.first && r.config == run.second;
+    if (n > 0) out << " " << run.first << (run.first == "libtorch" ? " " + run.second : "") << " ("
+                   << n << ")";
+  }
+  out << "\n";
+  for (const std::string& why : skipped_) out << why << "\n";
+  if (failed_ > 0) out << failed_ << " measurement(s) FAILED (see above)\n";
 }
 
 void Driver::Plot(const std::string& json, const std::string& png) const {
@@ -776,6 +851,8 @@ int Main() {
   driver.RunAll();
   driver.Cleanup();
   driver.PrintTable(std::cout);
+  driver.PrintLatencyTable(std::cout);
+  driver.PrintSummary(std::cout);
   const std::string json = UserPath(absl::GetFlag(FLAGS_json_out));
   if (absl::Status s = driver.WriteJson(json); !s.ok()) {
     std::cerr << "compare: " << s << "\n";

@@ -119,20 +119,26 @@ def measure(step, batch, warmup_seconds, min_seconds, repetitions):
     while i < 2 or time.perf_counter() - start < warmup_seconds:
         step()
         i += 1
-    windows, total_steps, total_seconds = [], 0, 0.0
+    windows, total_steps, total_seconds, latencies = [], 0, 0.0, []
     for _ in range(repetitions):
         steps = 0
-        start = time.perf_counter()
+        start = before = time.perf_counter()
         while True:
             step()
+            after = time.perf_counter()
+            latencies.append(after - before)
+            before = after
             steps += 1
-            seconds = time.perf_counter() - start
+            seconds = after - start
             if seconds >= min_seconds:
                 break
         windows.append(float(f"{steps * batch / seconds:.6g}"))
         total_steps += steps
         total_seconds += seconds
-    return windows, total_steps, total_seconds
+    latencies.sort()
+    def pct(p):
+        return 1e6 * latencies[min(len(latencies) - 1, int(p * len(latencies)))]
+    return windows, total_steps, total_seconds, (pct(0.50), pct(0.99))
 
 
 def loaded_blas():
@@ -210,13 +216,15 @@ def main():
                 out = net(x[s:s + b])
                 out = torch.sigmoid(out) if binary else torch.softmax(out, 1)
 
-    windows, steps, seconds = measure(step, b, a.warmup_seconds, a.min_seconds, a.repetitions)
+    windows, steps, seconds, (p50, p99) = measure(step, b, a.warmup_seconds, a.min_seconds,
+                                                  a.repetitions)
     report = {
         "framework": "pytorch", "config": a.config, "model": a.model, "mode": a.mode,
         "batch": b, "threads": a.threads,
         "samples_per_s": statistics.median(windows),
         "samples_per_s_min": min(windows), "samples_per_s_max": max(windows),
         "windows": windows, "steps": steps, "seconds": round(seconds, 6),
+        "p50_us": float(f"{p50:.6g}"), "p99_us": float(f"{p99:.6g}"),
         "num_batches": num_batches, "channels_last": channels_last,
         "torch_version": torch.__version__, "torch_threads": torch.get_num_threads(),
         "blas": loaded_blas(),

@@ -25,6 +25,14 @@ double Since(Clock::time_point start) {
 
 std::string Number(double v) { return absl::StrFormat("%.6g", v); }
 
+// The p-quantile of `v` (nearest rank); reorders v.
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
 }  // namespace
 
 absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>& step,
@@ -39,14 +47,20 @@ absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>
     if (absl::Status s = step(); !s.ok()) return s;
   }
   Throughput t;
+  std::vector<double> latencies;  // seconds per step
+  latencies.reserve(1 << 16);
   for (int r = 0; r < options.repetitions; ++r) {
     int64_t steps = 0;
     const Clock::time_point start = Clock::now();
+    Clock::time_point before = start;
     double seconds = 0;
     do {
       if (absl::Status s = step(); !s.ok()) return s;
+      const Clock::time_point after = Clock::now();
+      latencies.push_back(std::chrono::duration<double>(after - before).count());
+      before = after;
       ++steps;
-      seconds = Since(start);
+      seconds = std::chrono::duration<double>(after - start).count();
     } while (seconds < options.min_seconds);
     t.windows.push_back(static_cast<double>(steps * batch) / seconds);
     t.steps += steps;
@@ -58,6 +72,8 @@ absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>
   t.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   t.min = sorted.front();
   t.max = sorted.back();
+  t.p50_us = 1e6 * Percentile(latencies, 0.50);
+  t.p99_us = 1e6 * Percentile(latencies, 0.99);
   return t;
 }
 
@@ -86,7 +102,8 @@ std::string ChildReportJson(const ChildReport& r) {
       ", \"batch\": ", r.batch, ", \"threads\": ", r.threads,
       ", \"samples_per_s\": ", Number(t.median), ", \"samples_per_s_min\": ", Number(t.min),
       ", \"samples_per_s_max\": ", Number(t.max), ", \"windows\": [", absl::StrJoin(windows, ", "),
-      "], \"steps\": ", t.steps, ", \"seconds\": ", Number(t.seconds));
+      "], \"steps\": ", t.steps, ", \"seconds\": ", Number(t.seconds),
+      ", \"p50_us\": ", Number(t.p50_us), ", \"p99_us\": ", Number(t.p99_us));
   for (const auto& [key, value] : r.extra)
     absl::StrAppend(&out, ", ", JsonString(key), ": ", value);
   return out + "}";

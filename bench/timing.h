@@ -3,7 +3,8 @@
 //
 // A measurement: warm up for `warmup_seconds` (at least two steps), then time `repetitions`
 // windows, each running whole steps until at least `min_seconds` have passed. A window's
-// throughput is (steps x batch) / seconds; the report gives the median, min and max over windows.
+// throughput is (steps x batch) / seconds; the report gives the median, min and max over windows,
+// and the 50th and 99th percentiles of one step's latency over every timed step.
 // The child prints the report as one JSON line on stdout; the driver adds peak RSS.
 #ifndef GRAFT_BENCH_TIMING_H_
 #define GRAFT_BENCH_TIMING_H_
@@ -30,6 +31,7 @@ struct Throughput {
   double median = 0, min = 0, max = 0;
   int64_t steps = 0;   // timed steps, all windows together
   double seconds = 0;  // timed seconds, all windows together
+  double p50_us = 0, p99_us = 0;  // one step's (one call's) latency, over all timed steps
 };
 
 // Runs `step` (one train step or one inference batch of `batch` samples) as described above.

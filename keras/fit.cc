@@ -419,7 +419,6 @@ absl::StatusOr<History> Model::Fit(const std::vector<Tensor>& x_in, const std::v
   if (absl::Status s = internal::CheckFitOptions(o); !s.ok()) return s;
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Fit");
   if (!x.ok()) return x.status();
-  first_step_of_call = true;  // it finds the OpenMP team asleep: not shown to the governor
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Fit");
   if (!y.ok()) return y.status();
   if (compiled_->advise) Advise(LintData(*x, *y, o.batch_size));  // the first batch (lint.cc)
@@ -526,7 +525,6 @@ absl::StatusOr<History> Model::Fit(Dataset& data, const FitOptions& o) {
         "Dataset::FromTensorSlices(x, y, sample_weight)); sample_weight and "
         "validation_sample_weight take arrays. Fix: put the weights in the dataset");
   }
-  first_step_of_call = true;
   DatasetSource source(data, o.steps_per_epoch,
                        FitLoop::PrepareElement(*this, o.check_finite, "Fit", o.class_weight));
   FitLoop::Validation val;
@@ -636,7 +634,6 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(Dataset& data, const Evaluat
         "Evaluate: with a Dataset, sample weights come from its elements (Element::sample_weight)"
         "; EvaluateOptions::sample_weight takes arrays. Fix: put the weights in the dataset");
   }
-  first_step_of_call = true;
   for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
   absl::StatusOr<std::vector<double>> r = EvaluateDataset(data, o.callbacks);
   if (!r.ok()) return internal::WithContext(r.status(), "Evaluate: ");

@@ -42,11 +42,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 }
 }  // namespace
 
-// The call running on this thread has not run a step yet: its first step finds the OpenMP team
-// asleep and is not shown to the thread governor (RunStep). Per thread: calls on one model may
-// run on several threads at once.
-thread_local bool first_step_of_call = false;
-
 // ---- the graph ---------------------------------------------------------------------------------
 
 Model::Model(std::string name) : name_(std::move(name)), mu_(std::make_unique<std::shared_mutex>()) {}
@@ -595,10 +590,10 @@ absl::StatusOr<std::vector<Tensor>> Model::PrepareYs(const std::vector<Tensor>& 
 absl::Status Model::RunStep(int kind, const std::vector<Tensor>& feeds,
                             std::vector<Tensor>* fetched) {
   Compiled& c = *compiled_;
-  // The first step of a call finds the OpenMP team asleep: not shown to the governor.
-  const bool timed = !first_step_of_call;
-  first_step_of_call = false;
-  return c.session->Run(c.steps[kind], feeds, fetched, timed);
+  // Every step is shown to the thread governor, the first of a call too: where each call runs
+  // one step (a serving loop, Fit on one batch) that step's cost, OpenMP team wake-up included,
+  // is what the thread count has to be chosen for.
+  return c.session->Run(c.steps[kind], feeds, fetched);
 }
 
 absl::StatusOr<Plan*> Model::GetPlan(int kind, int64_t batch, int threads) {
@@ -625,7 +620,6 @@ absl::StatusOr<std::vector<double>> Model::Evaluate(const std::vector<Tensor>& x
   }
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Evaluate");
   if (!x.ok()) return x.status();
-  first_step_of_call = true;
   absl::StatusOr<std::vector<Tensor>> y = PrepareYs(y_in, "Evaluate");
   if (!y.ok()) return y.status();
   absl::StatusOr<std::vector<Tensor>> w =
@@ -679,7 +673,6 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
   }
   absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Predict");
   if (!x.ok()) return x.status();
-  first_step_of_call = true;
   const int64_t n = (*x)[0].shape().dim(0);
   std::vector<Tensor> results;
   for (Value out : compiled_->outputs) {

@@ -21,8 +21,6 @@
 
 namespace graft::keras {
 
-// The call running on this thread has not run a step yet (model.cc: RunStep).
-extern thread_local bool first_step_of_call;
 // The model whose Fit runs on this thread (fit.cc), or null.
 extern thread_local const Model* model_in_fit;
 

@@ -10,7 +10,8 @@ constexpr double kSlowdown = 1.5;       // a step this much slower than usual is
 constexpr int kSlowStreakToProbe = 3;   // ... and this many in a row trigger a probe
 constexpr double kSevereSlowdown = 10;  // two steps this much slower trigger a probe at once
 constexpr double kProbeBudget = 200;    // steps of the current choice per step-cost of a probe
-constexpr double kProbeSteps = 2;       // a probe runs two steps (the first is not measured)
+constexpr int kProbeMeasured = 3;       // a probe measures this many steps, after one unmeasured
+constexpr double kSwitchGain = 0.97;    // the other count must cost less than this to switch
 }  // namespace
 
 ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
@@ -18,7 +19,7 @@ ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
 
 int ThreadGovernor::Choose() {
   if (!adaptive_) return budget_;
-  if (probe_warmed_) return Other();  // the probe's measured step
+  if (probe_step_ > 0) return Other();  // the probe's measured steps
   const int slot = Other() == 1 ? 0 : 1;
   if (probe_next_ || steps_since_probe_ >= probe_interval_ ||
       (cost_[slot] < 0 && steps_since_probe_ >= 2)) {
@@ -54,37 +55,45 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     cost_[slot] = cost_[slot] < 0 ? cost : (1 - kSmoothing) * cost_[slot] + kSmoothing * sample;
     return;
   }
-  // A probe of the other count runs two steps and measures the second: the first pays for
-  // changing the team size (waking a sleeping OpenMP thread costs more than a small model's
-  // whole step), which the steps after a switch would not.
-  if (!probe_warmed_) {
-    probe_warmed_ = true;
-    return;
-  }
-  probe_warmed_ = false;
+  // A probe of the other count runs 1 + kProbeMeasured steps and measures all but the first: the
+  // first pays for changing the team size (waking a sleeping OpenMP thread costs more than a
+  // small model's whole step), which the steps after a switch would not. The median of the
+  // measured ones is the probe's result: one hiccup of the VM cannot decide it.
+  // A measured step over twice the current choice's cost ends the probe at once: under
+  // contention a probe of the budget costs two steps, not four.
+  const int cur = current_ == 1 ? 0 : 1;
+  if (probe_step_ > 0) probe_costs_[probe_step_ - 1] = cost;
+  const bool clearly_worse = probe_step_ > 0 && cost > 2 * cost_[cur];
+  if (++probe_step_ <= kProbeMeasured && !clearly_worse) return;
+  const double steps_taken = probe_step_;
+  const int measured = probe_step_ - 1;
+  probe_step_ = 0;
+  double* pc = probe_costs_;
+  std::sort(pc, pc + measured);
+  const double probe = clearly_worse ? cost : pc[measured / 2];
   // Its cost replaces the old estimate (conditions change).
-  cost_[slot] = cost;
+  cost_[slot] = probe;
   steps_since_probe_ = 0;
   probe_next_ = false;
   slow_streak_ = 0;
-  const int cur = current_ == 1 ? 0 : 1;
-  if (cost < 0.9 * cost_[cur]) {
+  if (probe < kSwitchGain * cost_[cur]) {
     // What the count being left costs now: its latest step, if that is above the average.
-    const double left_ratio = std::max(cost_[cur], last_cost_[cur]) / std::max(cost, 1e-12);
+    const double left_ratio = std::max(cost_[cur], last_cost_[cur]) / std::max(probe, 1e-12);
     current_ = threads;
     ++switches_;
     // Leaving the budget means contention: the budget is expensive to probe while it lasts, by
-    // the ratio just measured, so the next probe already waits kProbeBudget times that.
+    // the ratio just measured, so the next probe already waits kProbeBudget times that (it will
+    // take two steps: one unmeasured, one clearly worse).
     probe_interval_ =
         current_ == budget_
             ? 8
-            : std::max<int64_t>(64, static_cast<int64_t>(kProbeSteps * kProbeBudget * left_ratio));
+            : std::max<int64_t>(64, static_cast<int64_t>(2 * kProbeBudget * left_ratio));
   } else {
     // Keep the probes' cost near 0.5% of the time: a probe that costs r steps of the current
     // choice waits at least 200 r steps (under contention a 2-thread step can cost 90).
-    const double ratio = cost / std::max(cost_[cur], 1e-12);
+    const double ratio = probe / std::max(cost_[cur], 1e-12);
     probe_interval_ = std::max(std::min(probe_interval_ * 2, kMaxProbeInterval),
-                               static_cast<int64_t>(kProbeSteps * kProbeBudget * ratio));
+                               static_cast<int64_t>(steps_taken * kProbeBudget * ratio));
   }
 }
 

@@ -4,9 +4,12 @@
 // Why: oneDNN's OpenMP team of N threads waits at every barrier for its slowest member. When
 // another process keeps one of the cores busy, the team member on that core gets a fraction of
 // it and every parallel region waits for it: measured here, the seed Conv1D model trains 6-10x
-// slower on 2 threads than on 1 under such contention. The governor runs the budget (N threads)
-// by default, probes 1 thread now and then — at once when steps suddenly slow down — and keeps
-// whichever is faster per sample. Probes back off exponentially while the current choice keeps
+// slower on 2 threads than on 1 under such contention. And on an idle machine more threads are
+// not always faster: a small model's step (the seed Conv1D, ~200 us) loses more to the team's
+// barriers than the second core gives, and a VM's second vCPU may share a core with the first.
+// The governor treats the budget (N threads) as a limit, not an order: it starts on N, measures
+// 1 thread within the first steps, keeps whichever is faster per sample (by more than 3%), and
+// probes the other now and then — at once when steps suddenly slow down. Probes back off exponentially while the current choice keeps
 // winning, and a probe that costs r steps waits at least 200 r steps, so they cost about 0.5%
 // of the time on an idle machine and under contention alike.
 #ifndef GRAFT_RUNTIME_THREAD_GOVERNOR_H_
@@ -24,7 +27,7 @@ class ThreadGovernor {
   // The thread count for the next step.
   int Choose();
   // Reports that a step of `samples` samples ran on `threads` threads in `seconds`. The first
-  // step on each thread count (plan compilation, oneDNN JIT) should not be reported.
+  // step of each plan (plan compilation, oneDNN JIT) should not be reported.
   void Record(int threads, double seconds, int64_t samples);
 
   int budget() const { return budget_; }
@@ -43,7 +46,8 @@ class ThreadGovernor {
   int64_t probe_interval_ = 8;
   int slow_streak_ = 0;
   bool probe_next_ = false;
-  bool probe_warmed_ = false;  // the probe's first (unmeasured) step ran
+  int probe_step_ = 0;  // steps of the current probe run so far (the first is not measured)
+  double probe_costs_[3] = {0, 0, 0};  // the probe's measured steps
   int64_t switches_ = 0;
 };
 

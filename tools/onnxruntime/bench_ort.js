@@ -19,6 +19,12 @@
 const path = require('path');
 const {readNpy, loadOrt, parseFlags} = require('./npy.js');
 
+// The p-quantile (nearest rank) of `v`; sorts v.
+function percentile(v, p) {
+  v.sort((a, b) => a - b);
+  return v[Math.min(v.length - 1, Math.floor(p * v.length))];
+}
+
 function now() { return Number(process.hrtime.bigint()) / 1e9; }
 
 function median(values) {
@@ -75,15 +81,19 @@ async function main() {
 
   const warm = now();
   for (let k = 0; k < 2 || now() - warm < Number(f.warmup_seconds); ++k) await step();
-  const windows = [];
+  const windows = [], latencies = [];
   let steps = 0, seconds = 0;
   for (let r = 0; r < Number(f.repetitions); ++r) {
     let s = 0, elapsed = 0;
     const start = now();
+    let before = start;
     do {
       await step();
+      const after = now();
+      latencies.push(after - before);
+      before = after;
       ++s;
-      elapsed = now() - start;
+      elapsed = after - start;
     } while (elapsed < Number(f.min_seconds));
     windows.push(number(s * batch / elapsed));
     steps += s;
@@ -93,6 +103,8 @@ async function main() {
     framework: 'onnxruntime', config: f.config, model: f.model, mode: f.mode, batch, threads,
     samples_per_s: number(median(windows)), samples_per_s_min: number(Math.min(...windows)),
     samples_per_s_max: number(Math.max(...windows)), windows, steps, seconds: number(seconds),
+    p50_us: number(1e6 * percentile(latencies, 0.50)),
+    p99_us: number(1e6 * percentile(latencies, 0.99)),
     num_batches: numBatches, onnxruntime_version: ort.env.versions.node,
     node_version: process.versions.node, graph_optimization: 'all', inter_op_threads: 1,
   };
