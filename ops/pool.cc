@@ -411,16 +411,9 @@ class RefPoolBackward : public RefPoolBase<Attrs, BackwardXIndex(kKind)> {
 // Output rows [begin, end) of max pooling (r = n * out_h + i). Pass 1: the max (a pure vector
 // max). Pass 2: the first position holding it, found by visiting positions last to first (a
 // vector select). Compiled for AVX-512 and AVX2 beside the baseline, picked at load time
-// (target_clones): the loops are vector max/compare/select over the channels, and 16-wide
-// vectors measured 1.6x faster than the baseline's 4-wide ones on M2's pooling.
-// (Not under sanitizers: their instrumentation of the ifunc resolver, which runs while the
-// dynamic loader relocates the library, before the sanitizer runtime is up, crashes.)
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || defined(GRAFT_NO_TARGET_CLONES)
-#define GRAFT_VECTOR_CLONES
-#else
-#define GRAFT_VECTOR_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
+// (GRAFT_VECTOR_CLONES, runtime/parallel.h): the loops are vector max/compare/select over the
+// channels, and 16-wide vectors measured 1.6x faster than the baseline's 4-wide ones on M2's
+// pooling.
 GRAFT_VECTOR_CLONES void MaxPoolRows(const PoolSizes& z, bool with_workspace, const float* x,
                                      float* y, int32_t* ws, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {

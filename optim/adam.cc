@@ -35,6 +35,26 @@ absl::Status CheckAttrs(const AdamUpdateAttrs& a) {
                                internal::ExpectNonNegative("weight_decay", a.weight_decay)});
 }
 
+// Elements [b, e) of the update. Vectorised (GRAFT_VECTOR_CLONES; optim/BUILD's -fno-math-errno
+// lets sqrt vectorise, vsqrtps and vdivps round exactly as their scalar forms, and without FMA
+// contraction every clone computes the same bits): M2's dense kernel (72,000 parameters) took
+// 166 us a step in scalar code with a libm call per element, most of a batch-1 train step.
+template <typename T>
+GRAFT_VECTOR_CLONES void AdamRange(
+    T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t b, int64_t e,
+    T alpha, T one_minus_b1, T one_minus_b2, T eps, bool decay, T decay_rate) {
+  for (int64_t i = b; i < e; ++i) {
+    const T gi = g[i];
+    const T mi = m[i] + (gi - m[i]) * one_minus_b1;
+    const T vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
+    m[i] = mi;
+    v[i] = vi;
+    T pi = p[i];
+    if (decay) pi -= pi * decay_rate;
+    p[i] = pi - mi * alpha / (std::sqrt(vi) + eps);
+  }
+}
+
 // Each element is computed by one thread in the same order of operations, so the fast and
 // reference kernels agree bitwise for f32.
 template <typename T, bool kParallel>
@@ -61,16 +81,7 @@ class AdamKernel : public internal::UpdateKernel<AdamUpdateAttrs> {
     T* m = ctx.mutable_input(kM).data<T>();
     T* v = ctx.mutable_input(kV).data<T>();
     ForRange(kParallel, ctx.input(kParam).num_elements(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const T gi = g[i];
-        const T mi = m[i] + (gi - m[i]) * one_minus_b1;
-        const T vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
-        m[i] = mi;
-        v[i] = vi;
-        T pi = p[i];
-        if (decay) pi -= pi * decay_rate;
-        p[i] = pi - mi * alpha / (std::sqrt(vi) + eps);
-      }
+      AdamRange<T>(p, g, m, v, b, e, alpha, one_minus_b1, one_minus_b2, eps, decay, decay_rate);
     });
     return absl::OkStatus();
   }
