@@ -42,6 +42,23 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 }
 }  // namespace
 
+int64_t internal::PredictChunk(const Graph& g) {
+  if (const char* env = std::getenv("GRAFT_PREDICT_CHUNK")) {
+    if (const int64_t n = std::atoll(env); n > 0) return n;
+  }
+  int64_t largest = 1;  // bytes per sample of the largest batched value
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    for (const TensorType& t : g.node(id).outputs) {
+      if (t.shape.rank() == 0 || t.shape.dim(0) != Shape::kUnknownDim) continue;
+      int64_t bytes = static_cast<int64_t>(SizeOf(t.dtype));
+      for (int d = 1; d < t.shape.rank(); ++d) bytes *= std::max<int64_t>(1, t.shape.dim(d));
+      largest = std::max(largest, bytes);
+    }
+  }
+  constexpr int64_t kBudget = int64_t{4} << 20;
+  return std::clamp<int64_t>(kBudget / largest, 8, 1024);
+}
+
 // ---- the graph ---------------------------------------------------------------------------------
 
 Model::Model(std::string name) : name_(std::move(name)), mu_(std::make_unique<std::shared_mutex>()) {}
@@ -445,6 +462,7 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   c->steps[kTrain] = c->session->AddStep({train_feeds, c->train_logs, c->updates});
   c->steps[kEval] = c->session->AddStep({eval_feeds, c->eval_logs, {}});
   c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
+  c->predict_chunk = internal::PredictChunk(*c->graph);
   compiled_ = std::move(c);
   InstallWeightHooks();
   return absl::OkStatus();
@@ -462,6 +480,7 @@ absl::Status Model::CompileForward() {
   c->outputs = *out;
   c->session = std::make_unique<Session>(c->graph, executor_);
   c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
+  c->predict_chunk = internal::PredictChunk(*c->graph);
   compiled_ = std::move(c);
   InstallWeightHooks();
   return absl::OkStatus();
@@ -708,13 +727,19 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
         !s.ok()) {
       return s;
     }
-    if (absl::Status s = RunStep(kPredict, feeds, &fetched); !s.ok()) {
-      return WithContext(s, "Predict: ");
-    }
-    for (size_t k = 0; k < results.size(); ++k) {
-      const int64_t row = n == 0 ? 0 : results[k].num_elements() / n;
-      std::copy(fetched[k].data<float>(), fetched[k].data<float>() + (e - b) * row,
-                results[k].data<float>() + b * row);
+    const int64_t chunk = std::min<int64_t>(e - b, compiled_->predict_chunk);
+    for (int64_t cb = b; cb < e; cb += chunk) {
+      const int64_t ce = std::min(e, cb + chunk);
+      feeds.clear();
+      for (const Tensor& t : *x) feeds.push_back(t.RowsView(cb, ce));
+      if (absl::Status s = RunStep(kPredict, feeds, &fetched); !s.ok()) {
+        return WithContext(s, "Predict: ");
+      }
+      for (size_t k = 0; k < results.size(); ++k) {
+        const int64_t row = n == 0 ? 0 : results[k].num_elements() / n;
+        std::copy(fetched[k].data<float>(), fetched[k].data<float>() + (ce - cb) * row,
+                  results[k].data<float>() + cb * row);
+      }
     }
     if (absl::Status s = hooks("OnPredictBatchEnd",
                                [batch](Callback& cb) { return cb.OnPredictBatchEnd(batch, {}); });

@@ -41,6 +41,20 @@ inline double Uniform(uint64_t key, int64_t i) {
   return static_cast<double>(Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11) * 0x1.0p-53;
 }
 
+// The fast kernel's elements [b, e): u_i >= rate compared on the integers (see Run), in vectors
+// (GRAFT_VECTOR_CLONES): M3's Dropout (51,200 elements at batch 32) took 298 us a step scalar.
+template <typename T>
+GRAFT_VECTOR_CLONES void DropoutRange(uint64_t key, uint64_t threshold, T scale,
+                                      const T* __restrict x, T* __restrict y, T* __restrict mask,
+                                      int64_t b, int64_t e) {
+  for (int64_t i = b; i < e; ++i) {
+    const uint64_t m = Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11;
+    const T k = m >= threshold ? scale : T(0);
+    mask[i] = k;
+    y[i] = x[i] * k;
+  }
+}
+
 // ---- shape function -------------------------------------------------------------------------
 
 std::string Describe(const DropoutAttrs& a) {
@@ -92,14 +106,13 @@ class DropoutKernel : public Kernel {
     const double bound = std::ceil(rate * 0x1.0p53);
     const uint64_t threshold = static_cast<uint64_t>(bound);
     ForRange(kParallel, ctx.input(kX).num_elements(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        if constexpr (kParallel) {
-          const uint64_t m = Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11;
-          mask[i] = m >= threshold ? scale : T(0);
-        } else {
+      if constexpr (kParallel) {
+        DropoutRange<T>(key, threshold, scale, x, y, mask, b, e);
+      } else {
+        for (int64_t i = b; i < e; ++i) {
           mask[i] = Uniform(key, i) >= rate ? scale : T(0);
+          y[i] = x[i] * mask[i];
         }
-        y[i] = x[i] * mask[i];
       }
     });
     return absl::OkStatus();
