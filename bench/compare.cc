@@ -19,6 +19,8 @@
 // channels-last tensors for M2, M4 and M5. ONNX Runtime runs the Sequential models (M1..M4):
 // the export does not cover functional models (M5) yet. libtorch default: a clean environment (the
 // tuning variables removed), whatever BLAS Debian's alternatives select, NCHW tensors.
+#include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +92,10 @@ ABSL_FLAG(std::string, node, "",
 ABSL_FLAG(std::string, data_dir, "",
           "where the .npy data are written; default: a temporary directory, removed at the end");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the data and of graft's initial weights");
+ABSL_FLAG(bool, contention, true,
+          "also measure graft under contention (config \"contended\"): a CPU-bound process "
+          "spins on the last CPU while graft runs, and the summary checks that a budget of 2 "
+          "threads keeps >= 0.97x of 1 thread, idle and contended");
 ABSL_FLAG(bool, child, false,
           "internal: measure graft for one model/mode/batch/threads and print one JSON line");
 
@@ -379,6 +385,7 @@ class Driver {
   void PrintTable(std::ostream& out) const;
   void PrintLatencyTable(std::ostream& out) const;
   void PrintSummary(std::ostream& out) const;
+  void PrintBudgetTable(std::ostream& out) const;
   void Plot(const std::string& json, const std::string& png) const;
   bool any_failed() const { return failed_ > 0; }
   void Cleanup();
@@ -412,6 +419,7 @@ absl::Status Driver::Init() {
   for (const std::string& f : SplitList(absl::GetFlag(FLAGS_frameworks))) {
     if (f == "graft") {
       runs_.push_back({"graft", "default"});
+      if (absl::GetFlag(FLAGS_contention)) runs_.push_back({"graft", "contended"});
     } else if (f == "libtorch") {
       runner_ = FindRunner();
       if (runner_.empty()) {
@@ -630,7 +638,24 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
     argv.push_back(absl::StrCat("--config=", config));
     argv.push_back(absl::StrCat("--channels_last=", ChannelsLast(job.model) ? 1 : 0));
   }
+  // The contention test: a CPU-bound process on the last CPU for the whole measurement.
+  pid_t spinner = -1;
+  if (config == "contended") {
+    spinner = fork();
+    if (spinner == 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(std::max(1u, std::thread::hardware_concurrency()) - 1, &set);
+      sched_setaffinity(0, sizeof(set), &set);
+      for (volatile uint64_t k = 0;; k = k + 1) {
+      }
+    }
+  }
   absl::StatusOr<ChildResult> r = RunChild(argv, env);
+  if (spinner > 0) {
+    kill(spinner, SIGKILL);
+    waitpid(spinner, nullptr, 0);
+  }
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
     return absl::InternalError(absl::StrCat(argv[0], " exited with status ", r->exit_code));
@@ -796,13 +821,51 @@ void Driver::PrintLatencyTable(std::ostream& out) const {
   }
 }
 
+// The thread budget: graft at 2 threads against graft at 1 thread, idle and contended.
+void Driver::PrintBudgetTable(std::ostream& out) const {
+  bool header = false;
+  int missed = 0, cells = 0;
+  for (const Job& j : jobs_) {
+    if (j.threads != 2) continue;
+    Job one = j;
+    one.threads = 1;
+    std::string row;
+    bool any = false;
+    for (const char* config : {"default", "contended"}) {
+      const Record* two_r = Find(j, "graft", config);
+      const Record* one_r = Find(one, "graft", config);
+      if (!two_r || !one_r || one_r->median <= 0) {
+        absl::StrAppend(&row, absl::StrFormat(" %9s %9s %8s  ", "-", "-", "-"));
+        continue;
+      }
+      any = true;
+      const double q = two_r->median / one_r->median;
+      ++cells;
+      missed += q < 0.97;
+      absl::StrAppend(&row, absl::StrFormat(" %9s %9s %7.2fx%s ", Rate(one_r->median),
+                                            Rate(two_r->median), q, q < 0.97 ? "!" : " "));
+    }
+    if (!any) continue;
+    if (!header) {
+      out << "\nthread budget: graft with 2 threads / graft with 1 thread (target >= 0.97x; ! "
+             "marks a miss); contended: a CPU-bound process on the last CPU\n\n";
+      out << absl::StrFormat("%-5s %-5s %5s | %9s %9s %8s   | %9s %9s %8s\n", "model", "mode",
+                             "batch", "idle 1", "idle 2", "2/1", "cont. 1", "cont. 2", "2/1");
+      out << std::string(86, '-') << "\n";
+      header = true;
+    }
+    out << absl::StrFormat("%-5s %-5s %5d |", j.model, j.mode, j.batch) << row << "\n";
+  }
+  if (header) out << missed << " of " << cells << " cells below 0.97x\n";
+}
+
 // Which frameworks and configurations this run measured, and which it skipped and why.
 void Driver::PrintSummary(std::ostream& out) const {
   out << "\nmeasured:";
   for (const Run& run : runs_) {
     int n = 0;
     for (const Record& r : records_) n += r.framework == run.first && r.config == run.second;
-    if (n > 0) out << " " << run.first << (run.first == "libtorch" ? " " + run.second : "") << " ("
+    if (n > 0) out << " " << run.first << (run.second != "default" ? " " + run.second : "") << " ("
                    << n << ")";
   }
   out << "\n";
@@ -852,6 +915,7 @@ int Main() {
   driver.Cleanup();
   driver.PrintTable(std::cout);
   driver.PrintLatencyTable(std::cout);
+  driver.PrintBudgetTable(std::cout);
   driver.PrintSummary(std::cout);
   const std::string json = UserPath(absl::GetFlag(FLAGS_json_out));
   if (absl::Status s = driver.WriteJson(json); !s.ok()) {
