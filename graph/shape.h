@@ -7,26 +7,30 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "graph/dtype.h"
 
 namespace graft {
 
 // A tensor shape. A dimension of kUnknownDim (-1) is not known yet: the batch dimension of a
-// model's symbolic graph is unknown until data arrives (Keras prints it as `None`).
+// model's symbolic graph is unknown until data arrives (Keras prints it as `None`). The
+// dimensions live inside the object up to rank 6, so copying a Shape (and a Tensor) allocates
+// nothing: a steady-state Predict allocates nothing of graft's own.
 class Shape {
  public:
   static constexpr int64_t kUnknownDim = -1;
 
   Shape() = default;
   Shape(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  explicit Shape(std::vector<int64_t> dims) : dims_(std::move(dims)) {}
+  explicit Shape(const std::vector<int64_t>& dims) : dims_(dims.begin(), dims.end()) {}
 
   int rank() const { return static_cast<int>(dims_.size()); }
   // Dimension i; negative i counts from the end (-1 is the last dimension).
   int64_t dim(int i) const { return dims_[i < 0 ? i + rank() : i]; }
   void set_dim(int i, int64_t d) { dims_[i < 0 ? i + rank() : i] = d; }
-  const std::vector<int64_t>& dims() const { return dims_; }
+  // A copy of the dimensions (bind it to a local before taking iterators).
+  std::vector<int64_t> dims() const { return {dims_.begin(), dims_.end()}; }
 
   // True when every dimension is known.
   bool IsFullyDefined() const;
@@ -53,7 +57,7 @@ class Shape {
   friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
 
  private:
-  std::vector<int64_t> dims_;
+  absl::InlinedVector<int64_t, 6> dims_;
 };
 
 // The static type of a graph value: element type and shape.

@@ -137,10 +137,10 @@ absl::StatusOr<Tensor> Tensor::Reshaped(Shape shape) const {
 Tensor Tensor::RowsView(int64_t begin, int64_t end) const {
   const int64_t rows = shape_.rank() == 0 ? 1 : shape_.dim(0);
   const size_t row_bytes = rows == 0 ? 0 : nbytes() / rows;
-  std::vector<int64_t> dims = shape_.dims();
-  dims[0] = end - begin;
+  Shape shape = shape_;
+  shape.set_dim(0, end - begin);
   char* data = static_cast<char*>(const_cast<void*>(raw_data())) + begin * row_bytes;
-  return View(dtype_, Shape(dims), data, storage_);
+  return View(dtype_, std::move(shape), data, storage_);
 }
 
 Tensor Tensor::SliceRows(int64_t begin, int64_t end) const {

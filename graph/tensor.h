@@ -53,6 +53,9 @@ class Tensor {
   }
 
   bool empty() const { return storage_ == nullptr; }
+  // True when no other Tensor (copy or view) shares this one's storage: writing over it then
+  // changes nothing anyone else sees.
+  bool SoleOwner() const { return storage_ != nullptr && storage_.use_count() == 1; }
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
   TensorType type() const { return {dtype_, shape_}; }

@@ -495,7 +495,15 @@ std::vector<std::string> Model::metrics_names() const {
 
 absl::StatusOr<Tensor> Model::PrepareX(size_t i, const Tensor& x, const char* where) const {
   const Shape& expected = inputs_[i].shape();
-  const std::vector<int64_t> want(expected.dims().begin() + 1, expected.dims().end());
+  // The common case, checked without building any message: float32 of the declared shape.
+  if (x.dtype() == DType::kF32 && x.shape().rank() == expected.rank() && x.shape().rank() > 0 &&
+      x.shape().dim(0) > 0) {
+    bool same = true;
+    for (int d = 1; d < expected.rank(); ++d) same = same && x.shape().dim(d) == expected.dim(d);
+    if (same) return x;
+  }
+  const std::vector<int64_t> expected_dims = expected.dims();
+  const std::vector<int64_t> want(expected_dims.begin() + 1, expected_dims.end());
   const std::string expected_text = expected.ToString();
   const std::string what = Indexed("x", i, inputs_.size());
   if (x.empty() || x.shape().rank() == 0) {
@@ -508,7 +516,8 @@ absl::StatusOr<Tensor> Model::PrepareX(size_t i, const Tensor& x, const char* wh
         "); expected at least 1 sample of shape ", expected_text, ". Fix: pass non-empty data"));
   }
   Tensor t = x.dtype() == DType::kF32 ? x : x.CastTo(DType::kF32);
-  std::vector<int64_t> got(t.shape().dims().begin() + 1, t.shape().dims().end());
+  const std::vector<int64_t> t_dims = t.shape().dims();
+  std::vector<int64_t> got(t_dims.begin() + 1, t_dims.end());
   if (got == want) return t;
   std::string hint =
       sequential_like_
@@ -568,23 +577,31 @@ absl::StatusOr<Tensor> Model::PrepareY(size_t i, const Tensor& y, const char* wh
 
 absl::StatusOr<std::vector<Tensor>> Model::PrepareXs(const std::vector<Tensor>& x,
                                                      const char* where) const {
+  std::vector<Tensor> out;
+  if (absl::Status s = PrepareXsInto(x, where, &out); !s.ok()) return s;
+  return out;
+}
+
+absl::Status Model::PrepareXsInto(const std::vector<Tensor>& x, const char* where,
+                                  std::vector<Tensor>* prepared) const {
   if (x.size() != inputs_.size()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": got ", x.size(),
                                                    " input arrays, but model \"", name_, "\" has ",
                                                    inputs_.size(), " inputs"));
   }
-  std::vector<Tensor> out;
+  std::vector<Tensor>& out = *prepared;
+  out.resize(x.size());
   for (size_t i = 0; i < x.size(); ++i) {
     absl::StatusOr<Tensor> t = PrepareX(i, x[i], where);
     if (!t.ok()) return t.status();
-    if (!out.empty() && t->shape().dim(0) != out[0].shape().dim(0)) {
+    if (i > 0 && t->shape().dim(0) != out[0].shape().dim(0)) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": x[0] has ", out[0].shape().dim(0),
                                                      " samples but x[", i, "] has ",
                                                      t->shape().dim(0)));
     }
-    out.push_back(*t);
+    out[i] = *std::move(t);
   }
-  return out;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<Tensor>> Model::PrepareYs(const std::vector<Tensor>& y,
@@ -668,13 +685,39 @@ absl::StatusOr<Tensor> Model::Predict(const Tensor& x, const PredictOptions& o) 
         "Predict: model \"", name_, "\" has ", outputs_.size(),
         " outputs: call Predict with a list of inputs, which returns one array per output"));
   }
-  absl::StatusOr<std::vector<Tensor>> r = Predict(std::vector<Tensor>{x}, o);
-  if (!r.ok()) return r.status();
-  return (*r)[0];
+  internal::PredictScratch::Use scratch;
+  scratch->inputs.resize(1);
+  scratch->inputs[0] = x;
+  absl::Status s = PredictInto(scratch->inputs, o, &scratch->results, scratch.get());
+  scratch->inputs[0] = Tensor();  // the caller's array is not kept alive
+  if (!s.ok()) return s;
+  return scratch->results[0];  // kept too: reused by the next call once the caller drops it
 }
 
 absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_in,
                                                    const PredictOptions& o) {
+  std::vector<Tensor> results;
+  internal::PredictScratch::Use scratch;
+  if (absl::Status s = PredictInto(x_in, o, &results, scratch.get()); !s.ok()) return s;
+  return results;
+}
+
+internal::PredictScratch::Use::Use() {
+  thread_local PredictScratch mine;
+  thread_local int depth = 0;
+  // A Predict called from a callback of a Predict on this thread gets scratch of its own.
+  scratch_ = depth == 0 ? &mine : new PredictScratch;
+  ++depth;
+  depth_ = &depth;
+}
+
+internal::PredictScratch::Use::~Use() {
+  --*depth_;
+  if (*depth_ > 0) delete scratch_;
+}
+
+absl::Status Model::PredictInto(const std::vector<Tensor>& x_in, const PredictOptions& o,
+                                std::vector<Tensor>* out, internal::PredictScratch* scratch) {
   if (absl::Status s = Build(); !s.ok()) return s;
   if (o.batch_size <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -690,12 +733,19 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
     lock.lock();
     if (!compiled_) return absl::AbortedError("Predict: the model was recompiled meanwhile; retry");
   }
-  absl::StatusOr<std::vector<Tensor>> x = PrepareXs(x_in, "Predict");
-  if (!x.ok()) return x.status();
+  std::vector<Tensor>* x = &scratch->x;
+  if (absl::Status s = PrepareXsInto(x_in, "Predict", x); !s.ok()) return s;
   const int64_t n = (*x)[0].shape().dim(0);
-  std::vector<Tensor> results;
-  for (Value out : compiled_->outputs) {
-    const Shape shape = compiled_->graph->type(out).shape.WithBatch(n);
+  std::vector<Tensor>& results = *out;
+  results.resize(compiled_->outputs.size());
+  for (size_t k = 0; k < results.size(); ++k) {
+    Shape shape = compiled_->graph->type(compiled_->outputs[k]).shape;
+    shape.set_dim(0, n);
+    // The previous call's result, when nobody else holds it any more, is reused.
+    if (results[k].SoleOwner() && results[k].shape() == shape &&
+        results[k].dtype() == DType::kF32) {
+      continue;
+    }
     if (absl::Status s = CheckAllocation(
             CheckedBytes(DType::kF32, shape),
             absl::StrCat("Predict: the result of shape ", shape.ToString()),
@@ -703,9 +753,10 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
         !s.ok()) {
       return s;
     }
-    results.emplace_back(DType::kF32, shape);
+    results[k] = Tensor(DType::kF32, shape);
   }
-  std::vector<Tensor> fetched;
+  std::vector<Tensor>& fetched = scratch->fetched;
+  std::vector<Tensor>& feeds = scratch->feeds;
   for (const CallbackPtr& cb : o.callbacks) cb->set_model(this);
   auto hooks = [&](const char* hook, auto&& call) -> absl::Status {
     absl::Status s = internal::EachCallback(o.callbacks, hook, call);
@@ -720,8 +771,6 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
   const auto [lo, hi] = dp != nullptr ? dp->Share(n) : std::pair<int64_t, int64_t>{0, n};
   for (int64_t b = lo, batch = 0; b < hi; b += o.batch_size, ++batch) {
     const int64_t e = std::min(hi, b + o.batch_size);
-    std::vector<Tensor> feeds;
-    for (const Tensor& t : *x) feeds.push_back(t.RowsView(b, e));
     if (absl::Status s = hooks("OnPredictBatchBegin",
                                [batch](Callback& cb) { return cb.OnPredictBatchBegin(batch, {}); });
         !s.ok()) {
@@ -730,8 +779,10 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
     const int64_t chunk = std::min<int64_t>(e - b, compiled_->predict_chunk);
     for (int64_t cb = b; cb < e; cb += chunk) {
       const int64_t ce = std::min(e, cb + chunk);
-      feeds.clear();
-      for (const Tensor& t : *x) feeds.push_back(t.RowsView(cb, ce));
+      feeds.resize(x->size());
+      for (size_t k = 0; k < x->size(); ++k) {
+        feeds[k] = cb == 0 && ce == n ? (*x)[k] : (*x)[k].RowsView(cb, ce);
+      }
       if (absl::Status s = RunStep(kPredict, feeds, &fetched); !s.ok()) {
         return WithContext(s, "Predict: ");
       }
@@ -766,7 +817,7 @@ absl::StatusOr<std::vector<Tensor>> Model::Predict(const std::vector<Tensor>& x_
       !s.ok()) {
     return s;
   }
-  return results;
+  return absl::OkStatus();
 }
 
 // ---- weights, summary, tools -----------------------------------------------------------------

@@ -45,6 +45,7 @@ namespace graft::keras {
 
 namespace internal {
 struct FunctionalNode;
+struct PredictScratch;
 // Sets the feeds of the next batch (inputs, then targets); false when there is none.
 using BatchFn = std::function<absl::StatusOr<bool>(std::vector<Tensor>& feeds)>;
 }  // namespace internal
@@ -381,6 +382,13 @@ class Model {
   absl::Status CompileForward();
   absl::StatusOr<std::vector<Tensor>> PrepareXs(const std::vector<Tensor>& x,
                                                 const char* where) const;
+  // PrepareXs into `prepared` (resized; its tensors' storage is reused where it can be).
+  absl::Status PrepareXsInto(const std::vector<Tensor>& x, const char* where,
+                             std::vector<Tensor>* prepared) const;
+  // Predict's work, the results in `results` (resized; a result tensor of the right shape that
+  // nobody else holds any more is written over rather than allocated again).
+  absl::Status PredictInto(const std::vector<Tensor>& x, const PredictOptions& options,
+                           std::vector<Tensor>* results, internal::PredictScratch* scratch);
   absl::StatusOr<std::vector<Tensor>> PrepareYs(const std::vector<Tensor>& y,
                                                 const char* where) const;
   absl::StatusOr<Tensor> PrepareX(size_t i, const Tensor& x, const char* where) const;

@@ -48,6 +48,26 @@ absl::Status EachCallback(const std::vector<CallbackPtr>& callbacks, const char*
 inline std::string Indexed(const char* what, size_t i, size_t n) {
   return n == 1 ? std::string(what) : absl::StrCat(what, "[", i, "]");
 }
+// Predict's per-thread working vectors, reused from call to call so that a steady-state
+// Predict allocates nothing of graft's own (tests/keras/predict_alloc_test.cc). A Predict
+// called from a callback of another Predict on the same thread gets fresh ones.
+struct PredictScratch {
+  std::vector<Tensor> inputs, x, feeds, fetched, results;
+  class Use {
+   public:
+    Use();
+    ~Use();
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+    PredictScratch* operator->() { return scratch_; }
+    PredictScratch* get() { return scratch_; }
+
+   private:
+    PredictScratch* scratch_;
+    int* depth_;
+  };
+};
+
 // How many samples Predict runs through the plan at once, whatever the batch size asked for:
 // enough that the largest activation of the chunk fills ~4 MiB (at least 8, at most 1024).
 // Inference has no dependency between samples, and per-sample cost grows once a batch's

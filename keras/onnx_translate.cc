@@ -354,7 +354,8 @@ absl::Status Translator::Conv(const Node& n, int rank) {
   // Keras (k..., Cin/g, Cout) -> ONNX (Cout, Cin/g, k...).
   const Shape& ws = w->shape();
   const int64_t cin = ws.dim(rank), cout = ws.dim(rank + 1);
-  std::vector<int64_t> kernel(ws.dims().begin(), ws.dims().begin() + rank);
+  const std::vector<int64_t> ws_dims = ws.dims();
+  std::vector<int64_t> kernel(ws_dims.begin(), ws_dims.begin() + rank);
   int64_t spatial = 1;
   for (int64_t k : kernel) spatial *= k;
   const float* src = w->data<float>();
@@ -441,8 +442,9 @@ absl::Status Translator::Reshape(const Node& n) {
     pb::NodeProto* f;
     std::string y = Emit("Flatten", {rep->second.name}, n.name, &f);
     AttrInt(f, "axis", 1);
+    const std::vector<int64_t> in_dims = in.dims();
     Set(n, std::move(y), Layout::kFlatChannelsFirst,
-        std::vector<int64_t>(in.dims().begin() + 1, in.dims().end()));
+        std::vector<int64_t>(in_dims.begin() + 1, in_dims.end()));
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> x = As(n, n.inputs[0], Layout::kGraft);
@@ -456,7 +458,8 @@ absl::Status Translator::Reshape(const Node& n) {
   }
   // 0 copies the batch dimension: the export-time batch is never baked in.
   std::vector<int64_t> target = {0};
-  target.insert(target.end(), out.dims().begin() + 1, out.dims().end());
+  const std::vector<int64_t> out_dims = out.dims();
+  target.insert(target.end(), out_dims.begin() + 1, out_dims.end());
   Set(n, Emit("Reshape", {*x, Int64Init(n.name + "/shape", target)}, n.name), Layout::kGraft);
   return absl::OkStatus();
 }

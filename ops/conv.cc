@@ -123,9 +123,15 @@ std::string AttrsString(const ConvSpec& a) {
 
 // The spatial dims of an activation (batch, S..., channels) and of a kernel (k..., in, out).
 Dims SpatialOf(const Shape& t, int rank) {
-  return Dims(t.dims().begin() + 1, t.dims().begin() + 1 + rank);
+  Dims d(rank);
+  for (int i = 0; i < rank; ++i) d[i] = t.dim(1 + i);
+  return d;
 }
-Dims KernelOf(const Shape& w, int rank) { return Dims(w.dims().begin(), w.dims().begin() + rank); }
+Dims KernelOf(const Shape& w, int rank) {
+  Dims d(rank);
+  for (int i = 0; i < rank; ++i) d[i] = w.dim(i);
+  return d;
+}
 
 int64_t Product(const Dims& d) {
   int64_t p = 1;

@@ -1,5 +1,7 @@
 #include "runtime/plan.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <chrono>
 #include <new>
@@ -276,8 +278,18 @@ absl::Status Plan::Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fe
   absl::Status s = options_.executor == ExecutorKind::kTbb ? RunTbb(steps_) : RunSequential(steps_);
   if (!s.ok()) return s;
   if (fetched != nullptr) {
-    fetched->clear();
-    for (const Value& v : spec_.fetches) fetched->push_back(values_[v.node][v.index].Clone());
+    // Into the caller's tensors when they fit and nobody else holds them (a loop that passes
+    // the same vector each time allocates nothing); else into new ones.
+    fetched->resize(spec_.fetches.size());
+    for (size_t k = 0; k < spec_.fetches.size(); ++k) {
+      const Tensor& v = values_[spec_.fetches[k].node][spec_.fetches[k].index];
+      Tensor& f = (*fetched)[k];
+      if (f.SoleOwner() && f.dtype() == v.dtype() && f.shape() == v.shape()) {
+        std::memcpy(f.raw_data(), v.raw_data(), v.nbytes());
+      } else {
+        f = v.Clone();
+      }
+    }
   }
   return absl::OkStatus();
 }

@@ -93,7 +93,8 @@ class Plan {
                                                        PlanOptions options = {});
 
   // Runs one step. `feeds` must match the compiled feed types exactly; fetched values are
-  // copies, safe to keep after the next run.
+  // copies, safe to keep after the next run. A tensor already in `fetched` with the right type
+  // that nobody else holds (Tensor::SoleOwner) is written over instead of allocated again.
   absl::Status Run(const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched);
 
   const std::vector<PlanStep>& steps() const { return steps_; }

@@ -23,7 +23,7 @@ dnnl::stream& Stream() {
   return stream;
 }
 
-absl::Status Call(const std::function<void()>& fn) {
+absl::Status Call(absl::FunctionRef<void()> fn) {
   // Primitives fix their work split for the OpenMP team size in force when they are created,
   // and must run with the same size: both happen inside Call, under the plan's thread count.
   ApplyThreads();

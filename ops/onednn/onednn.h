@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "graph/tensor.h"
 #include "graph/variable_home.h"
@@ -28,7 +29,7 @@ dnnl::stream& Stream();
 
 // Runs `fn`, turning a dnnl::error (or any exception) into a Status: no exception escapes graft.
 // Applies the plan's thread count first (ApplyThreads).
-absl::Status Call(const std::function<void()>& fn);
+absl::Status Call(absl::FunctionRef<void()> fn);  // FunctionRef: no allocation per call
 
 // Sets the calling thread's OpenMP team size to CurrentThreads() (oneDNN reads it both when a
 // primitive is created and when it runs).

@@ -33,6 +33,12 @@
 
 namespace {
 
+// A shape's dimensions after the batch one.
+std::vector<int64_t> DimsAfterBatch(const Shape& s) {
+  const std::vector<int64_t> d = s.dims();
+  return {d.begin() + 1, d.end()};
+}
+
 namespace keras = graft::keras;
 namespace layers = graft::keras::layers;
 using graft::DType;
@@ -455,8 +461,7 @@ std::unique_ptr<keras::Model> MakeModel(FuzzedDataProvider& in) {
   if (in.ConsumeBool()) {
     inputs.push_back(keras::Input(in.ConsumeBool()
                                       ? InputShape(in)
-                                      : std::vector<int64_t>(inputs[0].shape().dims().begin() + 1,
-                                                             inputs[0].shape().dims().end())));
+                                      : DimsAfterBatch(inputs[0].shape())));
   }
   std::vector<keras::KerasTensor> pool = inputs;
   std::vector<keras::Layer> made;

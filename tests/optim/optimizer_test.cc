@@ -31,7 +31,8 @@ constexpr double kSlotRtol = 1e-4, kSlotAtol = 1e-12;
 
 // Row t of a (steps, ...) golden array, as a tensor of the remaining shape.
 Tensor Step(const Tensor& stacked, int t) {
-  std::vector<int64_t> dims(stacked.shape().dims().begin() + 1, stacked.shape().dims().end());
+  const std::vector<int64_t> all = stacked.shape().dims();
+  std::vector<int64_t> dims(all.begin() + 1, all.end());
   return *stacked.SliceRows(t, t + 1).Reshaped(Shape(dims));
 }
 
