@@ -12,6 +12,8 @@ constexpr double kSevereSlowdown = 10;  // two steps this much slower trigger a 
 constexpr double kProbeBudget = 200;    // steps of the current choice per step-cost of a probe
 constexpr int kProbeMeasured = 3;       // a probe measures this many steps, after one unmeasured
 constexpr double kSwitchGain = 0.97;    // the other count must cost less than this to switch
+constexpr double kClearlyWorse = 1.25;  // a probe step this much dearer ends the probe
+constexpr double kLongStep = 0.02;      // seconds: a step this long needs no warm-up step
 }  // namespace
 
 ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
@@ -59,11 +61,14 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
   // first pays for changing the team size (waking a sleeping OpenMP thread costs more than a
   // small model's whole step), which the steps after a switch would not. The median of the
   // measured ones is the probe's result: one hiccup of the VM cannot decide it.
-  // A measured step over twice the current choice's cost ends the probe at once: under
-  // contention a probe of the budget costs two steps, not four.
+  // A measured step 25% dearer than the current choice ends the probe at once: under contention
+  // a probe of the budget costs two steps, not four. A step of 20 ms or more needs no warm-up
+  // (waking the team is lost in it): M4's batch-256 step takes 0.5-0.8 s, and a probe of four
+  // 1-thread steps was most of a short run.
   const int cur = current_ == 1 ? 0 : 1;
+  if (probe_step_ == 0 && seconds >= kLongStep) probe_step_ = 1;
   if (probe_step_ > 0) probe_costs_[probe_step_ - 1] = cost;
-  const bool clearly_worse = probe_step_ > 0 && cost > 2 * cost_[cur];
+  const bool clearly_worse = probe_step_ > 0 && cost > kClearlyWorse * cost_[cur];
   if (++probe_step_ <= kProbeMeasured && !clearly_worse) return;
   const double steps_taken = probe_step_;
   const int measured = probe_step_ - 1;
