@@ -46,16 +46,22 @@ int64_t internal::PredictChunk(const Graph& g) {
   if (const char* env = std::getenv("GRAFT_PREDICT_CHUNK")) {
     if (const int64_t n = std::atoll(env); n > 0) return n;
   }
+  constexpr int64_t kBudget = int64_t{4} << 20;
   int64_t largest = 1;  // bytes per sample of the largest batched value
   for (int id = 0; id < g.num_nodes(); ++id) {
     for (const TensorType& t : g.node(id).outputs) {
       if (t.shape.rank() == 0 || t.shape.dim(0) != Shape::kUnknownDim) continue;
+      // Saturating: a value over the budget already means the smallest chunk (and a fuzzed
+      // model's dimensions can overflow the product).
       int64_t bytes = static_cast<int64_t>(SizeOf(t.dtype));
-      for (int d = 1; d < t.shape.rank(); ++d) bytes *= std::max<int64_t>(1, t.shape.dim(d));
+      for (int d = 1; d < t.shape.rank() && bytes <= kBudget; ++d) {
+        if (__builtin_mul_overflow(bytes, std::max<int64_t>(1, t.shape.dim(d)), &bytes)) {
+          bytes = kBudget + 1;
+        }
+      }
       largest = std::max(largest, bytes);
     }
   }
-  constexpr int64_t kBudget = int64_t{4} << 20;
   return std::clamp<int64_t>(kBudget / largest, 8, 1024);
 }
 

@@ -34,7 +34,7 @@
 namespace {
 
 // A shape's dimensions after the batch one.
-std::vector<int64_t> DimsAfterBatch(const Shape& s) {
+std::vector<int64_t> DimsAfterBatch(const graft::Shape& s) {
   const std::vector<int64_t> d = s.dims();
   return {d.begin() + 1, d.end()};
 }
