@@ -13,6 +13,7 @@
 #include <new>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "autodiff/gradients.h"
@@ -740,6 +741,11 @@ absl::Status Model::PredictInto(const std::vector<Tensor>& x_in, const PredictOp
     if (!compiled_) return absl::AbortedError("Predict: the model was recompiled meanwhile; retry");
   }
   std::vector<Tensor>* x = &scratch->x;
+  // The caller's arrays (and views of them) are not kept alive past the call.
+  absl::Cleanup release = [scratch] {
+    for (Tensor& t : scratch->x) t = Tensor();
+    for (Tensor& t : scratch->feeds) t = Tensor();
+  };
   if (absl::Status s = PrepareXsInto(x_in, "Predict", x); !s.ok()) return s;
   const int64_t n = (*x)[0].shape().dim(0);
   std::vector<Tensor>& results = *out;
