@@ -10,7 +10,6 @@ constexpr double kSlowdown = 1.5;       // a step this much slower than usual is
 constexpr int kSlowStreakToProbe = 3;   // ... and this many in a row trigger a probe
 constexpr double kSevereSlowdown = 10;  // two steps this much slower trigger a probe at once
 constexpr double kProbeBudget = 200;    // steps of the current choice per step-cost of a probe
-constexpr int kProbeMeasured = 3;       // a probe measures this many steps, after one unmeasured
 constexpr double kSwitchGain = 0.97;    // the other count must cost less than this to switch
 constexpr double kClearlyWorse = 1.25;  // a probe step this much dearer ends the probe
 constexpr double kLongStep = 0.02;      // seconds: a step this long needs no warm-up step
@@ -86,9 +85,9 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     const double left_ratio = std::max(cost_[cur], last_cost_[cur]) / std::max(probe, 1e-12);
     current_ = threads;
     ++switches_;
-    // Leaving the budget means contention: the budget is expensive to probe while it lasts, by
-    // the ratio just measured, so the next probe already waits kProbeBudget times that (it will
-    // take two steps: one unmeasured, one clearly worse).
+    // Leaving the budget (contention, or a plan for which 1 thread is simply faster): the budget
+    // costs the ratio just measured to probe, so the next probe already waits kProbeBudget times
+    // that (it will take two steps: one unmeasured, one clearly worse).
     probe_interval_ =
         current_ == budget_
             ? 8

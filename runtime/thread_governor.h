@@ -47,7 +47,8 @@ class ThreadGovernor {
   int slow_streak_ = 0;
   bool probe_next_ = false;
   int probe_step_ = 0;  // steps of the current probe run so far (the first is not measured)
-  double probe_costs_[3] = {0, 0, 0};  // the probe's measured steps
+  static constexpr int kProbeMeasured = 3;  // a probe measures this many steps, after one unmeasured
+  double probe_costs_[kProbeMeasured] = {};  // the probe's measured steps
   int64_t switches_ = 0;
 };
 
