@@ -19,6 +19,10 @@
 // channels-last tensors for M2, M4 and M5. ONNX Runtime runs the Sequential models (M1..M4):
 // the export does not cover functional models (M5) yet. libtorch default: a clean environment (the
 // tuning variables removed), whatever BLAS Debian's alternatives select, NCHW tensors.
+//
+// Mixed precision (--bf16_models, default M3 and M4, on CPUs with AVX512-BF16): graft with the
+// "mixed_bfloat16" policy (config "bf16") and libtorch tuned under CPU autocast to bfloat16
+// (config "autocast_bf16"), in a table of their own.
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -96,6 +100,12 @@ ABSL_FLAG(bool, contention, true,
           "also measure graft under contention (config \"contended\"): a CPU-bound process "
           "spins on the last CPU while graft runs, and the summary checks that a budget of 2 "
           "threads keeps >= 0.97x of 1 thread, idle and contended");
+ABSL_FLAG(std::string, bf16_models, "M3,M4",
+          "models also measured in mixed precision (where the CPU has AVX512-BF16): graft with "
+          "the \"mixed_bfloat16\" policy (config \"bf16\") and libtorch tuned under CPU autocast "
+          "to bfloat16 (config \"autocast_bf16\"); empty: none");
+ABSL_FLAG(std::string, mixed_precision, "float32",
+          "internal (--child): the graft child's mixed precision policy");
 ABSL_FLAG(bool, child, false,
           "internal: measure graft for one model/mode/batch/threads and print one JSON line");
 
@@ -103,7 +113,6 @@ namespace graft::bench {
 namespace {
 
 namespace fs = std::filesystem;
-
 
 std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipWhitespace());
@@ -146,6 +155,8 @@ absl::Status RunGraftChild() {
   if (!threads.ok()) return threads.status();
   const int64_t b = batch->front();
   SetNumThreads(static_cast<int>(threads->front()));
+  const std::string policy = absl::GetFlag(FLAGS_mixed_precision);
+  if (absl::Status s = keras::mixed_precision::SetGlobalPolicy(policy); !s.ok()) return s;
 
   const std::string dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<Tensor> x = io::LoadNpy(DataPathX(dir, *spec));
@@ -190,7 +201,7 @@ absl::Status RunGraftChild() {
   absl::StatusOr<Throughput> t = MeasureThroughput(step, b, Timing());
   if (!t.ok()) return t.status();
   ChildReport r{.framework = "graft",
-                .config = "default",
+                .config = policy == "float32" ? "default" : "bf16",
                 .model = spec->name,
                 .mode = mode,
                 .batch = b,
@@ -386,6 +397,7 @@ class Driver {
   void PrintLatencyTable(std::ostream& out) const;
   void PrintSummary(std::ostream& out) const;
   void PrintBudgetTable(std::ostream& out) const;
+  void PrintBf16Table(std::ostream& out) const;
   void Plot(const std::string& json, const std::string& png) const;
   bool any_failed() const { return failed_ > 0; }
   void Cleanup();
@@ -402,8 +414,12 @@ class Driver {
   // The record of job `j` by `fw` in `config`, or null.
   const Record* Find(const Job& j, const std::string& fw, const std::string& config) const;
 
+  // Whether this run measures `run` for `model` (the bf16 configurations: --bf16_models only).
+  bool Measures(const Run& run, const std::string& model) const;
+
   std::vector<Job> jobs_;
   std::vector<Run> runs_;
+  std::vector<std::string> bf16_models_;
   std::vector<std::string> skipped_;  // "framework: why", printed in the summary
   std::string data_dir_;
   bool own_data_dir_ = false;
@@ -416,10 +432,20 @@ class Driver {
 absl::Status Driver::Init() {
   std::cout << "machine: " << CpuName() << ", " << std::thread::hardware_concurrency()
             << " logical CPUs\n";
+  bf16_models_ = SplitList(absl::GetFlag(FLAGS_bf16_models));
+  if (!bf16_models_.empty() && !keras::mixed_precision::CpuHasBf16()) {
+    const std::string why = absl::StrCat(
+        "bf16 (graft mixed_bfloat16, libtorch autocast_bf16): skipped, this CPU runs oneDNN at ",
+        keras::mixed_precision::CpuIsaName(), ", without AVX512-BF16");
+    std::cout << why << "\n";
+    skipped_.push_back(why);
+    bf16_models_.clear();
+  }
   for (const std::string& f : SplitList(absl::GetFlag(FLAGS_frameworks))) {
     if (f == "graft") {
       runs_.push_back({"graft", "default"});
       if (absl::GetFlag(FLAGS_contention)) runs_.push_back({"graft", "contended"});
+      if (!bf16_models_.empty()) runs_.push_back({"graft", "bf16"});
     } else if (f == "libtorch") {
       runner_ = FindRunner();
       if (runner_.empty()) {
@@ -446,6 +472,7 @@ absl::Status Driver::Init() {
         }
         runs_.push_back({"libtorch", c});
       }
+      if (!bf16_models_.empty()) runs_.push_back({"libtorch", "autocast_bf16"});
     } else if (f == "pytorch") {
       pytorch_script_ = FindBenchFile("pytorch_models.py");
       if (pytorch_script_.empty()) {
@@ -494,8 +521,7 @@ absl::Status Driver::Init() {
   for (const ModelSpec& spec : specs) {
     for (const std::string& mode : modes) {
       // Batch 1 (latency: p50/p99 per call) is in every default grid.
-      std::vector<int64_t> bs =
-          batches ? *batches : std::vector<int64_t>{1, spec.small_batch, 256};
+      std::vector<int64_t> bs = batches ? *batches : std::vector<int64_t>{1, spec.small_batch, 256};
       if (!batches && ort && mode == "infer") {
         // The ONNX Runtime comparison asks for batch 1, 32 and 256 on every model.
         bs.insert(bs.end(), {32});
@@ -629,11 +655,15 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
     argv = {absl::GetFlag(FLAGS_python), pytorch_script_};
   }
   for (std::string& a : ChildArgs(job, framework == "graft")) argv.push_back(std::move(a));
+  if (framework == "graft" && config == "bf16") argv.push_back("--mixed_precision=mixed_bfloat16");
   if (framework == "libtorch") {
-    const bool channels_last = config == "tuned" && ChannelsLast(job.model);
-    argv.push_back(absl::StrCat("--config=", config));
+    // autocast_bf16 is the tuned configuration under CPU autocast to bfloat16.
+    const bool tuned = config == "tuned" || config == "autocast_bf16";
+    const bool channels_last = tuned && ChannelsLast(job.model);
+    argv.push_back(absl::StrCat("--config=", tuned ? "tuned" : "default"));
     argv.push_back(absl::StrCat("--channels_last=", channels_last ? "true" : "false"));
-    if (config == "tuned") env = TunedEnvironment();
+    if (config == "autocast_bf16") argv.push_back("--autocast_bf16=true");
+    if (tuned) env = TunedEnvironment();
   } else if (framework == "pytorch") {
     argv.push_back(absl::StrCat("--config=", config));
     argv.push_back(absl::StrCat("--channels_last=", ChannelsLast(job.model) ? 1 : 0));
@@ -698,6 +728,7 @@ void Driver::RunAll() {
   for (const Job& job : jobs_) {
     for (const Run& run : runs_) {
       if (run.first == "pytorch" && !pytorch_ok) continue;
+      if (!Measures(run, job.model)) continue;
       if (run.first == "onnxruntime" && job.mode != "infer") continue;  // inference only
       if (run.first == "onnxruntime" && !FindModel(job.model)->sequential) continue;  // no export
       std::cout << absl::StrFormat("%-3s %-5s batch %4d threads %d  %-11s %-7s ", job.model,
@@ -808,9 +839,9 @@ void Driver::PrintLatencyTable(std::ostream& out) const {
     if (!header) {
       out << "\nbatch 1: one call's latency, microseconds p50/p99; ratios are p50 other / p50 "
              "graft (> 1: graft faster)\n\n";
-      out << absl::StrFormat("%-5s %-5s %3s | %11s %11s %11s %11s %11s | %8s %8s %8s\n",
-                             "model", "mode", "thr", "graft", "lt-tuned", "lt-dflt", "pytorch",
-                             "onnxrt", "lt-tun/g", "pt/g", "ort/g");
+      out << absl::StrFormat("%-5s %-5s %3s | %11s %11s %11s %11s %11s | %8s %8s %8s\n", "model",
+                             "mode", "thr", "graft", "lt-tuned", "lt-dflt", "pytorch", "onnxrt",
+                             "lt-tun/g", "pt/g", "ort/g");
       out << std::string(100, '-') << "\n";
       header = true;
     }
@@ -859,14 +890,47 @@ void Driver::PrintBudgetTable(std::ostream& out) const {
   if (header) out << missed << " of " << cells << " cells below 0.97x\n";
 }
 
+bool Driver::Measures(const Run& run, const std::string& model) const {
+  if (run.second != "bf16" && run.second != "autocast_bf16") return true;
+  return std::find(bf16_models_.begin(), bf16_models_.end(), model) != bf16_models_.end();
+}
+
+// Mixed precision: graft bf16 against graft fp32 and libtorch's autocast to bf16.
+void Driver::PrintBf16Table(std::ostream& out) const {
+  bool header = false;
+  for (const Job& j : jobs_) {
+    const Record* g = Find(j, "graft", "default");
+    const Record* gb = Find(j, "graft", "bf16");
+    const Record* lb = Find(j, "libtorch", "autocast_bf16");
+    const Record* lt = Find(j, "libtorch", "tuned");
+    if (!gb) continue;
+    if (!header) {
+      out << "\nbf16 mixed precision: graft \"mixed_bfloat16\" and libtorch tuned under CPU "
+             "autocast to bfloat16, samples/s\n\n";
+      out << absl::StrFormat("%-5s %-5s %5s %3s | %9s %9s %9s %9s | %9s %9s %9s\n", "model", "mode",
+                             "batch", "thr", "graft", "graft bf16", "lt-tuned", "lt-bf16", "gbf/g",
+                             "gbf/lt-bf", "lt-bf/lt");
+      out << std::string(100, '-') << "\n";
+      header = true;
+    }
+    auto rate = [](const Record* r) { return r ? Rate(r->median) : std::string("-"); };
+    auto median = [](const Record* r) { return r ? r->median : 0.0; };
+    out << absl::StrFormat("%-5s %-5s %5d %3d | %9s %9s %9s %9s | %9s %9s %9s\n", j.model, j.mode,
+                           j.batch, j.threads, rate(g), rate(gb), rate(lt), rate(lb),
+                           Ratio(median(gb), median(g)), Ratio(median(gb), median(lb)),
+                           Ratio(median(lb), median(lt)));
+  }
+}
+
 // Which frameworks and configurations this run measured, and which it skipped and why.
 void Driver::PrintSummary(std::ostream& out) const {
   out << "\nmeasured:";
   for (const Run& run : runs_) {
     int n = 0;
     for (const Record& r : records_) n += r.framework == run.first && r.config == run.second;
-    if (n > 0) out << " " << run.first << (run.second != "default" ? " " + run.second : "") << " ("
-                   << n << ")";
+    if (n > 0)
+      out << " " << run.first << (run.second != "default" ? " " + run.second : "") << " (" << n
+          << ")";
   }
   out << "\n";
   for (const std::string& why : skipped_) out << why << "\n";
@@ -916,6 +980,7 @@ int Main() {
   driver.PrintTable(std::cout);
   driver.PrintLatencyTable(std::cout);
   driver.PrintBudgetTable(std::cout);
+  driver.PrintBf16Table(std::cout);
   driver.PrintSummary(std::cout);
   const std::string json = UserPath(absl::GetFlag(FLAGS_json_out));
   if (absl::Status s = driver.WriteJson(json); !s.ok()) {

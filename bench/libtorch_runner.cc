@@ -6,6 +6,11 @@
 //                                     GLIBC_TUNABLES and LD_LIBRARY_PATH to OpenBLAS)
 //   --config=default                 NCHW (the driver gives it a clean environment)
 //
+// and, by hand, --autocast_bf16 (with --config=tuned --channels_last): the train step's forward
+// and loss and the inference forward under CPU autocast to bfloat16 (torch.autocast("cpu",
+// torch.bfloat16) in C++), parameters, backward and Adam in fp32; recorded as config
+// "tuned+autocast_bf16".
+//
 // Needs Debian's libtorch-dev, so the target is tagged "manual":
 //   bazel build -c opt //bench:libtorch_runner
 //
@@ -20,6 +25,7 @@
 // convolutions pad 1 on every side, the PyTorch idiom: the same shapes and work as Keras's
 // "same" (which pads one pixel on the right and bottom only), so the timing is comparable;
 // tools/resnet_reference.py, which compares accuracy, pads exactly as Keras does.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -53,6 +59,9 @@ ABSL_FLAG(std::string, config, "default", "tuned or default: recorded in the rep
 ABSL_FLAG(bool, channels_last, false,
           "channels-last memory format for an image model (bench/compare sets it for M2, M4, M5 "
           "when tuned)");
+ABSL_FLAG(bool, autocast_bf16, false,
+          "train forward + loss and inference forward under CPU autocast to bfloat16 (fp32 "
+          "parameters); appends \"+autocast_bf16\" to the recorded config");
 
 namespace graft::bench {
 namespace {
@@ -133,6 +142,35 @@ void KerasInit(nn::Module& net) {
     }
   }
 }
+
+// CPU autocast to bfloat16 for its scope when `enabled`, as Python's
+// torch.autocast("cpu", torch.bfloat16) enters and exits: ops on autocast's lower-precision
+// list (convolutions, linear layers) run in bf16 on bf16 casts of the fp32 parameters, cached
+// for the scope; the cache is cleared and the previous (thread-local) state restored at exit.
+class CpuAutocastBf16 {
+ public:
+  explicit CpuAutocastBf16(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    prev_enabled_ = at::autocast::is_cpu_enabled();
+    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~CpuAutocastBf16() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(prev_enabled_);
+    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+  }
+  CpuAutocastBf16(const CpuAutocastBf16&) = delete;
+  CpuAutocastBf16& operator=(const CpuAutocastBf16&) = delete;
+
+ private:
+  const bool enabled_;
+  bool prev_enabled_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
 
 void ToChannelsLast(nn::Module& net) {
   for (torch::Tensor& p : net.parameters()) {
@@ -220,6 +258,10 @@ absl::Status Run() {
   torch::manual_seed(absl::GetFlag(FLAGS_seed));
   const bool channels_last = absl::GetFlag(FLAGS_channels_last) && model != "M1";
   const bool binary = model == "M1";
+  const bool autocast = absl::GetFlag(FLAGS_autocast_bf16);
+  if (autocast && mode == "serve") {
+    return absl::InvalidArgumentError("--autocast_bf16 is for --mode=train or infer");
+  }
 
   // The data, in torch's layout: (N, C, L) for M1, (N, C, H, W) for images; channels-last
   // keeps the file's NHWC bytes as they are.
@@ -291,9 +333,14 @@ absl::Status Run() {
       const torch::Tensor xb = x.narrow(0, i * b, b), yb = y.narrow(0, i * b, b);
       i = (i + 1) % num_batches;
       for (torch::Tensor& p : net->parameters()) p.mutable_grad().reset();  // set_to_none
-      torch::Tensor out = forward(xb);
-      torch::Tensor loss = binary ? torch::binary_cross_entropy_with_logits(out, yb)
-                                  : torch::nn::functional::cross_entropy(out, yb);
+      torch::Tensor loss;
+      {
+        CpuAutocastBf16 autocast_guard(autocast);
+        // Logits in fp32 for the loss (a no-op without autocast).
+        torch::Tensor out = forward(xb).to(torch::kFloat);
+        loss = binary ? torch::binary_cross_entropy_with_logits(out, yb)
+                      : torch::nn::functional::cross_entropy(out, yb);
+      }
       loss.backward();
       adam.step();
       return absl::OkStatus();
@@ -304,7 +351,11 @@ absl::Status Run() {
       c10::InferenceMode guard;
       const torch::Tensor xb = x.narrow(0, i * b, b);
       i = (i + 1) % num_batches;
-      torch::Tensor out = forward(xb);
+      torch::Tensor out;
+      {
+        CpuAutocastBf16 autocast_guard(autocast);
+        out = forward(xb).to(torch::kFloat);  // fp32 probabilities, as without autocast
+      }
       out = binary ? torch::sigmoid(out) : torch::softmax(out, 1);
       return absl::OkStatus();
     };
@@ -315,7 +366,7 @@ absl::Status Run() {
   absl::StatusOr<Throughput> t = MeasureThroughput(step, b, timing);
   if (!t.ok()) return t.status();
   ChildReport r{.framework = "libtorch",
-                .config = config,
+                .config = autocast ? absl::StrCat(config, "+autocast_bf16") : config,
                 .model = model,
                 .mode = mode,
                 .batch = b,
@@ -323,6 +374,7 @@ absl::Status Run() {
                 .throughput = *t,
                 .extra = {{"num_batches", absl::StrCat(num_batches)},
                           {"channels_last", channels_last ? "true" : "false"},
+                          {"autocast_bf16", autocast ? "true" : "false"},
                           {"torch_version", JsonString(TORCH_VERSION)},
                           {"torch_threads", absl::StrCat(at::get_num_threads())},
                           {"blas", JsonString(LoadedBlasLibraries())}}};

@@ -5,9 +5,17 @@
 #include "bench/models.h"
 #include "keras/keras.h"
 // Per-step profile of one bench model's train step, then its plan report:
-//   bazel run -c opt //bench:profile_step -- M2 [threads] [batch]
+//   bazel run -c opt //bench:profile_step -- M2 [threads] [batch] [policy]
+// (policy: "float32", the default, or "mixed_bfloat16").
 int main(int argc, char** argv) {
   graft::SetNumThreads(argc > 2 ? atoi(argv[2]) : 1);
+  if (argc > 4) {
+    absl::Status s = graft::keras::mixed_precision::SetGlobalPolicy(argv[4]);
+    if (!s.ok()) {
+      printf("%s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  }
   auto spec = graft::bench::FindModel(argv[1]);
   auto model = graft::bench::BuildModel(spec->name, 1);
   auto data = graft::bench::MakeData(*spec, 256, 1);

@@ -27,6 +27,8 @@ ABSL_FLAG(int64_t, batch_size, 32, "batch size");
 ABSL_FLAG(int64_t, train_samples, 0, "use only the first N training images (0: all)");
 ABSL_FLAG(double, validation_split, 0.0, "fraction of the training set held out for validation");
 ABSL_FLAG(uint64_t, seed, 42, "random seed (weights, shuffling, dropout)");
+ABSL_FLAG(std::string, mixed_precision, "float32",
+          "Keras mixed precision policy: float32 or mixed_bfloat16 (needs AVX512-BF16)");
 ABSL_FLAG(int, threads, 0, "threads (0: $GRAFT_NUM_THREADS or all cores)");
 ABSL_FLAG(int, verbose, -1, "-1 auto (bar on a terminal, a line per epoch otherwise), 0, 1, 2");
 ABSL_FLAG(std::string, save, "",
@@ -44,6 +46,12 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   graft::SetNumThreads(absl::GetFlag(FLAGS_threads));
   keras::SetRandomSeed(absl::GetFlag(FLAGS_seed));
+  if (absl::Status s =
+          keras::mixed_precision::SetGlobalPolicy(absl::GetFlag(FLAGS_mixed_precision));
+      !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
 
   const std::string dataset = absl::GetFlag(FLAGS_dataset);
   std::string dir = absl::GetFlag(FLAGS_data_dir);

@@ -9,6 +9,7 @@
 #include "keras/keras_tensor.h"      // IWYU pragma: export
 #include "keras/layers.h"            // IWYU pragma: export
 #include "keras/lint.h"              // IWYU pragma: export
+#include "keras/mixed_precision.h"   // IWYU pragma: export
 #include "keras/model.h"             // IWYU pragma: export
 #include "keras/random.h"            // IWYU pragma: export
 #include "keras/reshaping_layers.h"  // IWYU pragma: export

@@ -8,8 +8,10 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <new>
 #include <set>
 
@@ -21,6 +23,7 @@
 #include "keras/data_parallel.h"
 #include "keras/layer_internal.h"
 #include "keras/losses.h"
+#include "keras/mixed_precision.h"
 #include "keras/model_internal.h"
 #include "keras/progress.h"
 #include "keras/random.h"
@@ -68,7 +71,8 @@ int64_t internal::PredictChunk(const Graph& g) {
 
 // ---- the graph ---------------------------------------------------------------------------------
 
-Model::Model(std::string name) : name_(std::move(name)), mu_(std::make_unique<std::shared_mutex>()) {}
+Model::Model(std::string name)
+    : name_(std::move(name)), mu_(std::make_unique<std::shared_mutex>()) {}
 
 Model::Model(std::vector<KerasTensor> inputs, std::vector<KerasTensor> outputs, std::string name)
     : name_(name.empty() ? internal::UniqueLayerName("functional") : std::move(name)),
@@ -244,10 +248,10 @@ absl::Status Model::Compile(const CompileOptions& options) {
   try {
     status = CompileGraph(options);
   } catch (const std::bad_alloc&) {  // the last resort: sizes are checked before allocating
-    status = absl::ResourceExhaustedError(absl::StrCat(
-        "Compile: out of memory while building model \"", name_, "\" (", CountParams(),
-        " parameters, ", HumanBytes(static_cast<uint64_t>(CountParams()) * 4),
-        " of weights, plus the optimizer's state): use smaller layers"));
+    status = absl::ResourceExhaustedError(
+        absl::StrCat("Compile: out of memory while building model \"", name_, "\" (", CountParams(),
+                     " parameters, ", HumanBytes(static_cast<uint64_t>(CountParams()) * 4),
+                     " of weights, plus the optimizer's state): use smaller layers"));
   }
   if (!status.ok()) ResetCompiled();
   compile_failure_ = status;
@@ -256,9 +260,41 @@ absl::Status Model::Compile(const CompileOptions& options) {
   return status;
 }
 
+namespace {
+
+// Whether a model compiled now computes in bf16: the global mixed precision policy, checked
+// against this CPU. `where` names the call ("Compile", "Predict").
+absl::StatusOr<bool> Bf16Policy(const char* where) {
+  const mixed_precision::Policy p = mixed_precision::GlobalPolicy();
+  if (p.compute_dtype != "bfloat16") return false;
+  if (mixed_precision::CpuHasBf16()) return true;
+  const std::string missing = absl::StrCat(
+      "the mixed precision policy \"", p.name,
+      "\" needs a CPU with AVX512-BF16 (oneDNN ISA avx512_core_bf16 or newer); this CPU runs "
+      "oneDNN at ",
+      mixed_precision::CpuIsaName());
+  if (!p.fallback_to_float32) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        where, ": ", missing,
+        ". Use mixed_precision::SetGlobalPolicy(\"float32\"), or let graft run in float32 on "
+        "such CPUs: SetGlobalPolicy(\"mixed_bfloat16\", {.fallback_to_float32 = true})"));
+  }
+  static std::once_flag warned;
+  std::call_once(warned, [&] {
+    std::cerr << "graft: warning: " << missing << "; running in float32 (fallback_to_float32)\n";
+  });
+  return false;
+}
+
+}  // namespace
+
 absl::Status Model::CompileGraph(const CompileOptions& options) {
   if (absl::Status s = Build(); !s.ok()) return s;
   auto c = std::make_unique<Compiled>();
+  absl::StatusOr<bool> bf16 = Bf16Policy("Compile");
+  if (!bf16.ok()) return bf16.status();
+  c->policy = mixed_precision::GlobalPolicy().name;
+  c->bf16 = *bf16;
   // Optimizer.
   if (const auto* name = std::get_if<std::string>(&options.optimizer)) {
     absl::StatusOr<std::unique_ptr<optim::Optimizer>> opt = optim::OptimizerByName(*name);
@@ -458,7 +494,7 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   if (absl::Status s = g.Verify(); !s.ok()) return WithContext(s, "Compile: internal: ");
   c->trainable = true;
   c->shuffle.seed(internal::NextSeed());
-  c->session = std::make_unique<Session>(c->graph, executor_);
+  c->session = std::make_unique<Session>(c->graph, executor_, c->bf16);
   std::vector<Value> eval_feeds = c->xs;
   eval_feeds.insert(eval_feeds.end(), c->y_trues.begin(), c->y_trues.end());
   eval_feeds.insert(eval_feeds.end(), c->sample_weights.begin(), c->sample_weights.end());
@@ -479,13 +515,17 @@ absl::Status Model::CompileForward() {
   if (compiled_) return absl::OkStatus();
   // Forward only: Keras predicts without compile.
   auto c = std::make_unique<Compiled>();
+  absl::StatusOr<bool> bf16 = Bf16Policy("Predict");
+  if (!bf16.ok()) return bf16.status();
+  c->policy = mixed_precision::GlobalPolicy().name;
+  c->bf16 = *bf16;
   for (size_t i = 0; i < inputs_.size(); ++i) {
     c->xs.push_back(c->graph->Placeholder(inputs_[i].type(), Indexed("x", i, inputs_.size())));
   }
   absl::StatusOr<std::vector<Value>> out = CallGraph(*c->graph, c->xs, {});
   if (!out.ok()) return out.status();
   c->outputs = *out;
-  c->session = std::make_unique<Session>(c->graph, executor_);
+  c->session = std::make_unique<Session>(c->graph, executor_, c->bf16);
   c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
   c->predict_chunk = internal::PredictChunk(*c->graph);
   compiled_ = std::move(c);
@@ -568,18 +608,20 @@ absl::StatusOr<Tensor> Model::PrepareY(size_t i, const Tensor& y, const char* wh
   std::string hint;
   if (c.loss_names[i] == "categorical_crossentropy" && want.rank() == 2 &&
       (y.shape().rank() == 1 || (y.shape().rank() == 2 && y.shape().dim(1) == 1))) {
-    hint = absl::StrCat(". These look like integer class labels: use loss "
-                        "sparse_categorical_crossentropy, or one-hot encode them to (N, ",
-                        want.dim(1), ")");
+    hint = absl::StrCat(
+        ". These look like integer class labels: use loss "
+        "sparse_categorical_crossentropy, or one-hot encode them to (N, ",
+        want.dim(1), ")");
   } else if (c.loss_names[i] == "sparse_categorical_crossentropy") {
-    hint = ". sparse_categorical_crossentropy takes one integer label per sample; for one-hot "
-           "targets use categorical_crossentropy";
+    hint =
+        ". sparse_categorical_crossentropy takes one integer label per sample; for one-hot "
+        "targets use categorical_crossentropy";
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": ", Indexed("y", i, outputs_.size()), " has shape ", y.shape().ToString(),
-      ", but loss ", c.loss_names[i], " on this model's output ",
-      c.graph->type(c.outputs[i]).shape.ToString(), " expects targets of shape ", want.ToString(),
-      hint));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": ", Indexed("y", i, outputs_.size()), " has shape ",
+                   y.shape().ToString(), ", but loss ", c.loss_names[i], " on this model's output ",
+                   c.graph->type(c.outputs[i]).shape.ToString(), " expects targets of shape ",
+                   want.ToString(), hint));
 }
 
 absl::StatusOr<std::vector<Tensor>> Model::PrepareXs(const std::vector<Tensor>& x,
@@ -758,10 +800,10 @@ absl::Status Model::PredictInto(const std::vector<Tensor>& x_in, const PredictOp
         results[k].dtype() == DType::kF32) {
       continue;
     }
-    if (absl::Status s = CheckAllocation(
-            CheckedBytes(DType::kF32, shape),
-            absl::StrCat("Predict: the result of shape ", shape.ToString()),
-            "Fix: predict on fewer samples at a time");
+    if (absl::Status s =
+            CheckAllocation(CheckedBytes(DType::kF32, shape),
+                            absl::StrCat("Predict: the result of shape ", shape.ToString()),
+                            "Fix: predict on fewer samples at a time");
         !s.ok()) {
       return s;
     }
@@ -855,9 +897,10 @@ absl::Status Model::SetWeights(const std::vector<Tensor>& weights) {
   size_t expected = 0;
   for (const Layer& l : layers_) expected += l->weights().size();
   if (expected != weights.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "SetWeights: got ", weights.size(), " tensors, but model \"", name_, "\" has ", expected,
-        " weights (expected ", expected, ", in GetWeights() order: each layer's kernel, bias, ...)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("SetWeights: got ", weights.size(), " tensors, but model \"", name_, "\" has ",
+                     expected, " weights (expected ", expected,
+                     ", in GetWeights() order: each layer's kernel, bias, ...)"));
   }
   size_t k = 0;  // Layer::SetWeights marks packed copies stale before writing (the hook)
   for (const Layer& l : layers_) {

@@ -89,6 +89,10 @@ struct Model::Compiled {
   std::vector<Value> xs;       // one placeholder per model input
   std::vector<Value> outputs;  // inference-mode outputs (Predict, Evaluate)
   bool trainable = false;      // false: forward only (Predict before Compile)
+  // Mixed precision (keras/mixed_precision.h): the global policy when compiled, resolved
+  // against this CPU (BF16Policy in model.cc).
+  std::string policy = "float32";
+  bool bf16 = false;
   std::vector<Value> y_trues;  // one target placeholder per output
   std::vector<TensorType> y_types;
   // One sample-weight placeholder (N,) per output, fed after the targets: the losses and the

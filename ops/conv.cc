@@ -466,8 +466,17 @@ dnnl::memory::desc UserWeightsDesc(const ConvSizes& z) {
   strides.insert(strides.end(), taps.begin(), taps.end());
   return dnnl::memory::desc(WeightDims(z), on::dt::f32, strides);
 }
-dnnl::memory::desc AnyWeightsDesc(const ConvSizes& z) {
-  return dnnl::memory::desc(WeightDims(z), on::dt::f32, on::tag::any);
+dnnl::memory::desc AnyWeightsDesc(const ConvSizes& z, bool bf16 = false) {
+  return dnnl::memory::desc(WeightDims(z), on::ComputeType(bf16), on::tag::any);
+}
+// Under mixed precision the primitive reads its activation inputs (x, dy) as bf16 copies in
+// graft's channels-last layout (the kernel's bridge rounds the f32 tensor into it). Channels-last
+// on both sides is what oneDNN 2.6 has optimised bf16 kernels for with an f32 output: with
+// `any` it picks a blocked layout and, for an f32 nhwc dx, only its reference loops.
+dnnl::memory::desc Bf16Activation(const dnnl::memory::desc& plain) {
+  const dnnl_memory_desc_t& d = plain.data;
+  const on::dims strides(d.format_desc.blocking.strides, d.format_desc.blocking.strides + d.ndims);
+  return dnnl::memory::desc(plain.dims(), on::dt::bf16, strides);
 }
 dnnl::memory::desc BiasDesc(const ConvSizes& z) { return on::Desc({z.cout}, on::tag::a); }
 
@@ -478,45 +487,69 @@ on::dims Dilates(const ConvSizes& z) {
   return d;
 }
 
+// `bf16`: src and weights in bf16 (mixed precision); dst and bias stay f32.
 dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bias,
                                                     const dnnl::primitive_attr& attr = {},
-                                                    const dnnl::memory::desc* weights = nullptr) {
+                                                    const dnnl::memory::desc* weights = nullptr,
+                                                    bool bf16 = false) {
   const auto prop = dnnl::prop_kind::forward_training;
   const auto algo = dnnl::algorithm::convolution_direct;
-  const dnnl::memory::desc w = weights != nullptr ? *weights : AnyWeightsDesc(z);
-  auto d = bias
-               ? dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, BiasDesc(z), DstDesc(z),
-                                                 z.stride, Dilates(z), z.pad_l, z.pad_r)
-               : dnnl::convolution_forward::desc(prop, algo, SrcDesc(z), w, DstDesc(z), z.stride,
-                                                 Dilates(z), z.pad_l, z.pad_r);
+  const dnnl::memory::desc w = weights != nullptr ? *weights : AnyWeightsDesc(z, bf16);
+  const dnnl::memory::desc src = bf16 ? Bf16Activation(SrcDesc(z)) : SrcDesc(z);
+  auto d = bias ? dnnl::convolution_forward::desc(prop, algo, src, w, BiasDesc(z), DstDesc(z),
+                                                  z.stride, Dilates(z), z.pad_l, z.pad_r)
+                : dnnl::convolution_forward::desc(prop, algo, src, w, DstDesc(z), z.stride,
+                                                  Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, attr, on::Engine());
 }
 
-// Backward-data with weights in layout `w`, the forward (no bias) as its hint.
+// Backward-data with weights in layout `w`, the forward (no bias) as its hint. `bf16`: dy and
+// the weights in bf16; dx stays f32.
 dnnl::convolution_backward_data::primitive_desc BackwardDataPd(const ConvSizes& z,
-                                                               const dnnl::memory::desc& w) {
-  auto d =
-      dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, SrcDesc(z), w,
-                                            DstDesc(z), z.stride, Dilates(z), z.pad_l, z.pad_r);
-  return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(), ForwardPd(z, false));
+                                                               const dnnl::memory::desc& w,
+                                                               bool bf16 = false) {
+  const dnnl::memory::desc dy = bf16 ? Bf16Activation(DstDesc(z)) : DstDesc(z);
+  auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, SrcDesc(z), w,
+                                                 dy, z.stride, Dilates(z), z.pad_l, z.pad_r);
+  return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(),
+                                                         ForwardPd(z, false, {}, nullptr, bf16));
 }
 
 // A primitive descriptor for weights kept packed by the plan: `make(weights desc)` with the
 // packed layout itself when oneDNN has an optimised (non-reference) implementation for it, so
 // the primitive reads or writes the variable directly; else with `any`, and the kernel bridges
 // the packed copy to the primitive's layout each step.
-// `bound` is the weights' layout in the plan (on::InputLayout / on::OutputLayout).
+// `bound` is the weights' layout in the plan (on::InputLayout / on::OutputLayout); `bf16`: the
+// primitive reads the weights in bf16 (never the f32 plan tensor itself, so always bridged).
 template <typename Make>
-auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make) {
-  if (bound != UserWeightsDesc(z)) {
+auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make,
+                  bool bf16 = false) {
+  if (bound != UserWeightsDesc(z) && !bf16) {
     try {
       auto pd = make(bound);
-      if (std::string(pd.impl_info_str()).rfind("ref", 0) != 0) return pd;
+      if (on::Optimised(pd)) return pd;
     } catch (const dnnl::error&) {
       // no implementation for that layout: fall through to `any`
     }
   }
-  return make(AnyWeightsDesc(z));
+  return make(AnyWeightsDesc(z, bf16));
+}
+
+// Under mixed precision, the bf16 primitive `make(true)` where oneDNN has an optimised one (and
+// `bf16` set to true), else the f32 one (`bf16` false): oneDNN's reference loops would run
+// bf16 many times slower than f32.
+template <typename Make>
+auto PreferBf16(bool& bf16, Make make) {
+  if (bf16) {
+    try {
+      auto pd = make(true);
+      if (on::Optimised(pd)) return pd;
+    } catch (const dnnl::error&) {
+      // no bf16 implementation for these shapes
+    }
+    bf16 = false;
+  }
+  return make(false);
 }
 
 // What the three oneDNN kernels hold: the sizes, the plain activation and bias descriptors,
@@ -531,11 +564,17 @@ class OneDnnConvKernel : public on::OneDnnKernel {
     bias_md_ = BiasDesc(z_);
   }
 
+  bool ComputesInBf16() const override { return bf16_; }
+
   ConvSizes z_;
   dnnl::memory::desc src_, dst_, bias_md_;
+  // The activation input (x, or dy for backward data) and, for backward weights, dy: the plan's
+  // f32 tensor itself, or under mixed precision a bf16 copy.
+  on::LayoutBridge in_, dy_;
   on::LayoutBridge weights_;
   on::Args args_;
-  int a_ = -1, b_ = -1, c_ = -1;  // slots of the plain arguments, in the order Init adds them
+  int b_ = -1, c_ = -1;  // slots of the plain arguments, in the order Init adds them
+  bool bf16_ = false;    // this primitive computes in bf16
   dnnl::primitive prim_;
 };
 
@@ -556,14 +595,18 @@ class OneDnnConv : public OneDnnConvKernel {
   }
   absl::Status Init(const KernelInitContext& c) override {
     bias_ = c.input_types.size() > 2;
+    bf16_ = c.bf16;
     SetSizes(ForwardSizes(c, Spec(c.attrs<A>())));
     return on::Call([&] {
       // Fused activations (runtime fusion pass) run as eltwise post-ops of the convolution.
       const dnnl::primitive_attr attr = on::PostOpsAttr(c.post_ops);
       const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
-      auto pd = PreferLayout(
-          bound, z_, [&](const dnnl::memory::desc& w) { return ForwardPd(z_, bias_, attr, &w); });
-      a_ = args_.Add(DNNL_ARG_SRC, src_);
+      auto pd = PreferBf16(bf16_, [&](bool low) {
+        return PreferLayout(
+            bound, z_,
+            [&](const dnnl::memory::desc& w) { return ForwardPd(z_, bias_, attr, &w, low); }, low);
+      });
+      in_.Init(src_, pd.src_desc(), args_, DNNL_ARG_SRC);
       weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
       b_ = args_.Add(DNNL_ARG_DST, dst_);
       if (bias_) c_ = args_.Add(DNNL_ARG_BIAS, bias_md_);
@@ -572,7 +615,7 @@ class OneDnnConv : public OneDnnConvKernel {
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      args_.Bind(a_, ctx.input(0));
+      in_.In(args_, ctx.input(0));
       weights_.In(args_, ctx.input(1));
       args_.Bind(b_, ctx.output(0));
       if (bias_) args_.Bind(c_, ctx.input(2));
@@ -591,12 +634,16 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
   KernelTraits Traits() const override { return {.packed_inputs = {{1, PreferredDataWeights<A>}}}; }
   absl::Status Init(const KernelInitContext& c) override {
     const A& a = c.attrs<A>();
+    bf16_ = c.bf16;
     SetSizes(DataSizes(c, Spec(a.conv), InputSpatial(a)));
     return on::Call([&] {
       const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
-      auto pd = PreferLayout(bound, z_,
-                             [&](const dnnl::memory::desc& w) { return BackwardDataPd(z_, w); });
-      a_ = args_.Add(DNNL_ARG_DIFF_DST, dst_);
+      auto pd = PreferBf16(bf16_, [&](bool low) {
+        return PreferLayout(
+            bound, z_, [&](const dnnl::memory::desc& w) { return BackwardDataPd(z_, w, low); },
+            low);
+      });
+      in_.Init(dst_, pd.diff_dst_desc(), args_, DNNL_ARG_DIFF_DST);
       weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
       b_ = args_.Add(DNNL_ARG_DIFF_SRC, src_);
       prim_ = dnnl::convolution_backward_data(pd);
@@ -604,7 +651,7 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      args_.Bind(a_, ctx.input(0));
+      in_.In(args_, ctx.input(0));
       weights_.In(args_, ctx.input(1));
       args_.Bind(b_, ctx.output(0));
       args_.Execute(prim_);
@@ -619,18 +666,24 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
   KernelTraits Traits() const override { return {.packed_outputs = {0}}; }
   absl::Status Init(const KernelInitContext& c) override {
     const A& a = c.attrs<A>();
+    bf16_ = c.bf16;
     SetSizes(WeightsSizes(c, Spec(a.conv), KernelSpatial(a)));
     return on::Call([&] {
-      auto hint = ForwardPd(z_, /*bias=*/true);
       const dnnl::memory::desc bound = on::OutputLayout(c, 0, UserWeightsDesc(z_));
-      auto pd = PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
-        auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, src_,
-                                                          w, bias_md_, dst_, z_.stride, Dilates(z_),
-                                                          z_.pad_l, z_.pad_r);
-        return dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
+      // dw and db are f32 in both precisions: only x and dy are read in bf16.
+      auto pd = PreferBf16(bf16_, [&](bool low) {
+        auto hint = ForwardPd(z_, /*bias=*/true, {}, nullptr, low);
+        const dnnl::memory::desc x = low ? Bf16Activation(src_) : src_;
+        const dnnl::memory::desc dy = low ? Bf16Activation(dst_) : dst_;
+        return PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
+          auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x,
+                                                            w, bias_md_, dy, z_.stride, Dilates(z_),
+                                                            z_.pad_l, z_.pad_r);
+          return dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
+        });
       });
-      a_ = args_.Add(DNNL_ARG_SRC, src_);
-      b_ = args_.Add(DNNL_ARG_DIFF_DST, dst_);
+      in_.Init(src_, pd.src_desc(), args_, DNNL_ARG_SRC);
+      dy_.Init(dst_, pd.diff_dst_desc(), args_, DNNL_ARG_DIFF_DST);
       weights_.Init(bound, pd.diff_weights_desc(), args_, DNNL_ARG_DIFF_WEIGHTS);
       c_ = args_.Add(DNNL_ARG_DIFF_BIAS, bias_md_);
       prim_ = dnnl::convolution_backward_weights(pd);
@@ -638,8 +691,8 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return on::Call([&] {
-      args_.Bind(a_, ctx.input(0));
-      args_.Bind(b_, ctx.input(1));
+      in_.In(args_, ctx.input(0));
+      dy_.In(args_, ctx.input(1));
       weights_.OutBefore(args_, ctx.output(0));
       args_.Bind(c_, ctx.output(1));
       args_.Execute(prim_);

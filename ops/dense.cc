@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "ops/common.h"
@@ -150,9 +151,11 @@ class MatMul {
     on::dims dims;
     on::tag layout = on::tag::ab;
   };
-  // The bias, when asked for, is a (1, N) row added to every row of dst.
+  // The bias, when asked for, is a (1, N) row added to every row of dst. `bf16` (mixed
+  // precision): src and weights are rounded to bf16 copies (same layouts) and multiplied in
+  // bf16 with f32 accumulation, where oneDNN has an optimised bf16 matmul; dst stays f32.
   absl::Status Init(const Operand& src, const Operand& weights, const Operand& dst, bool bias,
-                    const std::vector<PostOp>& post_ops = {}) {
+                    const std::vector<PostOp>& post_ops = {}, bool bf16 = false) {
     has_bias_ = bias;
     return on::Call([&] {
       src_ = on::Desc(src.dims, src.layout);
@@ -161,12 +164,28 @@ class MatMul {
       if (has_bias_) bias_ = on::Desc({1, dst.dims[1]}, on::tag::ab);
       empty_ = dst_.get_size() == 0 || src_.get_size() == 0;
       if (empty_) return;
-      auto d = has_bias_ ? dnnl::matmul::desc(src_, weights_, bias_, dst_)
-                         : dnnl::matmul::desc(src_, weights_, dst_);
-      prim_ =
-          dnnl::matmul(dnnl::matmul::primitive_desc(d, on::PostOpsAttr(post_ops), on::Engine()));
-      src_slot_ = args_.Add(DNNL_ARG_SRC, src_);
-      weights_slot_ = args_.Add(DNNL_ARG_WEIGHTS, weights_);
+      const dnnl::primitive_attr attr = on::PostOpsAttr(post_ops);
+      auto make = [&](bool low) {
+        const dnnl::memory::desc a(src.dims, on::ComputeType(low), src.layout);
+        const dnnl::memory::desc b(weights.dims, on::ComputeType(low), weights.layout);
+        auto d = has_bias_ ? dnnl::matmul::desc(a, b, bias_, dst_) : dnnl::matmul::desc(a, b, dst_);
+        return dnnl::matmul::primitive_desc(d, attr, on::Engine());
+      };
+      bf16_ = bf16;
+      std::optional<dnnl::matmul::primitive_desc> pd;
+      if (bf16_) {
+        try {
+          pd = make(true);
+          if (!on::Optimised(*pd)) pd.reset();
+        } catch (const dnnl::error&) {
+          // no bf16 matmul for these shapes: f32
+        }
+        bf16_ = pd.has_value();
+      }
+      if (!pd.has_value()) pd = make(false);
+      prim_ = dnnl::matmul(*pd);
+      src_in_.Init(src_, pd->src_desc(), args_, DNNL_ARG_SRC);
+      weights_in_.Init(weights_, pd->weights_desc(), args_, DNNL_ARG_WEIGHTS);
       dst_slot_ = args_.Add(DNNL_ARG_DST, dst_);
       if (has_bias_) bias_slot_ = args_.Add(DNNL_ARG_BIAS, bias_);
     });
@@ -185,21 +204,25 @@ class MatMul {
       return absl::OkStatus();
     }
     return on::Call([&] {
-      args_.Bind(src_slot_, src);
-      args_.Bind(weights_slot_, weights);
+      src_in_.In(args_, src);
+      weights_in_.In(args_, weights);
       args_.Bind(dst_slot_, dst);
       if (has_bias_) args_.Bind(bias_slot_, *bias);
       args_.Execute(prim_);
     });
   }
 
+  bool bf16() const { return bf16_; }
+
  private:
   dnnl::memory::desc src_, weights_, bias_, dst_;
   dnnl::primitive prim_;
-  on::Args args_;  // built once at Init (none when the product is empty)
-  int src_slot_ = -1, weights_slot_ = -1, dst_slot_ = -1, bias_slot_ = -1;
+  on::Args args_;                         // built once at Init (none when the product is empty)
+  on::LayoutBridge src_in_, weights_in_;  // the f32 tensors, or bf16 copies of them
+  int dst_slot_ = -1, bias_slot_ = -1;
   bool has_bias_ = false;
   bool empty_ = false;
+  bool bf16_ = false;
 };
 
 class OneDnnDense : public on::OneDnnKernel {
@@ -209,12 +232,14 @@ class OneDnnDense : public on::OneDnnKernel {
     const Shape& x = c.input_types[0].shape;
     const int64_t m = Rows(x), k = x.dim(-1), n = c.input_types[1].shape.dim(1);
     has_bias_ = c.input_types.size() == 3;
-    return matmul_.Init({{m, k}}, {{k, n}}, {{m, n}}, has_bias_, c.post_ops);
+    return matmul_.Init({{m, k}}, {{k, n}}, {{m, n}}, has_bias_, c.post_ops, c.bf16);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return matmul_.Run(ctx.input(0), ctx.input(1), has_bias_ ? &ctx.input(2) : nullptr,
                        ctx.output(0));
   }
+
+  bool ComputesInBf16() const override { return matmul_.bf16(); }
 
  private:
   MatMul matmul_;
@@ -228,11 +253,13 @@ class OneDnnDenseBackwardData : public on::OneDnnKernel {
   absl::Status Init(const KernelInitContext& c) override {
     const Shape& w = c.input_types[1].shape;
     const int64_t m = Rows(c.input_types[0].shape), k = w.dim(0), n = w.dim(1);
-    return matmul_.Init({{m, n}}, {{n, k}, on::tag::ba}, {{m, k}}, false);
+    return matmul_.Init({{m, n}}, {{n, k}, on::tag::ba}, {{m, k}}, false, {}, c.bf16);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     return matmul_.Run(ctx.input(0), ctx.input(1), nullptr, ctx.output(0));
   }
+
+  bool ComputesInBf16() const override { return matmul_.bf16(); }
 
  private:
   MatMul matmul_;
@@ -264,7 +291,7 @@ class OneDnnDenseBackwardWeights : public on::OneDnnKernel {
     m_ = Rows(x);
     n_ = c.input_types[1].shape.dim(-1);
     const int64_t k = x.dim(-1);
-    return matmul_.Init({{k, m_}, on::tag::ba}, {{m_, n_}}, {{k, n_}}, false);
+    return matmul_.Init({{k, m_}, on::tag::ba}, {{m_, n_}}, {{k, n_}}, false, {}, c.bf16);
   }
   absl::Status Run(KernelRunContext& ctx) override {
     if (absl::Status s = matmul_.Run(ctx.input(0), ctx.input(1), nullptr, ctx.output(0)); !s.ok()) {
@@ -273,6 +300,8 @@ class OneDnnDenseBackwardWeights : public on::OneDnnKernel {
     ColumnSums(ctx.input(1).data<float>(), m_, n_, ctx.output(1).data<float>(), true);
     return absl::OkStatus();
   }
+
+  bool ComputesInBf16() const override { return matmul_.bf16(); }
 
  private:
   MatMul matmul_;

@@ -68,6 +68,10 @@ struct KernelInitContext {
   const std::vector<TensorType>& input_types;
   const std::vector<TensorType>& output_types;
   int num_threads = 1;  // the plan's thread budget
+  // Mixed precision ("mixed_bfloat16", keras/mixed_precision.h): kernels that multiply
+  // (convolutions, matmuls) may round their inputs to bf16 and accumulate in f32. Their inputs
+  // and outputs stay f32 tensors in the plan.
+  bool bf16 = false;
   // Elementwise ops fused into this node's output 0 (only for kernels with accepts_post_ops).
   std::vector<PostOp> post_ops = {};
   // Per output: whether anything in the plan reads it or fetches it. A kernel may skip
@@ -109,6 +113,9 @@ class Kernel {
   // True for kernels that run oneDNN primitives (OpenMP inside): executors run these on the
   // thread that drives the plan, one at a time, so the OpenMP team is never oversubscribed.
   virtual bool UsesOneDnn() const { return false; }
+  // True for a kernel that multiplies in bf16 (mixed precision, KernelInitContext::bf16); known
+  // after Init, for plan reports.
+  virtual bool ComputesInBf16() const { return false; }
   // What a plan may do with this kernel besides running it (see KernelTraits); asked once per
   // node when a plan is compiled, before Init.
   virtual KernelTraits Traits() const { return {}; }

@@ -1,9 +1,8 @@
 #include "runtime/plan.h"
 
-#include <cstring>
-
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <new>
 #include <optional>
 
@@ -120,7 +119,7 @@ absl::Status Plan::BindStorage(passes::CompileState& state) {
       step.ctx.inputs.push_back(&values_[v.node][v.index]);
     }
     for (Tensor& t : values_[id]) step.ctx.outputs.push_back(&t);
-    KernelInitContext init{node, in_types, types_[id], options_.num_threads};
+    KernelInitContext init{node, in_types, types_[id], options_.num_threads, options_.bf16};
     for (const Value& v : node.inputs) {
       auto it = packed_.find(v);
       init.input_forms.push_back(it == packed_.end() ? nullptr : it->second.get());
@@ -184,8 +183,8 @@ absl::Status SharedArena::Reserve(int64_t bytes) {
   } catch (const std::bad_alloc&) {
     // The last resort (sizes are checked before): back to the old size, which was just freed.
     status = absl::ResourceExhaustedError(
-        absl::StrCat("plan: growing the shared arena from ", previous, " to ", bytes_,
-                     " bytes (", HumanBytes(static_cast<uint64_t>(bytes_)),
+        absl::StrCat("plan: growing the shared arena from ", previous, " to ", bytes_, " bytes (",
+                     HumanBytes(static_cast<uint64_t>(bytes_)),
                      ") failed (out of memory): use a smaller batch_size"));
     bytes_ = previous;
     buffer_ = had_buffer ? Tensor::AllocateArena(static_cast<size_t>(bytes_)) : nullptr;
@@ -206,10 +205,9 @@ absl::Status Plan::CheckArenaSize() const {
   for (const auto& [v, offset] : arena_offsets_) {
     std::optional<uint64_t> bytes = CheckedBytes(StorageType(v).dtype, StorageType(v).shape);
     std::optional<uint64_t> end =
-        bytes && offset >= 0 && *bytes <= (uint64_t{1} << 62) ? std::optional<uint64_t>(
-                                                                    static_cast<uint64_t>(offset) +
-                                                                    *bytes)
-                                                              : std::nullopt;
+        bytes && offset >= 0 && *bytes <= (uint64_t{1} << 62)
+            ? std::optional<uint64_t>(static_cast<uint64_t>(offset) + *bytes)
+            : std::nullopt;
     if (!bytes || !end) {
       peak = std::nullopt;
     } else if (peak && *end > *peak) {
@@ -229,11 +227,11 @@ absl::Status Plan::CheckArenaSize() const {
   if (largest.node >= 0) {
     const Node& node = graph_->node(largest.node);
     const TensorType t = StorageType(largest);
-    largest_text = absl::StrCat("; the largest is ", node.name, " (", node.op->name, ") of shape ",
-                                t.shape.ToString(), ", ",
-                                largest_bytes == ~uint64_t{0}
-                                    ? std::string("more than 2^63 bytes")
-                                    : absl::StrCat(largest_bytes, " bytes"));
+    largest_text =
+        absl::StrCat("; the largest is ", node.name, " (", node.op->name, ") of shape ",
+                     t.shape.ToString(), ", ",
+                     largest_bytes == ~uint64_t{0} ? std::string("more than 2^63 bytes")
+                                                   : absl::StrCat(largest_bytes, " bytes"));
   }
   std::string feeds;
   for (const TensorType& t : feed_types_) {
@@ -330,7 +328,9 @@ std::string Plan::Report() const {
   for (const PlanStep& s : steps_) {
     absl::StrAppend(&out, s.node->name, " ", s.node->op->name,
                     s.fused.empty() ? "" : absl::StrCat(" +", s.fused),
-                    s.kernel->UsesOneDnn() ? " [onednn]" : " [loops]");
+                    s.kernel->ComputesInBf16() ? " [onednn bf16]"
+                    : s.kernel->UsesOneDnn()   ? " [onednn]"
+                                               : " [loops]");
     for (const TensorType& t : types_[s.node->id]) absl::StrAppend(&out, " ", t.ToString());
     absl::StrAppend(&out, "\n");
   }

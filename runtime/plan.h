@@ -4,8 +4,8 @@
 // with the batch size now known, creates one kernel per node (oneDNN primitives are created
 // here, once), folds activations into the primitives before them, keeps weights packed, orders
 // nodes that update a variable in place after every reader of that variable and places every
-// intermediate tensor in one arena: the passes of runtime/passes/passes.h. Running it binds the feeds (no copy) and
-// executes the steps with the chosen executor.
+// intermediate tensor in one arena: the passes of runtime/passes/passes.h. Running it binds the
+// feeds (no copy) and executes the steps with the chosen executor.
 #ifndef GRAFT_RUNTIME_PLAN_H_
 #define GRAFT_RUNTIME_PLAN_H_
 
@@ -59,6 +59,8 @@ struct PlanOptions {
   // The threads the plan's kernels are built for and run with (oneDNN primitives fix their
   // work split when created). 0: CurrentThreads() at compile time.
   int num_threads = 0;
+  // Mixed precision: convolutions and matmuls compute in bf16 (KernelInitContext::bf16).
+  bool bf16 = false;
   // Keep variables in the packed form their kernels prefer (oneDNN's blocked convolution
   // weights, and the optimizer state beside them) across runs instead of reordering per step.
   bool pack_variables = true;
@@ -67,8 +69,8 @@ struct PlanOptions {
 };
 
 struct PlanSpec {
-  std::vector<Value> feeds;    // placeholders, fed in this order
-  std::vector<Value> fetches;  // values returned by Run, in this order
+  std::vector<Value> feeds;        // placeholders, fed in this order
+  std::vector<Value> fetches;      // values returned by Run, in this order
   std::vector<Operation> targets;  // run for their side effects (optimizer updates)
 };
 
@@ -79,7 +81,7 @@ struct PlanStep {
   KernelRunContext ctx;
   std::vector<int> successors;  // step indices that wait for this one
   int num_predecessors = 0;
-  std::string fused;            // the elementwise op folded into this step's primitive, if any
+  std::string fused;  // the elementwise op folded into this step's primitive, if any
 };
 
 class Plan {

@@ -7,8 +7,8 @@
 
 namespace graft {
 
-Session::Session(std::shared_ptr<Graph> graph, ExecutorKind executor)
-    : graph_(std::move(graph)), executor_(executor) {}
+Session::Session(std::shared_ptr<Graph> graph, ExecutorKind executor, bool bf16)
+    : graph_(std::move(graph)), executor_(executor), bf16_(bf16) {}
 
 Session::~Session() = default;
 
@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Plan>> Session::CompilePlan(const StepSpec& s, co
   return Plan::Compile(*graph_, std::move(spec), std::move(types),
                        {.executor = executor,
                         .num_threads = threads,
+                        .bf16 = bf16_,
                         .arena = shared_arena ? arena_ : nullptr});
 }
 

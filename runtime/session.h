@@ -55,7 +55,9 @@ struct StepId {
 
 class Session {
  public:
-  explicit Session(std::shared_ptr<Graph> graph, ExecutorKind executor = ExecutorKind::kSequential);
+  // `bf16`: plans compute convolutions and matmuls in bf16 (PlanOptions::bf16).
+  explicit Session(std::shared_ptr<Graph> graph, ExecutorKind executor = ExecutorKind::kSequential,
+                   bool bf16 = false);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -96,6 +98,7 @@ class Session {
 
   std::shared_ptr<Graph> graph_;
   ExecutorKind executor_;
+  bool bf16_ = false;
   std::vector<StepSpec> steps_;
   mutable std::mutex mu_;  // guards everything below and steps_/governors_ growth
   std::vector<std::shared_ptr<ThreadGovernor>> governors_;

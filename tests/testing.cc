@@ -11,7 +11,8 @@
 namespace graft::testing {
 
 absl::StatusOr<std::vector<Tensor>> RunOp(const std::string& op, std::any attrs,
-                                          const std::vector<Tensor>& inputs, KernelKind kind) {
+                                          const std::vector<Tensor>& inputs, KernelKind kind,
+                                          bool bf16, std::string* report) {
   Graph g;
   std::vector<Value> ph;
   std::vector<TensorType> types;
@@ -22,8 +23,9 @@ absl::StatusOr<std::vector<Tensor>> RunOp(const std::string& op, std::any attrs,
   absl::StatusOr<std::vector<Value>> outs = g.AddNode(op, ph, std::move(attrs));
   if (!outs.ok()) return outs.status();
   absl::StatusOr<std::unique_ptr<Plan>> plan =
-      Plan::Compile(g, {.feeds = ph, .fetches = *outs}, types, {.kernels = kind});
+      Plan::Compile(g, {.feeds = ph, .fetches = *outs}, types, {.kernels = kind, .bf16 = bf16});
   if (!plan.ok()) return plan.status();
+  if (report != nullptr) *report = (*plan)->Report();
   std::vector<Tensor> result;
   absl::Status s = (*plan)->Run(inputs, &result);
   if (!s.ok()) return s;

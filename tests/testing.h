@@ -24,10 +24,12 @@ inline bool Contains(absl::string_view haystack, absl::string_view needle) {
 inline TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 
 // Runs a single op on the given inputs through a compiled plan, with the fast or reference
-// kernels, and returns all its outputs (hidden ones included).
+// kernels, and returns all its outputs (hidden ones included). `bf16`: the plan computes in
+// mixed precision (PlanOptions::bf16); `report`, when given, receives Plan::Report().
 absl::StatusOr<std::vector<Tensor>> RunOp(const std::string& op, std::any attrs,
                                           const std::vector<Tensor>& inputs,
-                                          KernelKind kind = KernelKind::kFast);
+                                          KernelKind kind = KernelKind::kFast, bool bf16 = false,
+                                          std::string* report = nullptr);
 
 // The visible output types the op's shape function infers for inputs of these types.
 absl::StatusOr<std::vector<TensorType>> InferOp(const std::string& op, std::any attrs,

@@ -27,6 +27,20 @@ const dnnl::engine& Engine();
 // A stream for the calling thread.
 dnnl::stream& Stream();
 
+// Whether this CPU runs oneDNN's bf16 kernels (avx512_core_bf16 or newer, honouring
+// ONEDNN_MAX_CPU_ISA / dnnl::set_max_cpu_isa), and oneDNN's name for the ISA it runs at.
+bool CpuHasBf16();
+std::string CpuIsaName();
+
+// The data type products are computed in: bf16 under mixed precision (KernelInitContext::bf16),
+// else f32.
+inline dnnl::memory::data_type ComputeType(bool bf16) {
+  return bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+}
+// Whether a primitive descriptor found an optimised implementation (not oneDNN's reference
+// loops, which run bf16 far slower than f32).
+bool Optimised(const dnnl::primitive_desc_base& pd);
+
 // Runs `fn`, turning a dnnl::error (or any exception) into a Status: no exception escapes graft.
 // Applies the plan's thread count first (ApplyThreads).
 absl::Status Call(absl::FunctionRef<void()> fn);  // FunctionRef: no allocation per call
