@@ -999,6 +999,20 @@ absl::StatusOr<std::string> Model::ProfileTrainStep(const Tensor& x_in, const Te
       iterations);
 }
 
+absl::StatusOr<std::string> Model::ProfilePredict(const Tensor& x_in, int64_t batch_size,
+                                                  int iterations) {
+  if (absl::Status s = CompileForward(); !s.ok()) return s;
+  absl::StatusOr<std::vector<Tensor>> x = PrepareXs({x_in}, "ProfilePredict");
+  if (!x.ok()) return x.status();
+  if ((*x)[0].shape().dim(0) < batch_size) {
+    return absl::InvalidArgumentError("ProfilePredict: fewer samples than batch_size");
+  }
+  const int64_t chunk = std::min<int64_t>(batch_size, compiled_->predict_chunk);
+  absl::StatusOr<Plan*> plan = GetPlan(kPredict, chunk, NumThreads());
+  if (!plan.ok()) return plan.status();
+  return (*plan)->Profile({(*x)[0].SliceRows(0, chunk)}, iterations);
+}
+
 absl::StatusOr<std::string> Model::PlanReport(int64_t batch_size) {
   if (!compiled_ || !compiled_->trainable) {
     return absl::FailedPreconditionError("PlanReport: call Compile() first");

@@ -19,11 +19,11 @@
 #include <initializer_list>
 #include <iostream>
 #include <map>
-#include <mutex>
-#include <shared_mutex>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <variant>
@@ -335,6 +335,10 @@ class Model {
   // doing so (these are real steps). Models of one input and one output.
   absl::StatusOr<std::string> ProfileTrainStep(const Tensor& x, const Tensor& y,
                                                int64_t batch_size = 32, int iterations = 20);
+  // The same for Predict's plan on the first `batch_size` rows of x (in the chunks Predict runs
+  // a batch that large in). Works before Compile, as Predict does. Models of one input.
+  absl::StatusOr<std::string> ProfilePredict(const Tensor& x, int64_t batch_size = 32,
+                                             int iterations = 20);
 
  protected:
   // For Sequential, which sets the graph in Build.
@@ -374,7 +378,7 @@ class Model {
                                     int64_t rows) const;
   void Advise(const std::vector<LintWarning>& warnings);
   std::set<std::string> advised_;  // "rule/layer" of every warning printed
-  absl::Status compile_failure_;  // why the last Compile failed; OK when it did not
+  absl::Status compile_failure_;   // why the last Compile failed; OK when it did not
   // Appends the forward pass for the inputs' values `xs`; errors carry the layer's index.
   absl::StatusOr<std::vector<Value>> CallGraph(Graph& g, const std::vector<Value>& xs,
                                                const CallContext& ctx) const;

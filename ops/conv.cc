@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <any>
+#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -466,14 +467,23 @@ dnnl::memory::desc UserWeightsDesc(const ConvSizes& z) {
   strides.insert(strides.end(), taps.begin(), taps.end());
   return dnnl::memory::desc(WeightDims(z), on::dt::f32, strides);
 }
-dnnl::memory::desc AnyWeightsDesc(const ConvSizes& z, bool bf16 = false) {
-  return dnnl::memory::desc(WeightDims(z), on::ComputeType(bf16), on::tag::any);
+// How a convolution primitive computes: in f32 (oneDNN's direct algorithm, the default), in
+// bf16 (mixed precision: KernelInitContext::bf16), or in f32 with Winograd's F(4x4, 3x3)
+// algorithm (2.25x fewer multiplications; where oneDNN has it, see WinogradCandidate).
+enum class Algo { kDirect, kBf16, kWinograd };
+
+dnnl::memory::desc AnyWeightsDesc(const ConvSizes& z, Algo a = Algo::kDirect) {
+  return dnnl::memory::desc(WeightDims(z), on::ComputeType(a == Algo::kBf16), on::tag::any);
 }
-// Under mixed precision the primitive reads its activation inputs (x, dy) as bf16 copies in
-// graft's channels-last layout (the kernel's bridge rounds the f32 tensor into it). Channels-last
-// on both sides is what oneDNN 2.6 has optimised bf16 kernels for with an f32 output: with
-// `any` it picks a blocked layout and, for an f32 nhwc dx, only its reference loops.
-dnnl::memory::desc Bf16Activation(const dnnl::memory::desc& plain) {
+// An activation (x, y, dx or dy) as the primitive sees it, from graft's plain channels-last f32
+// descriptor. Direct: that descriptor itself. bf16: the inputs (x, dy) as bf16 copies in the
+// same layout (the kernel's bridge rounds the f32 tensor into it) and the outputs f32 as they
+// are; channels-last on both sides is what oneDNN 2.6 has optimised bf16 kernels for with an
+// f32 output (with `any`, an f32 nhwc dx gets only its reference loops). Winograd: oneDNN's
+// blocked layout (`any`), bridged both ways.
+dnnl::memory::desc ActivationAt(const dnnl::memory::desc& plain, Algo a, bool input) {
+  if (a == Algo::kWinograd) return dnnl::memory::desc(plain.dims(), on::dt::f32, on::tag::any);
+  if (a == Algo::kDirect || !input) return plain;
   const dnnl_memory_desc_t& d = plain.data;
   const on::dims strides(d.format_desc.blocking.strides, d.format_desc.blocking.strides + d.ndims);
   return dnnl::memory::desc(plain.dims(), on::dt::bf16, strides);
@@ -487,44 +497,48 @@ on::dims Dilates(const ConvSizes& z) {
   return d;
 }
 
-// `bf16`: src and weights in bf16 (mixed precision); dst and bias stay f32.
+dnnl::algorithm AlgorithmOf(Algo a) {
+  return a == Algo::kWinograd ? dnnl::algorithm::convolution_winograd
+                              : dnnl::algorithm::convolution_direct;
+}
+
 dnnl::convolution_forward::primitive_desc ForwardPd(const ConvSizes& z, bool bias,
                                                     const dnnl::primitive_attr& attr = {},
                                                     const dnnl::memory::desc* weights = nullptr,
-                                                    bool bf16 = false) {
+                                                    Algo a = Algo::kDirect) {
   const auto prop = dnnl::prop_kind::forward_training;
-  const auto algo = dnnl::algorithm::convolution_direct;
-  const dnnl::memory::desc w = weights != nullptr ? *weights : AnyWeightsDesc(z, bf16);
-  const dnnl::memory::desc src = bf16 ? Bf16Activation(SrcDesc(z)) : SrcDesc(z);
-  auto d = bias ? dnnl::convolution_forward::desc(prop, algo, src, w, BiasDesc(z), DstDesc(z),
+  const dnnl::memory::desc w = weights != nullptr ? *weights : AnyWeightsDesc(z, a);
+  const dnnl::memory::desc src = ActivationAt(SrcDesc(z), a, true);
+  const dnnl::memory::desc dst = ActivationAt(DstDesc(z), a, false);
+  auto d = bias ? dnnl::convolution_forward::desc(prop, AlgorithmOf(a), src, w, BiasDesc(z), dst,
                                                   z.stride, Dilates(z), z.pad_l, z.pad_r)
-                : dnnl::convolution_forward::desc(prop, algo, src, w, DstDesc(z), z.stride,
+                : dnnl::convolution_forward::desc(prop, AlgorithmOf(a), src, w, dst, z.stride,
                                                   Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, attr, on::Engine());
 }
 
-// Backward-data with weights in layout `w`, the forward (no bias) as its hint. `bf16`: dy and
-// the weights in bf16; dx stays f32.
+// Backward-data with weights in layout `w`, the forward (no bias) as its hint.
 dnnl::convolution_backward_data::primitive_desc BackwardDataPd(const ConvSizes& z,
                                                                const dnnl::memory::desc& w,
-                                                               bool bf16 = false) {
-  const dnnl::memory::desc dy = bf16 ? Bf16Activation(DstDesc(z)) : DstDesc(z);
-  auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, SrcDesc(z), w,
-                                                 dy, z.stride, Dilates(z), z.pad_l, z.pad_r);
+                                                               Algo a = Algo::kDirect) {
+  auto d = dnnl::convolution_backward_data::desc(AlgorithmOf(a), ActivationAt(SrcDesc(z), a, false),
+                                                 w, ActivationAt(DstDesc(z), a, true), z.stride,
+                                                 Dilates(z), z.pad_l, z.pad_r);
   return dnnl::convolution_backward_data::primitive_desc(d, on::Engine(),
-                                                         ForwardPd(z, false, {}, nullptr, bf16));
+                                                         ForwardPd(z, false, {}, nullptr, a));
 }
 
 // A primitive descriptor for weights kept packed by the plan: `make(weights desc)` with the
 // packed layout itself when oneDNN has an optimised (non-reference) implementation for it, so
 // the primitive reads or writes the variable directly; else with `any`, and the kernel bridges
 // the packed copy to the primitive's layout each step.
-// `bound` is the weights' layout in the plan (on::InputLayout / on::OutputLayout); `bf16`: the
-// primitive reads the weights in bf16 (never the f32 plan tensor itself, so always bridged).
+// `bound` is the weights' layout in the plan (on::InputLayout / on::OutputLayout). A bf16
+// primitive reads bf16 weights (`a`; never the f32 plan tensor itself, so always bridged);
+// backward weights, which writes f32 in every algorithm, passes kDirect.
 template <typename Make>
 auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make,
-                  bool bf16 = false) {
-  if (bound != UserWeightsDesc(z) && !bf16) {
+                  Algo a = Algo::kDirect) {
+  if (bound != UserWeightsDesc(z) && a != Algo::kBf16) {
     try {
       auto pd = make(bound);
       if (on::Optimised(pd)) return pd;
@@ -532,24 +546,45 @@ auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make
       // no implementation for that layout: fall through to `any`
     }
   }
-  return make(AnyWeightsDesc(z, bf16));
+  return make(AnyWeightsDesc(z, a));
 }
 
-// Under mixed precision, the bf16 primitive `make(true)` where oneDNN has an optimised one (and
-// `bf16` set to true), else the f32 one (`bf16` false): oneDNN's reference loops would run
-// bf16 many times slower than f32.
+// Whether a convolution may run Winograd's algorithm: a 3x3 kernel, stride 1, no dilation, one
+// group, and channels in multiples of 16 (oneDNN's blocked Winograd kernels: other counts pad
+// their blocks and lose the gain; a 1-channel first layer runs 5x slower than direct). Off with
+// GRAFT_CONV_ALGORITHM=direct (bit-for-bit the direct results, for comparisons).
+bool WinogradCandidate(const ConvSizes& z) {
+  static const bool allowed = [] {
+    const char* v = std::getenv("GRAFT_CONV_ALGORITHM");
+    return v == nullptr || std::string(v) != "direct";
+  }();
+  return allowed && z.rank() == 2 && z.groups == 1 && z.k == Dims{3, 3} && z.stride == Dims{1, 1} &&
+         z.dilation == Dims{1, 1} && z.cin % 16 == 0 && z.cout % 16 == 0;
+}
+
+// The primitive descriptor `make(algo)` of the algorithm to run, and `a` set to it. Asked for
+// bf16 (a == kBf16): the bf16 primitive where oneDNN has an optimised one (its reference loops
+// would run bf16 many times slower than f32). Else Winograd where WinogradCandidate allows it
+// and oneDNN offers it, else direct f32.
 template <typename Make>
-auto PreferBf16(bool& bf16, Make make) {
-  if (bf16) {
+auto ChooseAlgo(Algo& a, const ConvSizes& z, Make make) {
+  const Algo wanted = a == Algo::kBf16       ? Algo::kBf16
+                      : WinogradCandidate(z) ? Algo::kWinograd
+                                             : Algo::kDirect;
+  if (wanted != Algo::kDirect) {
     try {
-      auto pd = make(true);
-      if (on::Optimised(pd)) return pd;
+      auto pd = make(wanted);
+      const std::string impl = pd.impl_info_str();
+      if (on::Optimised(pd) && (wanted != Algo::kWinograd || impl.find("wino") != impl.npos)) {
+        a = wanted;
+        return pd;
+      }
     } catch (const dnnl::error&) {
-      // no bf16 implementation for these shapes
+      // no such implementation for these shapes
     }
-    bf16 = false;
   }
-  return make(false);
+  a = Algo::kDirect;
+  return make(Algo::kDirect);
 }
 
 // What the three oneDNN kernels hold: the sizes, the plain activation and bias descriptors,
@@ -564,17 +599,20 @@ class OneDnnConvKernel : public on::OneDnnKernel {
     bias_md_ = BiasDesc(z_);
   }
 
-  bool ComputesInBf16() const override { return bf16_; }
+  absl::string_view Variant() const override {
+    return algo_ == Algo::kBf16 ? "bf16" : algo_ == Algo::kWinograd ? "winograd" : "";
+  }
 
   ConvSizes z_;
   dnnl::memory::desc src_, dst_, bias_md_;
-  // The activation input (x, or dy for backward data) and, for backward weights, dy: the plan's
-  // f32 tensor itself, or under mixed precision a bf16 copy.
-  on::LayoutBridge in_, dy_;
+  // The activation input (x, or dy for backward data), for backward weights also dy, and the
+  // activation output (y, or dx): the plan's f32 tensor itself, or a copy in the primitive's
+  // precision and layout (ActivationAt).
+  on::LayoutBridge in_, dy_, out_;
   on::LayoutBridge weights_;
   on::Args args_;
-  int b_ = -1, c_ = -1;  // slots of the plain arguments, in the order Init adds them
-  bool bf16_ = false;    // this primitive computes in bf16
+  int c_ = -1;  // the bias slot
+  Algo algo_ = Algo::kDirect;
   dnnl::primitive prim_;
 };
 
@@ -595,20 +633,20 @@ class OneDnnConv : public OneDnnConvKernel {
   }
   absl::Status Init(const KernelInitContext& c) override {
     bias_ = c.input_types.size() > 2;
-    bf16_ = c.bf16;
+    algo_ = c.bf16 ? Algo::kBf16 : Algo::kDirect;
     SetSizes(ForwardSizes(c, Spec(c.attrs<A>())));
     return on::Call([&] {
       // Fused activations (runtime fusion pass) run as eltwise post-ops of the convolution.
       const dnnl::primitive_attr attr = on::PostOpsAttr(c.post_ops);
       const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
-      auto pd = PreferBf16(bf16_, [&](bool low) {
+      auto pd = ChooseAlgo(algo_, z_, [&](Algo a) {
         return PreferLayout(
             bound, z_,
-            [&](const dnnl::memory::desc& w) { return ForwardPd(z_, bias_, attr, &w, low); }, low);
+            [&](const dnnl::memory::desc& w) { return ForwardPd(z_, bias_, attr, &w, a); }, a);
       });
       in_.Init(src_, pd.src_desc(), args_, DNNL_ARG_SRC);
       weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
-      b_ = args_.Add(DNNL_ARG_DST, dst_);
+      out_.Init(dst_, pd.dst_desc(), args_, DNNL_ARG_DST);
       if (bias_) c_ = args_.Add(DNNL_ARG_BIAS, bias_md_);
       prim_ = dnnl::convolution_forward(pd);
     });
@@ -617,9 +655,10 @@ class OneDnnConv : public OneDnnConvKernel {
     return on::Call([&] {
       in_.In(args_, ctx.input(0));
       weights_.In(args_, ctx.input(1));
-      args_.Bind(b_, ctx.output(0));
+      out_.OutBefore(args_, ctx.output(0));
       if (bias_) args_.Bind(c_, ctx.input(2));
       args_.Execute(prim_);
+      out_.OutAfter(ctx.output(0));
     });
   }
 
@@ -634,18 +673,17 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
   KernelTraits Traits() const override { return {.packed_inputs = {{1, PreferredDataWeights<A>}}}; }
   absl::Status Init(const KernelInitContext& c) override {
     const A& a = c.attrs<A>();
-    bf16_ = c.bf16;
+    algo_ = c.bf16 ? Algo::kBf16 : Algo::kDirect;
     SetSizes(DataSizes(c, Spec(a.conv), InputSpatial(a)));
     return on::Call([&] {
       const dnnl::memory::desc bound = on::InputLayout(c, 1, UserWeightsDesc(z_));
-      auto pd = PreferBf16(bf16_, [&](bool low) {
+      auto pd = ChooseAlgo(algo_, z_, [&](Algo al) {
         return PreferLayout(
-            bound, z_, [&](const dnnl::memory::desc& w) { return BackwardDataPd(z_, w, low); },
-            low);
+            bound, z_, [&](const dnnl::memory::desc& w) { return BackwardDataPd(z_, w, al); }, al);
       });
       in_.Init(dst_, pd.diff_dst_desc(), args_, DNNL_ARG_DIFF_DST);
       weights_.Init(bound, pd.weights_desc(), args_, DNNL_ARG_WEIGHTS);
-      b_ = args_.Add(DNNL_ARG_DIFF_SRC, src_);
+      out_.Init(src_, pd.diff_src_desc(), args_, DNNL_ARG_DIFF_SRC);
       prim_ = dnnl::convolution_backward_data(pd);
     });
   }
@@ -653,8 +691,9 @@ class OneDnnConvBackwardData : public OneDnnConvKernel {
     return on::Call([&] {
       in_.In(args_, ctx.input(0));
       weights_.In(args_, ctx.input(1));
-      args_.Bind(b_, ctx.output(0));
+      out_.OutBefore(args_, ctx.output(0));
       args_.Execute(prim_);
+      out_.OutAfter(ctx.output(0));
     });
   }
 };
@@ -666,19 +705,18 @@ class OneDnnConvBackwardWeights : public OneDnnConvKernel {
   KernelTraits Traits() const override { return {.packed_outputs = {0}}; }
   absl::Status Init(const KernelInitContext& c) override {
     const A& a = c.attrs<A>();
-    bf16_ = c.bf16;
+    algo_ = c.bf16 ? Algo::kBf16 : Algo::kDirect;
     SetSizes(WeightsSizes(c, Spec(a.conv), KernelSpatial(a)));
     return on::Call([&] {
       const dnnl::memory::desc bound = on::OutputLayout(c, 0, UserWeightsDesc(z_));
-      // dw and db are f32 in both precisions: only x and dy are read in bf16.
-      auto pd = PreferBf16(bf16_, [&](bool low) {
-        auto hint = ForwardPd(z_, /*bias=*/true, {}, nullptr, low);
-        const dnnl::memory::desc x = low ? Bf16Activation(src_) : src_;
-        const dnnl::memory::desc dy = low ? Bf16Activation(dst_) : dst_;
+      // dw and db are f32 in every algorithm: only x and dy are read in bf16.
+      auto pd = ChooseAlgo(algo_, z_, [&](Algo al) {
+        auto hint = ForwardPd(z_, /*bias=*/true, {}, nullptr, al);
+        const dnnl::memory::desc x = ActivationAt(src_, al, true);
+        const dnnl::memory::desc dy = ActivationAt(dst_, al, true);
         return PreferLayout(bound, z_, [&](const dnnl::memory::desc& w) {
-          auto d = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x,
-                                                            w, bias_md_, dy, z_.stride, Dilates(z_),
-                                                            z_.pad_l, z_.pad_r);
+          auto d = dnnl::convolution_backward_weights::desc(
+              AlgorithmOf(al), x, w, bias_md_, dy, z_.stride, Dilates(z_), z_.pad_l, z_.pad_r);
           return dnnl::convolution_backward_weights::primitive_desc(d, on::Engine(), hint);
         });
       });
@@ -720,7 +758,14 @@ absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredWeights(
   const std::vector<TensorType> no_outputs;
   const KernelInitContext c{node, input_types, no_outputs};
   const ConvSizes z = ForwardSizes(c, Spec(c.attrs<A>()));
-  return FormOf(z, [&] { return ForwardPd(z, input_types.size() > 2).weights_desc(); });
+  // The algorithm the forward kernel will choose (f32: a bf16 kernel bridges its weights anyway).
+  Algo algo = Algo::kDirect;
+  return FormOf(z, [&] {
+    return ChooseAlgo(
+               algo, z,
+               [&](Algo al) { return ForwardPd(z, input_types.size() > 2, {}, nullptr, al); })
+        .weights_desc();
+  });
 }
 // Backward-data's own layout: it packs the weights only where no forward reads them (a plan for
 // input gradients alone); where a forward does, the forward chose first.
@@ -731,7 +776,12 @@ absl::StatusOr<std::shared_ptr<const PackedForm>> PreferredDataWeights(
   const KernelInitContext c{node, input_types, no_outputs};
   const D& a = c.attrs<D>();
   const ConvSizes z = DataSizes(c, Spec(a.conv), InputSpatial(a));
-  return FormOf(z, [&] { return BackwardDataPd(z, AnyWeightsDesc(z)).weights_desc(); });
+  Algo algo = Algo::kDirect;
+  return FormOf(z, [&] {
+    return ChooseAlgo(algo, z,
+                      [&](Algo al) { return BackwardDataPd(z, AnyWeightsDesc(z, al), al); })
+        .weights_desc();
+  });
 }
 
 // ---- reference kernels ----------------------------------------------------------------------

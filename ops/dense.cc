@@ -239,7 +239,7 @@ class OneDnnDense : public on::OneDnnKernel {
                        ctx.output(0));
   }
 
-  bool ComputesInBf16() const override { return matmul_.bf16(); }
+  absl::string_view Variant() const override { return matmul_.bf16() ? "bf16" : ""; }
 
  private:
   MatMul matmul_;
@@ -259,7 +259,7 @@ class OneDnnDenseBackwardData : public on::OneDnnKernel {
     return matmul_.Run(ctx.input(0), ctx.input(1), nullptr, ctx.output(0));
   }
 
-  bool ComputesInBf16() const override { return matmul_.bf16(); }
+  absl::string_view Variant() const override { return matmul_.bf16() ? "bf16" : ""; }
 
  private:
   MatMul matmul_;
@@ -301,7 +301,7 @@ class OneDnnDenseBackwardWeights : public on::OneDnnKernel {
     return absl::OkStatus();
   }
 
-  bool ComputesInBf16() const override { return matmul_.bf16(); }
+  absl::string_view Variant() const override { return matmul_.bf16() ? "bf16" : ""; }
 
  private:
   MatMul matmul_;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph.h"
 #include "graph/op_registry.h"
 #include "graph/tensor.h"
@@ -113,9 +114,10 @@ class Kernel {
   // True for kernels that run oneDNN primitives (OpenMP inside): executors run these on the
   // thread that drives the plan, one at a time, so the OpenMP team is never oversubscribed.
   virtual bool UsesOneDnn() const { return false; }
-  // True for a kernel that multiplies in bf16 (mixed precision, KernelInitContext::bf16); known
-  // after Init, for plan reports.
-  virtual bool ComputesInBf16() const { return false; }
+  // How this kernel computes where it differs from its op's plain f32 definition, for plan
+  // reports (known after Init): "bf16" (mixed precision, KernelInitContext::bf16), "winograd"
+  // (a convolution by Winograd's algorithm); empty otherwise.
+  virtual absl::string_view Variant() const { return {}; }
   // What a plan may do with this kernel besides running it (see KernelTraits); asked once per
   // node when a plan is compiled, before Init.
   virtual KernelTraits Traits() const { return {}; }

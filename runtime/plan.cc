@@ -328,9 +328,9 @@ std::string Plan::Report() const {
   for (const PlanStep& s : steps_) {
     absl::StrAppend(&out, s.node->name, " ", s.node->op->name,
                     s.fused.empty() ? "" : absl::StrCat(" +", s.fused),
-                    s.kernel->ComputesInBf16() ? " [onednn bf16]"
-                    : s.kernel->UsesOneDnn()   ? " [onednn]"
-                                               : " [loops]");
+                    !s.kernel->Variant().empty()
+                        ? absl::StrCat(" [onednn ", s.kernel->Variant(), "]")
+                        : std::string(s.kernel->UsesOneDnn() ? " [onednn]" : " [loops]"));
     for (const TensorType& t : types_[s.node->id]) absl::StrAppend(&out, " ", t.ToString());
     absl::StrAppend(&out, "\n");
   }

@@ -1,0 +1,89 @@
+// Convolutions by Winograd's algorithm (ops/conv.cc, WinogradCandidate): the oneDNN kernels of
+// 3x3 stride-1 convolutions with channels in 16s run F(4x4, 3x3) Winograd, forward, backward
+// data and backward weights. Each against the reference loops (which conv_test checks against
+// central differences and PyTorch), with a tolerance for Winograd's transforms.
+#include <algorithm>
+#include <any>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "ops/conv.h"
+#include "ops/padding.h"
+#include "runtime/plan.h"
+#include "tests/testing.h"
+
+namespace graft {
+namespace {
+
+using ::graft::ops::Conv2DAttrs;
+using ::graft::ops::Conv2DBackwardDataAttrs;
+using ::graft::ops::Conv2DBackwardWeightsAttrs;
+using ::graft::ops::Padding;
+using ::graft::testing::AllClose;
+using ::graft::testing::Random;
+using ::graft::testing::RunOp;
+
+double MaxAbs(const Tensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    m = std::max(m, std::fabs(double{t.data<float>()[i]}));
+  }
+  return m;
+}
+
+void ExpectWinogradMatchesReference(const std::string& op, std::any attrs,
+                                    const std::vector<Tensor>& in) {
+  SCOPED_TRACE(op);
+  std::string report;
+  auto fast = RunOp(op, attrs, in, KernelKind::kFast, false, &report);
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  EXPECT_NE(report.find("[onednn winograd]"), std::string::npos) << report;
+  auto ref = RunOp(op, attrs, in, KernelKind::kReference);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  for (size_t o = 0; o < ref->size(); ++o) {
+    // Winograd's transforms cost a few bits against direct summation: within 1e-5 of the
+    // largest output (direct f32 stays near 1e-6).
+    EXPECT_TRUE(AllClose((*fast)[o], (*ref)[o], 0, 1e-5 * std::max(1.0, MaxAbs((*ref)[o]))))
+        << "output " << o;
+  }
+}
+
+const Conv2DAttrs kSame{.padding = Padding::kSame};
+const Conv2DAttrs kValid{.padding = Padding::kValid};
+
+TEST(Winograd, ForwardSameAndValid) {
+  const std::vector<Tensor> in = {Random({2, 12, 12, 16}, 1), Random({3, 3, 16, 32}, 2),
+                                  Random({32}, 3)};
+  ExpectWinogradMatchesReference("graft.Conv2D", kSame, in);
+  ExpectWinogradMatchesReference("graft.Conv2D", kValid, in);
+}
+
+TEST(Winograd, BackwardData) {
+  ExpectWinogradMatchesReference("graft.Conv2DBackwardData", Conv2DBackwardDataAttrs{kSame, 12, 12},
+                                 {Random({2, 12, 12, 32}, 4), Random({3, 3, 16, 32}, 5)});
+}
+
+TEST(Winograd, BackwardWeights) {
+  ExpectWinogradMatchesReference("graft.Conv2DBackwardWeights",
+                                 Conv2DBackwardWeightsAttrs{kSame, 3, 3},
+                                 {Random({2, 12, 12, 16}, 6), Random({2, 12, 12, 32}, 7)});
+}
+
+// Outside its conditions a convolution runs direct: 3 input channels, or stride 2.
+TEST(Winograd, OnlyWhereItPays) {
+  std::string report;
+  auto few = RunOp("graft.Conv2D", kSame, {Random({1, 8, 8, 3}, 8), Random({3, 3, 3, 16}, 9)},
+                   KernelKind::kFast, false, &report);
+  ASSERT_TRUE(few.ok()) << few.status();
+  EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+  const Conv2DAttrs strided{.stride_h = 2, .stride_w = 2, .padding = Padding::kSame};
+  auto s2 = RunOp("graft.Conv2D", strided, {Random({1, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
+                  KernelKind::kFast, false, &report);
+  ASSERT_TRUE(s2.ok()) << s2.status();
+  EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+}
+
+}  // namespace
+}  // namespace graft
