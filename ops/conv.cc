@@ -550,16 +550,22 @@ auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make
 }
 
 // Whether a convolution may run Winograd's algorithm: a 3x3 kernel, stride 1, no dilation, one
-// group, and channels in multiples of 16 (oneDNN's blocked Winograd kernels: other counts pad
-// their blocks and lose the gain; a 1-channel first layer runs 5x slower than direct). Off with
+// group, channels in multiples of 16 (oneDNN's blocked Winograd kernels: other counts pad
+// their blocks and lose the gain; a 1-channel first layer runs 5x slower than direct), and at
+// least kMinWinogradPositions output positions in the batch (below, its transforms and the
+// layout bridges cost more than they save: M3's one-sample Predict ran 25% slower and its train
+// step 30% slower with Winograd; batches of 8 and more, faster). Off with
 // GRAFT_CONV_ALGORITHM=direct (bit-for-bit the direct results, for comparisons).
+constexpr int64_t kMinWinogradPositions = 2048;
+
 bool WinogradCandidate(const ConvSizes& z) {
   static const bool allowed = [] {
     const char* v = std::getenv("GRAFT_CONV_ALGORITHM");
     return v == nullptr || std::string(v) != "direct";
   }();
   return allowed && z.rank() == 2 && z.groups == 1 && z.k == Dims{3, 3} && z.stride == Dims{1, 1} &&
-         z.dilation == Dims{1, 1} && z.cin % 16 == 0 && z.cout % 16 == 0;
+         z.dilation == Dims{1, 1} && z.cin % 16 == 0 && z.cout % 16 == 0 &&
+         z.n * Product(z.out) >= kMinWinogradPositions;
 }
 
 // The primitive descriptor `make(algo)` of the algorithm to run, and `a` set to it. Asked for

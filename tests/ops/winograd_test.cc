@@ -54,7 +54,7 @@ const Conv2DAttrs kSame{.padding = Padding::kSame};
 const Conv2DAttrs kValid{.padding = Padding::kValid};
 
 TEST(Winograd, ForwardSameAndValid) {
-  const std::vector<Tensor> in = {Random({2, 12, 12, 16}, 1), Random({3, 3, 16, 32}, 2),
+  const std::vector<Tensor> in = {Random({32, 12, 12, 16}, 1), Random({3, 3, 16, 32}, 2),
                                   Random({32}, 3)};
   ExpectWinogradMatchesReference("graft.Conv2D", kSame, in);
   ExpectWinogradMatchesReference("graft.Conv2D", kValid, in);
@@ -62,24 +62,29 @@ TEST(Winograd, ForwardSameAndValid) {
 
 TEST(Winograd, BackwardData) {
   ExpectWinogradMatchesReference("graft.Conv2DBackwardData", Conv2DBackwardDataAttrs{kSame, 12, 12},
-                                 {Random({2, 12, 12, 32}, 4), Random({3, 3, 16, 32}, 5)});
+                                 {Random({16, 12, 12, 32}, 4), Random({3, 3, 16, 32}, 5)});
 }
 
 TEST(Winograd, BackwardWeights) {
   ExpectWinogradMatchesReference("graft.Conv2DBackwardWeights",
                                  Conv2DBackwardWeightsAttrs{kSame, 3, 3},
-                                 {Random({2, 12, 12, 16}, 6), Random({2, 12, 12, 32}, 7)});
+                                 {Random({16, 12, 12, 16}, 6), Random({16, 12, 12, 32}, 7)});
 }
 
-// Outside its conditions a convolution runs direct: 3 input channels, or stride 2.
+// Outside its conditions a convolution runs direct: 3 input channels, stride 2, or a batch of
+// few output positions (one 8x8 image).
 TEST(Winograd, OnlyWhereItPays) {
   std::string report;
-  auto few = RunOp("graft.Conv2D", kSame, {Random({1, 8, 8, 3}, 8), Random({3, 3, 3, 16}, 9)},
+  auto one = RunOp("graft.Conv2D", kSame, {Random({1, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
+                   KernelKind::kFast, false, &report);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+  auto few = RunOp("graft.Conv2D", kSame, {Random({64, 8, 8, 3}, 8), Random({3, 3, 3, 16}, 9)},
                    KernelKind::kFast, false, &report);
   ASSERT_TRUE(few.ok()) << few.status();
   EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
   const Conv2DAttrs strided{.stride_h = 2, .stride_w = 2, .padding = Padding::kSame};
-  auto s2 = RunOp("graft.Conv2D", strided, {Random({1, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
+  auto s2 = RunOp("graft.Conv2D", strided, {Random({64, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
                   KernelKind::kFast, false, &report);
   ASSERT_TRUE(s2.ok()) << s2.status();
   EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
