@@ -550,12 +550,18 @@ auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make
 }
 
 // Whether a convolution may run Winograd's algorithm: a 3x3 kernel, stride 1, no dilation, one
-// group, channels in multiples of 16 (oneDNN's blocked Winograd kernels: other counts pad
-// their blocks and lose the gain; a 1-channel first layer runs 5x slower than direct), and at
-// least kMinWinogradPositions output positions in the batch (below, its transforms and the
-// layout bridges cost more than they save: M3's one-sample Predict ran 25% slower and its train
-// step 30% slower with Winograd; batches of 8 and more, faster). Off with
-// GRAFT_CONV_ALGORITHM=direct (bit-for-bit the direct results, for comparisons).
+// group, channels in multiples of 16 (oneDNN's blocked Winograd kernels: other counts pad their
+// blocks and lose the gain; a 1-channel first layer ran 5x slower than direct), where measured
+// it pays:
+//  - Cin * Cout >= 2048: the transforms cost per channel, the saving per channel pair. M5's
+//    16->16 and 32->32 convolutions ran 10-20% slower with it; M3's 32->64 1.6x faster, M4's
+//    64- and 128-channel ones 1.8-2.2x;
+//  - outputs of at least 8x8: F(4x4, 3x3) computes 4x4 tiles, so a 7x7 output pays for 8x8;
+//  - at least 2048 output positions in the batch: below, its transforms and the layout bridges
+//    cost more than they save (M3's one-sample Predict ran 25% slower and its train step 30%).
+// Off with GRAFT_CONV_ALGORITHM=direct (bit-for-bit the direct results, for comparisons).
+constexpr int64_t kMinWinogradChannelPairs = 2048;
+constexpr int64_t kMinWinogradSide = 8;
 constexpr int64_t kMinWinogradPositions = 2048;
 
 bool WinogradCandidate(const ConvSizes& z) {
@@ -565,6 +571,8 @@ bool WinogradCandidate(const ConvSizes& z) {
   }();
   return allowed && z.rank() == 2 && z.groups == 1 && z.k == Dims{3, 3} && z.stride == Dims{1, 1} &&
          z.dilation == Dims{1, 1} && z.cin % 16 == 0 && z.cout % 16 == 0 &&
+         z.cin * z.cout >= kMinWinogradChannelPairs &&
+         std::min(z.out[0], z.out[1]) >= kMinWinogradSide &&
          z.n * Product(z.out) >= kMinWinogradPositions;
 }
 

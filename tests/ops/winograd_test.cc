@@ -54,28 +54,28 @@ const Conv2DAttrs kSame{.padding = Padding::kSame};
 const Conv2DAttrs kValid{.padding = Padding::kValid};
 
 TEST(Winograd, ForwardSameAndValid) {
-  const std::vector<Tensor> in = {Random({32, 12, 12, 16}, 1), Random({3, 3, 16, 32}, 2),
-                                  Random({32}, 3)};
+  const std::vector<Tensor> in = {Random({32, 12, 12, 32}, 1), Random({3, 3, 32, 64}, 2),
+                                  Random({64}, 3)};
   ExpectWinogradMatchesReference("graft.Conv2D", kSame, in);
   ExpectWinogradMatchesReference("graft.Conv2D", kValid, in);
 }
 
 TEST(Winograd, BackwardData) {
   ExpectWinogradMatchesReference("graft.Conv2DBackwardData", Conv2DBackwardDataAttrs{kSame, 12, 12},
-                                 {Random({16, 12, 12, 32}, 4), Random({3, 3, 16, 32}, 5)});
+                                 {Random({16, 12, 12, 64}, 4), Random({3, 3, 32, 64}, 5)});
 }
 
 TEST(Winograd, BackwardWeights) {
   ExpectWinogradMatchesReference("graft.Conv2DBackwardWeights",
                                  Conv2DBackwardWeightsAttrs{kSame, 3, 3},
-                                 {Random({16, 12, 12, 16}, 6), Random({16, 12, 12, 32}, 7)});
+                                 {Random({16, 12, 12, 32}, 6), Random({16, 12, 12, 64}, 7)});
 }
 
-// Outside its conditions a convolution runs direct: 3 input channels, stride 2, or a batch of
-// few output positions (one 8x8 image).
+// Outside its conditions a convolution runs direct: 3 input channels, 16 -> 16 channels,
+// stride 2, or a batch of few output positions (one 8x8 image).
 TEST(Winograd, OnlyWhereItPays) {
   std::string report;
-  auto one = RunOp("graft.Conv2D", kSame, {Random({1, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
+  auto one = RunOp("graft.Conv2D", kSame, {Random({1, 8, 8, 32}, 8), Random({3, 3, 32, 64}, 9)},
                    KernelKind::kFast, false, &report);
   ASSERT_TRUE(one.ok()) << one.status();
   EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
@@ -84,9 +84,13 @@ TEST(Winograd, OnlyWhereItPays) {
   ASSERT_TRUE(few.ok()) << few.status();
   EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
   const Conv2DAttrs strided{.stride_h = 2, .stride_w = 2, .padding = Padding::kSame};
-  auto s2 = RunOp("graft.Conv2D", strided, {Random({64, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
+  auto s2 = RunOp("graft.Conv2D", strided, {Random({64, 8, 8, 32}, 8), Random({3, 3, 32, 64}, 9)},
                   KernelKind::kFast, false, &report);
   ASSERT_TRUE(s2.ok()) << s2.status();
+  EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+  auto narrow = RunOp("graft.Conv2D", kSame, {Random({64, 8, 8, 16}, 8), Random({3, 3, 16, 16}, 9)},
+                      KernelKind::kFast, false, &report);
+  ASSERT_TRUE(narrow.ok()) << narrow.status();
   EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
 }
 
