@@ -1,5 +1,6 @@
 #include "tests/testing.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -59,6 +60,14 @@ Tensor Golden(const std::string& name) {
   absl::StatusOr<Tensor> t = io::LoadNpy(path);
   EXPECT_TRUE(t.ok()) << t.status() << " (regenerate with /usr/bin/python3 tools/golden/<op>.py)";
   return t.ok() ? *t : Tensor();
+}
+
+double MaxAbs(const Tensor& t) {
+  double m = 0;
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    m = std::max(m, std::fabs(static_cast<double>(t.data<float>()[i])));
+  }
+  return m;
 }
 
 ::testing::AssertionResult AllClose(const Tensor& a, const Tensor& b, double rtol, double atol) {

@@ -42,6 +42,9 @@ Tensor Random(Shape shape, uint64_t seed, double lo = -1.0, double hi = 1.0,
 // Loads tests/golden/<name>.npy (made by tools/golden/*.py); fails the test if missing.
 Tensor Golden(const std::string& name);
 
+// The largest |value| of a float32 tensor (0 when empty): the scale for a tolerance.
+double MaxAbs(const Tensor& t);
+
 // |a - b| <= atol + rtol * |b| elementwise, with equal shapes. Reports the worst entry.
 ::testing::AssertionResult AllClose(const Tensor& a, const Tensor& b, double rtol = 1e-4,
                                     double atol = 1e-5);

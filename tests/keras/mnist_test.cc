@@ -37,6 +37,19 @@ double TrainAndTest(Sequential& model, int epochs) {
   return test.ok() ? (*test)[1] : 0;
 }
 
+// The Keras MNIST convnet (keras.io mnist_convnet).
+Sequential KerasConvnet() {
+  return Sequential({
+      L::Conv2D(32, 3, {.activation = "relu", .input_shape = {28, 28, 1}}),
+      L::MaxPooling2D(2),
+      L::Conv2D(64, 3, {.activation = "relu"}),
+      L::MaxPooling2D(2),
+      L::Flatten(),
+      L::Dropout(0.5),
+      L::Dense(10, {.activation = "softmax"}),
+  });
+}
+
 TEST(Mnist, SubsetIsThere) {
   ASSERT_EQ(Subset().x_train.shape(), Shape({3000, 28, 28, 1}));
   ASSERT_EQ(Subset().x_test.shape(), Shape({1000, 28, 28, 1}));
@@ -57,15 +70,7 @@ TEST(Mnist, SeedConv2DModelLearnsDigits) {
 
 TEST(Mnist, KerasConvnetWithDropoutLearnsDigits) {
   SetRandomSeed(2);
-  Sequential model({
-      L::Conv2D(32, 3, {.activation = "relu", .input_shape = {28, 28, 1}}),
-      L::MaxPooling2D(2),
-      L::Conv2D(64, 3, {.activation = "relu"}),
-      L::MaxPooling2D(2),
-      L::Flatten(),
-      L::Dropout(0.5),
-      L::Dense(10, {.activation = "softmax"}),
-  });
+  Sequential model = KerasConvnet();
   const double acc = TrainAndTest(model, 3);
   std::printf("Keras convnet on 3,000 MNIST images, 3 epochs: test accuracy %.4f\n", acc);
   EXPECT_GT(acc, 0.90);  // measured 0.942 (seed 2)
@@ -80,15 +85,7 @@ TEST(Mnist, KerasConvnetInMixedBfloat16LandsWhereFloat32Does) {
   }
   auto convnet = [] {
     SetRandomSeed(2);
-    return Sequential({
-        L::Conv2D(32, 3, {.activation = "relu", .input_shape = {28, 28, 1}}),
-        L::MaxPooling2D(2),
-        L::Conv2D(64, 3, {.activation = "relu"}),
-        L::MaxPooling2D(2),
-        L::Flatten(),
-        L::Dropout(0.5),
-        L::Dense(10, {.activation = "softmax"}),
-    });
+    return KerasConvnet();
   };
   Sequential fp32 = convnet();
   const double acc32 = TrainAndTest(fp32, 3);

@@ -38,6 +38,7 @@ using ::graft::ops::Conv2DBackwardDataAttrs;
 using ::graft::ops::Conv2DBackwardWeightsAttrs;
 using ::graft::ops::Padding;
 using ::graft::testing::AllClose;
+using ::graft::testing::MaxAbs;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
 
@@ -55,13 +56,6 @@ Tensor RoundedBf16(const Tensor& t) {
   Tensor r = t.CastTo(DType::kF32);
   for (int64_t i = 0; i < r.num_elements(); ++i) r.data<float>()[i] = RoundBf16(r.data<float>()[i]);
   return r;
-}
-
-double MaxAbs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.num_elements(); ++i)
-    m = std::max(m, std::fabs(double{t.data<float>()[i]}));
-  return m;
 }
 
 double MaxDiff(const Tensor& a, const Tensor& b) {

@@ -22,16 +22,9 @@ using ::graft::ops::Conv2DBackwardDataAttrs;
 using ::graft::ops::Conv2DBackwardWeightsAttrs;
 using ::graft::ops::Padding;
 using ::graft::testing::AllClose;
+using ::graft::testing::MaxAbs;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
-
-double MaxAbs(const Tensor& t) {
-  double m = 0;
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    m = std::max(m, std::fabs(double{t.data<float>()[i]}));
-  }
-  return m;
-}
 
 void ExpectWinogradMatchesReference(const std::string& op, std::any attrs,
                                     const std::vector<Tensor>& in) {
