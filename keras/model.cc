@@ -293,7 +293,6 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   auto c = std::make_unique<Compiled>();
   absl::StatusOr<bool> bf16 = Bf16Policy("Compile");
   if (!bf16.ok()) return bf16.status();
-  c->policy = mixed_precision::GlobalPolicy().name;
   c->bf16 = *bf16;
   // Optimizer.
   if (const auto* name = std::get_if<std::string>(&options.optimizer)) {
@@ -517,7 +516,6 @@ absl::Status Model::CompileForward() {
   auto c = std::make_unique<Compiled>();
   absl::StatusOr<bool> bf16 = Bf16Policy("Predict");
   if (!bf16.ok()) return bf16.status();
-  c->policy = mixed_precision::GlobalPolicy().name;
   c->bf16 = *bf16;
   for (size_t i = 0; i < inputs_.size(); ++i) {
     c->xs.push_back(c->graph->Placeholder(inputs_[i].type(), Indexed("x", i, inputs_.size())));

@@ -89,9 +89,8 @@ struct Model::Compiled {
   std::vector<Value> xs;       // one placeholder per model input
   std::vector<Value> outputs;  // inference-mode outputs (Predict, Evaluate)
   bool trainable = false;      // false: forward only (Predict before Compile)
-  // Mixed precision (keras/mixed_precision.h): the global policy when compiled, resolved
-  // against this CPU (BF16Policy in model.cc).
-  std::string policy = "float32";
+  // Mixed precision (keras/mixed_precision.h): whether the global policy when compiled,
+  // checked against this CPU (Bf16Policy in model.cc), makes the plans compute in bf16.
   bool bf16 = false;
   std::vector<Value> y_trues;  // one target placeholder per output
   std::vector<TensorType> y_types;
