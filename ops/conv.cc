@@ -539,12 +539,7 @@ template <typename Make>
 auto PreferLayout(const dnnl::memory::desc& bound, const ConvSizes& z, Make make,
                   Algo a = Algo::kDirect) {
   if (bound != UserWeightsDesc(z) && a != Algo::kBf16) {
-    try {
-      auto pd = make(bound);
-      if (on::Optimised(pd)) return pd;
-    } catch (const dnnl::error&) {
-      // no implementation for that layout: fall through to `any`
-    }
+    if (auto pd = on::TryOptimised([&] { return make(bound); })) return *pd;
   }
   return make(AnyWeightsDesc(z, a));
 }
@@ -586,15 +581,10 @@ auto ChooseAlgo(Algo& a, const ConvSizes& z, Make make) {
                       : WinogradCandidate(z) ? Algo::kWinograd
                                              : Algo::kDirect;
   if (wanted != Algo::kDirect) {
-    try {
-      auto pd = make(wanted);
-      const std::string impl = pd.impl_info_str();
-      if (on::Optimised(pd) && (wanted != Algo::kWinograd || impl.find("wino") != impl.npos)) {
-        a = wanted;
-        return pd;
-      }
-    } catch (const dnnl::error&) {
-      // no such implementation for these shapes
+    if (auto pd = on::TryOptimised([&] { return make(wanted); },
+                                   wanted == Algo::kWinograd ? "wino" : "")) {
+      a = wanted;
+      return *pd;
     }
   }
   a = Algo::kDirect;

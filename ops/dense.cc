@@ -171,17 +171,9 @@ class MatMul {
         auto d = has_bias_ ? dnnl::matmul::desc(a, b, bias_, dst_) : dnnl::matmul::desc(a, b, dst_);
         return dnnl::matmul::primitive_desc(d, attr, on::Engine());
       };
-      bf16_ = bf16;
       std::optional<dnnl::matmul::primitive_desc> pd;
-      if (bf16_) {
-        try {
-          pd = make(true);
-          if (!on::Optimised(*pd)) pd.reset();
-        } catch (const dnnl::error&) {
-          // no bf16 matmul for these shapes: f32
-        }
-        bf16_ = pd.has_value();
-      }
+      if (bf16) pd = on::TryOptimised([&] { return make(true); });  // else f32
+      bf16_ = pd.has_value();
       if (!pd.has_value()) pd = make(false);
       prim_ = dnnl::matmul(*pd);
       src_in_.Init(src_, pd->src_desc(), args_, DNNL_ARG_SRC);

@@ -40,6 +40,21 @@ inline dnnl::memory::data_type ComputeType(bool bf16) {
 // Whether a primitive descriptor found an optimised implementation (not oneDNN's reference
 // loops, which run bf16 far slower than f32).
 bool Optimised(const dnnl::primitive_desc_base& pd);
+// `make()`'s primitive descriptor where oneDNN creates one with an optimised implementation
+// whose name contains `impl` (empty: any); nullopt where it has none for these shapes. Call it
+// inside Call (it creates primitive descriptors).
+template <typename Make>
+auto TryOptimised(Make make, const std::string& impl = "") -> std::optional<decltype(make())> {
+  try {
+    auto pd = make();
+    if (Optimised(pd) && std::string(pd.impl_info_str()).find(impl) != std::string::npos) {
+      return pd;
+    }
+  } catch (const dnnl::error&) {
+    // no implementation for these descriptors
+  }
+  return std::nullopt;
+}
 
 // Runs `fn`, turning a dnnl::error (or any exception) into a Status: no exception escapes graft.
 // Applies the plan's thread count first (ApplyThreads).
