@@ -321,6 +321,7 @@ absl::StatusOr<History> FitLoop::Run(Model& m, BatchSource& source, const Valida
       feeds.push_back(
           Tensor::Scalar<float>(static_cast<float>(c.optimizer->LearningRateAt(c.iterations))));
       feeds.push_back(Tensor::Scalar<float>(static_cast<float>(c.iterations)));
+      feeds.push_back(Tensor::Scalar<float>(0.0f));  // row offset: the batch is whole
       if (dp != nullptr) feeds.push_back(Tensor::Scalar<float>(scale));
       if (absl::Status st = m.RunStep(internal::kTrainStep, feeds, &fetched); !st.ok()) {
         return internal::WithContext(st,

@@ -403,7 +403,8 @@ class DropoutLayer : public LayerImpl {
     if (!ctx.iteration.valid()) {
       return absl::InternalError("a training-mode Dropout needs the iteration counter");
     }
-    return ops::Dropout(g, x, ctx.iteration, {.rate = rate_, .seed = seed_}, "Dropout");
+    return ops::Dropout(g, x, ctx.iteration, {.rate = rate_, .seed = seed_}, "Dropout",
+                        ctx.row_offset);
   }
   double rate_;
   uint64_t seed_;
@@ -468,7 +469,8 @@ class BatchNormalizationLayer : public LayerImpl {
     if (!out.ok()) return out.status();
     for (auto [moving, batch] :
          {std::pair{moving_mean, out->mean}, std::pair{moving_variance, out->variance}}) {
-      absl::StatusOr<Operation> update = ops::MovingAverageUpdate(g, moving, batch, options_.momentum);
+      absl::StatusOr<Operation> update =
+          ops::MovingAverageUpdate(g, moving, batch, options_.momentum);
       if (!update.ok()) return update.status();
       if (ctx.updates != nullptr) ctx.updates->push_back(*update);
     }

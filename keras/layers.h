@@ -64,6 +64,10 @@ struct CallContext {
   bool training = false;
   // The trainer's iteration counter (a float32 scalar placeholder), for per-step randomness.
   Value iteration;
+  // Optional: the index of the batch's first row when the step runs a chunk of a larger batch
+  // (a float32 scalar placeholder; keras/chunked_train.h), so Dropout draws the chunk's rows as
+  // it would in the whole batch.
+  Value row_offset;
   // Training-mode layers append the ids of nodes to run every step for their side effects
   // (BatchNormalization's moving-statistics updates).
   std::vector<Operation>* updates = nullptr;

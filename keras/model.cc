@@ -351,10 +351,14 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
     c->xs.push_back(g.Placeholder(inputs_[i].type(), Indexed("x", i, inputs_.size())));
   }
   c->iteration = g.Placeholder({DType::kF32, Shape{}}, "iteration");
+  c->row_offset = g.Placeholder({DType::kF32, Shape{}}, "row_offset");
   std::vector<Operation> layer_updates;
   const int train_begin = g.num_nodes();
-  absl::StatusOr<std::vector<Value>> train_out =
-      CallGraph(g, c->xs, {.training = true, .iteration = c->iteration, .updates = &layer_updates});
+  absl::StatusOr<std::vector<Value>> train_out = CallGraph(g, c->xs,
+                                                           {.training = true,
+                                                            .iteration = c->iteration,
+                                                            .row_offset = c->row_offset,
+                                                            .updates = &layer_updates});
   if (!train_out.ok()) return train_out.status();
   const int train_end = g.num_nodes();
   bool differs = false;
@@ -500,8 +504,16 @@ absl::Status Model::CompileGraph(const CompileOptions& options) {
   std::vector<Value> train_feeds = eval_feeds;
   train_feeds.push_back(c->lr);
   train_feeds.push_back(c->iteration);
+  train_feeds.push_back(c->row_offset);
   if (c->comm != nullptr) train_feeds.push_back(c->shard_scale);
   c->steps[kTrain] = c->session->AddStep({train_feeds, c->train_logs, c->updates});
+  if (layer_updates.empty() && c->comm == nullptr) {  // chunks are independent (chunked_train.h)
+    absl::StatusOr<internal::ChunkedTrain> chunked = internal::BuildChunkedTrain(
+        g, *c->session, *c->optimizer, params, *grads,
+        {eval_feeds, c->lr, c->iteration, c->row_offset}, c->train_logs, internal::TrainChunk(g));
+    if (!chunked.ok()) return WithContext(chunked.status(), "Compile: train step in chunks: ");
+    c->chunked = *std::move(chunked);
+  }
   c->steps[kEval] = c->session->AddStep({eval_feeds, c->eval_logs, {}});
   c->steps[kPredict] = c->session->AddStep({c->xs, c->outputs, {}});
   c->predict_chunk = internal::PredictChunk(*c->graph);
@@ -673,6 +685,11 @@ absl::StatusOr<std::vector<Tensor>> Model::PrepareYs(const std::vector<Tensor>& 
 absl::Status Model::RunStep(int kind, const std::vector<Tensor>& feeds,
                             std::vector<Tensor>* fetched) {
   Compiled& c = *compiled_;
+  if (kind == kTrain && c.chunked.chunk > 0 && feeds[0].shape().dim(0) > c.chunked.chunk) {
+    const size_t k = c.y_trues.size();
+    return internal::RunChunked(*c.session, c.chunked, feeds, c.xs.size() + 2 * k, c.xs.size() + k,
+                                k, c.log_weighting, fetched);
+  }
   // Every step is shown to the thread governor, the first of a call too: where each call runs
   // one step (a serving loop, Fit on one batch) that step's cost, OpenMP team wake-up included,
   // is what the thread count has to be chosen for.
@@ -993,7 +1010,7 @@ absl::StatusOr<std::string> Model::ProfileTrainStep(const Tensor& x_in, const Te
       {(*x)[0].SliceRows(0, batch_size), (*y)[0].SliceRows(0, batch_size),
        internal::Ones(batch_size),
        Tensor::Scalar<float>(static_cast<float>(c.optimizer->LearningRateAt(c.iterations))),
-       Tensor::Scalar<float>(static_cast<float>(c.iterations))},
+       Tensor::Scalar<float>(static_cast<float>(c.iterations)), Tensor::Scalar<float>(0.0f)},
       iterations);
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "keras/chunked_train.h"
 #include "keras/functional_internal.h"
 #include "keras/model.h"
 #include "runtime/collective.h"
@@ -99,6 +100,11 @@ struct Model::Compiled {
   // per call), so one train plan serves both and the optimizer's update nodes exist once.
   std::vector<Value> sample_weights;
   Value lr, iteration;
+  // The index of the batch's first row, fed after the iteration count: 0 for a whole batch, the
+  // chunk's first row when a train step runs in chunks (Dropout's masks follow the rows).
+  Value row_offset;
+  // The train step's form in chunks, for batches larger than its chunk (chunk 0: none).
+  internal::ChunkedTrain chunked;
   // Data-parallel training (keras/data_parallel.h): the communicator the train step sums its
   // gradients over (null: the model trains alone), and the scalar placeholder fed after the
   // iteration count with this rank's share of the global batch (the gradients' scale).

@@ -6,7 +6,10 @@
 // (seed, step), u_i = top 53 bits of Mix(key + (i + 1) * gamma) / 2^53. Each element depends
 // only on (seed, step, i), so the mask is the same for any thread count or split, and the fast
 // kernel (TBB loop) and the reference kernel (serial loop) agree bitwise. A new step (the
-// trainer's iteration count) gives a new mask.
+// trainer's iteration count) gives a new mask. With the optional row_offset input r, element i
+// of x is element r * (elements per row) + i of the stream: rows [r, r + n) of a batch run as a
+// chunk of their own (a train step in chunks, keras/chunked_train.h) draw the mask they would
+// have drawn in the whole batch.
 #include "ops/dropout.h"
 
 #include <cmath>
@@ -18,7 +21,7 @@
 namespace graft::ops {
 namespace {
 
-enum DropoutInput { kX = 0, kStep };
+enum DropoutInput { kX = 0, kStep, kRowOffset };
 
 // ---- the counter-based generator ------------------------------------------------------------
 
@@ -37,8 +40,8 @@ constexpr uint64_t StreamKey(uint64_t seed, uint64_t step) {
 }
 
 // u_i in [0, 1) with 53 random bits.
-inline double Uniform(uint64_t key, int64_t i) {
-  return static_cast<double>(Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11) * 0x1.0p-53;
+inline double Uniform(uint64_t key, uint64_t i) {
+  return static_cast<double>(Mix(key + (i + 1) * kGamma) >> 11) * 0x1.0p-53;
 }
 
 // The fast kernel's elements [b, e): u_i >= rate compared on the integers (see Run), in vectors
@@ -46,9 +49,9 @@ inline double Uniform(uint64_t key, int64_t i) {
 template <typename T>
 GRAFT_VECTOR_CLONES void DropoutRange(uint64_t key, uint64_t threshold, T scale,
                                       const T* __restrict x, T* __restrict y, T* __restrict mask,
-                                      int64_t b, int64_t e) {
+                                      uint64_t first, int64_t b, int64_t e) {
   for (int64_t i = b; i < e; ++i) {
-    const uint64_t m = Mix(key + (static_cast<uint64_t>(i) + 1) * kGamma) >> 11;
+    const uint64_t m = Mix(key + (first + static_cast<uint64_t>(i) + 1) * kGamma) >> 11;
     const T k = m >= threshold ? scale : T(0);
     mask[i] = k;
     y[i] = x[i] * k;
@@ -74,6 +77,15 @@ absl::StatusOr<std::vector<TensorType>> InferDropout(const ShapeContext& c, cons
                                       "trainer feeds), got ",
                                       step.ToString()));
   }
+  if (c.inputs.size() > kRowOffset) {
+    const TensorType& offset = c.inputs[kRowOffset];
+    if (!IsFloating(offset.dtype) || offset.shape.rank() != 0 || c.inputs[kX].shape.rank() == 0) {
+      return ShapeError(c, absl::StrCat("row_offset must be a float scalar (the first row's index "
+                                        "in the whole batch) and x must have a batch dimension, "
+                                        "got row_offset ",
+                                        offset.ToString(), " and x ", c.inputs[kX].ToString()));
+    }
+  }
   return std::vector<TensorType>{c.inputs[kX], c.inputs[kX]};
 }
 
@@ -94,6 +106,18 @@ class DropoutKernel : public Kernel {
           "Dropout: step must be a non-negative whole number (the iteration count), got ", step));
     }
     const uint64_t key = StreamKey(attrs_.seed, static_cast<uint64_t>(step));
+    uint64_t first = 0;  // the stream index of x's first element
+    if (ctx.num_inputs() > kRowOffset) {
+      const double row = ctx.input(kRowOffset).AsDouble(0);
+      if (!(row >= 0 && row < 0x1.0p53 && row == std::floor(row))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("Dropout: row_offset must be a non-negative whole number, got ", row));
+      }
+      const Tensor& xt = ctx.input(kX);
+      const int64_t rows = xt.shape().dim(0);
+      first = static_cast<uint64_t>(row) *
+              static_cast<uint64_t>(rows > 0 ? xt.num_elements() / rows : 0);
+    }
     const double rate = attrs_.rate;
     const T scale = rate < 1 ? static_cast<T>(1 / (1 - rate)) : T(0);
     const T* x = ctx.input(kX).data<T>();
@@ -107,10 +131,10 @@ class DropoutKernel : public Kernel {
     const uint64_t threshold = static_cast<uint64_t>(bound);
     ForRange(kParallel, ctx.input(kX).num_elements(), [&](int64_t b, int64_t e) {
       if constexpr (kParallel) {
-        DropoutRange<T>(key, threshold, scale, x, y, mask, b, e);
+        DropoutRange<T>(key, threshold, scale, x, y, mask, first, b, e);
       } else {
         for (int64_t i = b; i < e; ++i) {
-          mask[i] = Uniform(key, i) >= rate ? scale : T(0);
+          mask[i] = Uniform(key, first + static_cast<uint64_t>(i)) >= rate ? scale : T(0);
           y[i] = x[i] * mask[i];
         }
       }
@@ -128,16 +152,19 @@ using ReferenceDropout = DropoutKernel<T, false>;
 // ---- gradient rule and registration ---------------------------------------------------------
 
 GradResult GradDropout(GradContext& g) {
-  if (!g.needs_input_grad(kX)) return Grads{std::nullopt, std::nullopt};
+  Grads grads(g.num_inputs(), std::nullopt);
+  if (!g.needs_input_grad(kX)) return grads;
   absl::StatusOr<Value> dx = g.graph().Add(kMulOp, {*g.output_grad(0), g.output(1)});
   if (!dx.ok()) return dx.status();
-  return Grads{*dx, std::nullopt};
+  grads[kX] = *dx;
+  return grads;
 }
 
 GRAFT_REGISTER_OP(OpDef<DropoutAttrs>("graft.Dropout")
                       .Doc("y = x * mask, mask = [u >= rate] / (1 - rate), u a counter-based "
-                           "uniform of (seed, step, i); dx = dy * mask")
-                      .Inputs({"x", "step"})
+                           "uniform of (seed, step, row_offset * row elements + i); dx = dy * "
+                           "mask")
+                      .Inputs({"x", "step", "row_offset?"})
                       .Outputs({"y", "mask~"})
                       .Shape(InferDropout)
                       .PrintAttrs(Describe)
@@ -148,8 +175,10 @@ GRAFT_REGISTER_OP(OpDef<DropoutAttrs>("graft.Dropout")
 }  // namespace
 
 absl::StatusOr<Value> Dropout(Graph& g, Value x, Value step, const DropoutAttrs& a,
-                              absl::string_view name) {
-  absl::StatusOr<std::vector<Value>> outs = g.AddNode("graft.Dropout", {x, step}, a, name);
+                              absl::string_view name, Value row_offset) {
+  std::vector<Value> inputs = {x, step};
+  if (row_offset.valid()) inputs.push_back(row_offset);
+  absl::StatusOr<std::vector<Value>> outs = g.AddNode("graft.Dropout", inputs, a, name);
   if (!outs.ok()) return outs.status();
   return (*outs)[0];
 }

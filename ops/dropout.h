@@ -25,9 +25,12 @@ struct DropoutAttrs {
 // (seed, step, i) — the same for any thread count and kernel kind. `step` is the scalar float
 // iteration placeholder the trainer feeds (a new mask every step; it must be a non-negative
 // whole number, exact in float32 up to 2^24). Returns y (the mask is a hidden output).
+// `row_offset` (optional, a float scalar whole number r): x holds rows [r, r + n) of a larger
+// batch and draws the mask those rows get in the whole batch (element r * row elements + i of
+// the stream), so a batch trained in chunks drops what it would drop in one piece.
 // A rate outside [0, 1] fails when the node is added.
 absl::StatusOr<Value> Dropout(Graph& g, Value x, Value step, const DropoutAttrs& a,
-                              absl::string_view name = "");
+                              absl::string_view name = "", Value row_offset = {});
 
 }  // namespace graft::ops
 

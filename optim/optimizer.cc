@@ -77,6 +77,26 @@ absl::StatusOr<std::vector<Operation>> Optimizer::AppendUpdates(Graph& graph,
                                                                 const std::vector<Value>& grads,
                                                                 Value learning_rate,
                                                                 Value iteration) {
+  return Append(graph, params, grads, learning_rate, iteration, /*share=*/false);
+}
+
+absl::StatusOr<std::vector<Operation>> Optimizer::AppendUpdatesSharingSlots(
+    Graph& graph, const std::vector<Value>& params, const std::vector<Value>& grads,
+    Value learning_rate, Value iteration) {
+  if (last_graph_ != &graph) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name(),
+        " optimizer: AppendUpdatesSharingSlots: the last AppendUpdates was not on this "
+        "graph; call AppendUpdates first"));
+  }
+  return Append(graph, params, grads, learning_rate, iteration, /*share=*/true);
+}
+
+absl::StatusOr<std::vector<Operation>> Optimizer::Append(Graph& graph,
+                                                         const std::vector<Value>& params,
+                                                         const std::vector<Value>& grads,
+                                                         Value learning_rate, Value iteration,
+                                                         bool share) {
   if (absl::Status s = learning_rate_.Check(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(name(), " optimizer: ", s.message()));
   }
@@ -87,16 +107,30 @@ absl::StatusOr<std::vector<Operation>> Optimizer::AppendUpdates(Graph& graph,
       !s.ok()) {
     return s;
   }
+  if (!share) {
+    last_slots_.clear();
+    last_graph_ = &graph;
+  }
+  sharing_ = share;
+  sharing_error_ = absl::OkStatus();
   std::vector<Operation> updates;
   for (size_t i = 0; i < params.size(); ++i) {
     UpdateNode u = Update(graph, params[i], grads[i], learning_rate, iteration);
+    if (!sharing_error_.ok()) {
+      sharing_ = false;
+      return sharing_error_;
+    }
     std::string scope = graph.SetNameScope("");
     absl::StatusOr<std::vector<Value>> out =
         graph.AddNode(u.op, std::move(u.inputs), std::move(u.attrs), UpdateName(graph, params[i]));
     graph.SetNameScope(std::move(scope));
-    if (!out.ok()) return out.status();
+    if (!out.ok()) {
+      sharing_ = false;
+      return out.status();
+    }
     updates.push_back(Operation{graph.num_nodes() - 1});
   }
+  sharing_ = false;
   return updates;
 }
 
@@ -136,6 +170,20 @@ absl::Status Optimizer::SetLearningRate(LearningRateSchedulePtr schedule) {
 
 Value Optimizer::AddSlot(Graph& graph, Value param, absl::string_view suffix,
                          double initial_value) {
+  const std::pair<int, std::string> key{param.node, std::string(suffix)};
+  if (sharing_) {
+    auto it = last_slots_.find(key);
+    if (it != last_slots_.end()) return it->second;
+    // Update() goes on with some value; Append reports the first error before adding the node.
+    if (sharing_error_.ok()) {
+      sharing_error_ = absl::FailedPreconditionError(
+          absl::StrCat(name(), " optimizer: AppendUpdatesSharingSlots: parameter ",
+                       graph.node(param).name, " has no ", suffix,
+                       " slot from the last AppendUpdates; pass the parameters that call "
+                       "updated"));
+    }
+    return param;
+  }
   // Slots live outside any layer's name scope: "adam/dense_kernel_momentum".
   std::string scope = graph.SetNameScope("");
   const TensorType& t = graph.type(param);
@@ -150,6 +198,7 @@ Value Optimizer::AddSlot(Graph& graph, Value param, absl::string_view suffix,
                      /*trainable=*/false);
   graph.SetNameScope(std::move(scope));
   slots_.push_back(slot);
+  last_slots_[key] = slot;
   return slot;
 }
 

@@ -37,6 +37,7 @@
 #define GRAFT_OPTIM_OPTIMIZER_H_
 
 #include <any>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -101,6 +102,18 @@ class Optimizer {
                                                        const std::vector<Value>& grads,
                                                        Value learning_rate, Value iteration);
 
+  // A second update path for the parameters of the last AppendUpdates call, on the same graph:
+  // the same update nodes fed other gradients (`grads`), over the slots that call created (no
+  // new slot). A step runs one path or the other, so the optimizer keeps one state per
+  // parameter, as Keras's keeps one set of slots per variable. keras::Model's train step in
+  // chunks (keras/chunked_train.h) applies its summed gradients this way. FailedPrecondition
+  // when the last AppendUpdates was on another graph or did not update one of `params`.
+  absl::StatusOr<std::vector<Operation>> AppendUpdatesSharingSlots(Graph& graph,
+                                                                   const std::vector<Value>& params,
+                                                                   const std::vector<Value>& grads,
+                                                                   Value learning_rate,
+                                                                   Value iteration);
+
   // Slot variables created so far (for Summary's optimizer-parameter count and for tests), in
   // creation order: per parameter, Adam's (m, v); SGD's velocity; RMSprop's velocity, then its
   // momentum and average gradient where used; Adagrad's accumulator.
@@ -138,9 +151,19 @@ class Optimizer {
                                     Value iteration) const;
   // "<optimizer>/<param name with '/' replaced by '_'>_update": the update node's name.
   std::string UpdateName(const Graph& graph, Value param) const;
+  // AppendUpdates, or with `share` AppendUpdatesSharingSlots.
+  absl::StatusOr<std::vector<Operation>> Append(Graph& graph, const std::vector<Value>& params,
+                                                const std::vector<Value>& grads,
+                                                Value learning_rate, Value iteration, bool share);
 
   LearningRate learning_rate_;
   std::vector<Value> slots_;
+  // The slots of the last AppendUpdates call by (parameter node, suffix), and its graph: what
+  // AddSlot hands out again while `sharing_` (AppendUpdatesSharingSlots).
+  std::map<std::pair<int, std::string>, Value> last_slots_;
+  const Graph* last_graph_ = nullptr;
+  bool sharing_ = false;
+  absl::Status sharing_error_;
 };
 
 // Keras defaults (keras.optimizers.Adam).

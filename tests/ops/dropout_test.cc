@@ -1,5 +1,6 @@
 #include "ops/dropout.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -119,6 +120,43 @@ int64_t Differences(const Tensor& a, const Tensor& b) {
   int64_t n = 0;
   for (int64_t i = 0; i < a.num_elements(); ++i) n += a.data<float>()[i] != b.data<float>()[i];
   return n;
+}
+
+// With row_offset r, rows [r, r + n) draw the masks those rows get in the whole batch (a train
+// step in chunks, keras/chunked_train.h), in the fast and the reference kernel.
+TEST(Dropout, RowOffsetDrawsTheWholeBatchsRows) {
+  const ops::DropoutAttrs a{.rate = 0.5, .seed = 21};
+  const Tensor whole = Random({12, 3, 5}, 4);
+  std::vector<Tensor> all = RunDropout(whole, 6, a);
+  for (KernelKind kind : {KernelKind::kFast, KernelKind::kReference}) {
+    for (int64_t r : {0, 4, 9}) {
+      const Tensor rows = whole.SliceRows(r, std::min<int64_t>(12, r + 4));
+      auto out = RunOp("graft.Dropout", a, {rows, Step(6), Step(static_cast<float>(r))}, kind);
+      ASSERT_TRUE(out.ok()) << out.status();
+      EXPECT_TRUE(BitwiseEqual((*out)[1], all[1].SliceRows(r, std::min<int64_t>(12, r + 4))))
+          << "row offset " << r;
+    }
+  }
+  // Without the offset a chunk draws from row 0: its mask is the first rows' (the reason for it).
+  std::vector<Tensor> from_zero = RunDropout(whole.SliceRows(4, 8), 6, a);
+  EXPECT_TRUE(BitwiseEqual(from_zero[1], all[1].SliceRows(0, 4)));
+  EXPECT_GT(Differences(from_zero[1], all[1].SliceRows(4, 8)), 10);
+}
+
+TEST(Dropout, BadRowOffsetIsAnError) {
+  const Tensor x = Random({4, 2}, 1);
+  for (float r : {-1.f, 0.5f, std::nanf("")}) {
+    auto out = RunOp("graft.Dropout", ops::DropoutAttrs{}, {x, Step(0), Step(r)});
+    ASSERT_FALSE(out.ok()) << r;
+    EXPECT_NE(out.status().message().find("row_offset must be a non-negative whole number"),
+              std::string::npos)
+        << out.status();
+  }
+  auto shape = InferOp("graft.Dropout", ops::DropoutAttrs{},
+                       {x.type(), Step(0).type(), Tensor(DType::kF32, {2}).type()});
+  ASSERT_FALSE(shape.ok());
+  EXPECT_NE(shape.status().message().find("row_offset must be a float scalar"), std::string::npos)
+      << shape.status();
 }
 
 TEST(Dropout, StepsAndSeedsGiveDifferentMasks) {
