@@ -31,6 +31,8 @@ dnnl::stream& Stream();
 // ONEDNN_MAX_CPU_ISA / dnnl::set_max_cpu_isa), and oneDNN's name for the ISA it runs at.
 bool CpuHasBf16();
 std::string CpuIsaName();
+// Whether oneDNN runs at avx512_core or newer (its Winograd kernels need it).
+bool CpuHasAvx512Core();
 
 // The data type products are computed in: bf16 under mixed precision (KernelInitContext::bf16),
 // else f32.

@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "ops/conv.h"
 #include "ops/onednn/onednn.h"
@@ -28,20 +27,25 @@ using ::graft::testing::MaxAbs;
 using ::graft::testing::Random;
 using ::graft::testing::RunOp;
 
-bool WinogradCpu() { return absl::StartsWith(onednn::CpuIsaName(), "avx512_core"); }
+bool WinogradCpu() { return onednn::CpuHasAvx512Core(); }
 
+// `elsewhere`: the variant the convolution runs on a CPU without avx512_core, where oneDNN has
+// no Winograd kernels: "" (plain direct) or "blocked" (direct on blocked activations, for
+// Cin * Cout >= 4096).
 void ExpectWinogradMatchesReference(const std::string& op, std::any attrs,
-                                    const std::vector<Tensor>& in) {
+                                    const std::vector<Tensor>& in,
+                                    const std::string& elsewhere = "") {
   SCOPED_TRACE(op);
   std::string report;
   auto fast = RunOp(op, attrs, in, KernelKind::kFast, false, &report);
   ASSERT_TRUE(fast.ok()) << fast.status();
-  // oneDNN's Winograd kernels are avx512_core's: on an AVX2 CPU the same convolution runs direct
-  // (and must still be right).
   if (WinogradCpu()) {
     EXPECT_NE(report.find("[onednn winograd]"), std::string::npos) << report;
-  } else {
+  } else if (elsewhere.empty()) {
     EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+    EXPECT_EQ(report.find("blocked"), std::string::npos) << report;
+  } else {
+    EXPECT_NE(report.find("[onednn " + elsewhere + "]"), std::string::npos) << report;
   }
   auto ref = RunOp(op, attrs, in, KernelKind::kReference);
   ASSERT_TRUE(ref.ok()) << ref.status();
@@ -74,6 +78,21 @@ TEST(Winograd, BackwardWeights) {
                                  {Random({16, 12, 12, 32}, 6), Random({16, 12, 12, 64}, 7)});
 }
 
+// 64 -> 64 channels: Winograd on avx512_core; elsewhere direct on oneDNN's blocked activations,
+// bridged from and to graft's channels-last tensors (ops/conv.cc, BlockedCandidate), in all
+// three kernels.
+TEST(Winograd, WideConvolutionsElsewhereRunOnBlockedActivations) {
+  ExpectWinogradMatchesReference(
+      "graft.Conv2D", kSame,
+      {Random({32, 10, 10, 64}, 11), Random({3, 3, 64, 64}, 12), Random({64}, 13)}, "blocked");
+  ExpectWinogradMatchesReference("graft.Conv2DBackwardData", Conv2DBackwardDataAttrs{kSame, 10, 10},
+                                 {Random({32, 10, 10, 64}, 14), Random({3, 3, 64, 64}, 15)},
+                                 "blocked");
+  ExpectWinogradMatchesReference(
+      "graft.Conv2DBackwardWeights", Conv2DBackwardWeightsAttrs{kSame, 3, 3},
+      {Random({32, 10, 10, 64}, 16), Random({32, 10, 10, 64}, 17)}, "blocked");
+}
+
 // Outside its conditions a convolution runs direct: 3 input channels, 16 -> 16 channels,
 // stride 2, or a batch of few output positions (one 8x8 image).
 TEST(Winograd, OnlyWhereItPays) {
@@ -95,6 +114,13 @@ TEST(Winograd, OnlyWhereItPays) {
                       KernelKind::kFast, false, &report);
   ASSERT_TRUE(narrow.ok()) << narrow.status();
   EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+  // One sample of a wide convolution: neither Winograd nor (without avx512_core) blocked.
+  auto single =
+      RunOp("graft.Conv2D", kSame, {Random({1, 16, 16, 64}, 8), Random({3, 3, 64, 64}, 9)},
+            KernelKind::kFast, false, &report);
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_EQ(report.find("winograd"), std::string::npos) << report;
+  EXPECT_EQ(report.find("blocked"), std::string::npos) << report;
 }
 
 }  // namespace
