@@ -11,6 +11,19 @@
 
 namespace graft::keras::internal {
 
+int64_t SampleBytes(const TensorType& t, int64_t cap) {
+  if (t.shape.rank() == 0 || t.shape.dim(0) != Shape::kUnknownDim) return 0;
+  // Saturating: a value over the cap already decides (and a fuzzed model's dimensions can
+  // overflow the product).
+  int64_t bytes = static_cast<int64_t>(SizeOf(t.dtype));
+  for (int d = 1; d < t.shape.rank() && bytes <= cap; ++d) {
+    if (__builtin_mul_overflow(bytes, std::max<int64_t>(1, t.shape.dim(d)), &bytes)) {
+      bytes = cap + 1;
+    }
+  }
+  return std::min(bytes, cap + 1);
+}
+
 int64_t TrainChunk(const Graph& g) {
   if (const char* env = std::getenv("GRAFT_TRAIN_CHUNK")) {
     if (const int64_t n = std::atoll(env); n >= 0 && (n > 0 || env[0] == '0')) return n;
@@ -19,14 +32,7 @@ int64_t TrainChunk(const Graph& g) {
   int64_t per_sample = 1;  // bytes per sample of every batched value, saturating
   for (int id = 0; id < g.num_nodes() && per_sample <= kBudget; ++id) {
     for (const TensorType& t : g.node(id).outputs) {
-      if (t.shape.rank() == 0 || t.shape.dim(0) != Shape::kUnknownDim) continue;
-      int64_t bytes = static_cast<int64_t>(SizeOf(t.dtype));
-      for (int d = 1; d < t.shape.rank() && bytes <= kBudget; ++d) {
-        if (__builtin_mul_overflow(bytes, std::max<int64_t>(1, t.shape.dim(d)), &bytes)) {
-          bytes = kBudget + 1;
-        }
-      }
-      per_sample = std::min(kBudget + 1, per_sample + bytes);
+      per_sample = std::min(kBudget + 1, per_sample + SampleBytes(t, kBudget));
     }
   }
   return std::clamp<int64_t>(kBudget / per_sample, 32, 1024);

@@ -37,10 +37,15 @@
 
 namespace graft::keras::internal {
 
+// The bytes one sample of a batched value (first dimension unknown) takes, at most cap + 1
+// (saturating; 0 for a value without a batch dimension). PredictChunk and TrainChunk size their
+// chunks with it.
+int64_t SampleBytes(const TensorType& t, int64_t cap);
+
 // How many rows a train step runs at once: enough that the batched values of one chunk's step
 // (the training forward's and the backward's, per sample) fill about 16 MiB, at least 32 (fewer
-// rows lose more to per-step costs than the cache saves). 0 when the step never needs chunks
-// (a chunk would be the largest batch anyone trains with). $GRAFT_TRAIN_CHUNK overrides it.
+// rows lose more to per-step costs than the cache saves), at most 1024. $GRAFT_TRAIN_CHUNK
+// overrides it (0: never chunk).
 int64_t TrainChunk(const Graph& g);
 
 // The train step's chunked form (ChunkedTrain::chunk == 0: none).

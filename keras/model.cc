@@ -54,16 +54,7 @@ int64_t internal::PredictChunk(const Graph& g) {
   int64_t largest = 1;  // bytes per sample of the largest batched value
   for (int id = 0; id < g.num_nodes(); ++id) {
     for (const TensorType& t : g.node(id).outputs) {
-      if (t.shape.rank() == 0 || t.shape.dim(0) != Shape::kUnknownDim) continue;
-      // Saturating: a value over the budget already means the smallest chunk (and a fuzzed
-      // model's dimensions can overflow the product).
-      int64_t bytes = static_cast<int64_t>(SizeOf(t.dtype));
-      for (int d = 1; d < t.shape.rank() && bytes <= kBudget; ++d) {
-        if (__builtin_mul_overflow(bytes, std::max<int64_t>(1, t.shape.dim(d)), &bytes)) {
-          bytes = kBudget + 1;
-        }
-      }
-      largest = std::max(largest, bytes);
+      largest = std::max(largest, internal::SampleBytes(t, kBudget));
     }
   }
   return std::clamp<int64_t>(kBudget / largest, 8, 1024);
