@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -114,9 +115,9 @@ TEST(ResumeTest, BackupAndRestoreAfterSigkillEndsBitwiseAsAnUninterruptedRun) {
   EXPECT_EQ(RunChild({"backup", dir + "/bk_killed", "4", dir + "/resumed.graft", "2", "3"}), -1);
   EXPECT_TRUE(std::filesystem::exists(dir + "/bk_killed/latest.graft"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/resumed.graft"));
-  ASSERT_EQ(RunChildTo({"backup", dir + "/bk_killed", "4", dir + "/resumed.graft"},
-                       dir + "/resumed.txt"),
-            0);
+  ASSERT_EQ(
+      RunChildTo({"backup", dir + "/bk_killed", "4", dir + "/resumed.graft"}, dir + "/resumed.txt"),
+      0);
   EXPECT_EQ(ReadAll(dir + "/resumed.txt"), "ran epochs 2 3\n") << "it did not resume";
   const std::string whole = ReadAll(dir + "/whole.graft");
   ASSERT_FALSE(whole.empty());
@@ -128,8 +129,10 @@ TEST(ResumeTest, BackupAndRestoreAfterSigkillEndsBitwiseAsAnUninterruptedRun) {
 }
 
 // Starts `saving_child save_loop path`, waits until it reports its first completed save, lets it
-// go on for `delay`, then SIGKILLs it.
-bool KillDuringSaves(const std::string& path, std::chrono::microseconds delay) {
+// go on for `delay`, then SIGKILLs it. With `save_seconds`, instead of waiting `delay` it times
+// the next two saves and puts one save's duration there.
+bool KillDuringSaves(const std::string& path, std::chrono::microseconds delay,
+                     double* save_seconds = nullptr) {
   int out[2];
   if (pipe(out) != 0) return false;
   posix_spawn_file_actions_t actions;
@@ -154,7 +157,15 @@ bool KillDuringSaves(const std::string& path, std::chrono::microseconds delay) {
       break;
     }
   }
-  std::this_thread::sleep_for(delay);
+  if (save_seconds != nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    int lines = 0;
+    while (lines < 2 && read(out[0], &c, 1) == 1) lines += c == '\n';
+    *save_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 2;
+  } else {
+    std::this_thread::sleep_for(delay);
+  }
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -169,9 +180,15 @@ TEST(ResumeTest, SaveKilledAtAnyMomentLeavesAnIntactFile) {
   std::mt19937_64 random(20261206);
   int kills = 0, old_or_new = 0, stray = 0;
   std::set<float> versions_seen;
+  // Delays spread over about three saves. One takes ~150 ms on an idle VM (most of it fsync),
+  // several times that under a sanitizer or a loaded disk: measured here first, so that the kills
+  // land at different points of the save loop on any machine.
+  double save_seconds = 0;
+  ASSERT_TRUE(KillDuringSaves(path, {}, &save_seconds)) << "the child did not start saving";
+  const uint64_t span_us =
+      std::max<uint64_t>(450000, static_cast<uint64_t>(3 * save_seconds * 1e6));
   for (int i = 0; i < 200; ++i) {
-    // Delays spread over about three saves (one takes ~150 ms here, most of it fsync).
-    const auto delay = std::chrono::microseconds(random() % 450000);
+    const auto delay = std::chrono::microseconds(random() % span_us);
     ASSERT_TRUE(KillDuringSaves(path, delay)) << "the child did not start saving";
     ++kills;
     absl::StatusOr<Model> model = LoadModel(path);
@@ -199,8 +216,9 @@ TEST(ResumeTest, SaveKilledAtAnyMomentLeavesAnIntactFile) {
   EXPECT_EQ(old_or_new, 200);
   // The kills landed at different points of the save loop, not all before the first rename.
   EXPECT_GE(versions_seen.size(), 3u);
-  std::printf("%d kills, %d intact loads, versions seen %zu, stray temporary files %d\n", kills,
-              old_or_new, versions_seen.size(), stray);
+  std::printf(
+      "%d kills, %d intact loads, versions seen %zu, stray temporary files %d, one save %.0f ms\n",
+      kills, old_or_new, versions_seen.size(), stray, save_seconds * 1e3);
 }
 
 }  // namespace
