@@ -75,7 +75,7 @@ absl::StatusOr<ChunkedTrain> BuildChunkedTrain(Graph& g, Session& session,
   std::vector<Value> finish_feeds = feeds.data;
   finish_feeds.insert(finish_feeds.end(), {feeds.lr, feeds.iteration, feeds.row_offset, ct.scale});
   ct.accumulate = session.AddStep({accumulate_feeds, logs, accumulate});
-  ct.finish = session.AddStep({finish_feeds, logs, *updates});
+  ct.finish = session.AddStep({finish_feeds, logs, *updates}, /*governed_with=*/ct.accumulate);
   ct.chunk = chunk;
   return ct;
 }

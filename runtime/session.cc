@@ -12,17 +12,26 @@ Session::Session(std::shared_ptr<Graph> graph, ExecutorKind executor, bool bf16)
 
 Session::~Session() = default;
 
-StepId Session::AddStep(StepSpec spec) {
+StepId Session::AddStep(StepSpec spec, StepId governed_with) {
   std::lock_guard<std::mutex> lock(mu_);
+  const int index = static_cast<int>(steps_.size());
   steps_.push_back(std::move(spec));
   governors_.push_back(nullptr);
-  return {static_cast<int>(steps_.size()) - 1};
+  const bool shared = governed_with.index >= 0 && governed_with.index < index;
+  governor_of_.push_back(shared ? governor_of_[governed_with.index] : index);
+  return {index};
 }
 
 void Session::SetExecutor(ExecutorKind executor) {
   std::lock_guard<std::mutex> lock(mu_);
   executor_ = executor;
   plans_.clear();
+}
+
+std::shared_ptr<const ThreadGovernor> Session::governor(StepId step) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) return nullptr;
+  return governors_[governor_of_[step.index]];
 }
 
 int Session::NumPlanInstances(StepId step) const {
@@ -115,7 +124,7 @@ absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
                                                      steps_[step.index].feeds.size(),
                                                      " feeds, got ", feeds.size()));
     }
-    std::shared_ptr<ThreadGovernor>& g = governors_[step.index];
+    std::shared_ptr<ThreadGovernor>& g = governors_[governor_of_[step.index]];
     if (!g || g->budget() != NumThreads()) {
       g = std::make_shared<ThreadGovernor>(NumThreads(), AdaptiveThreads());
     }

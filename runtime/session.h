@@ -63,7 +63,11 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   const std::shared_ptr<Graph>& graph() const { return graph_; }
-  StepId AddStep(StepSpec spec);
+  // `governed_with`: a step of this session whose thread governor this step shares, for steps
+  // that run the same work in turns (a chunked train step's accumulating and finishing chunks):
+  // one governor sees all their steps and decides once for both, instead of two governors each
+  // deciding from half the measurements.
+  StepId AddStep(StepSpec spec, StepId governed_with = {});
 
   // Runs `step` with `feeds` (one tensor per StepSpec::feeds, in order; the batch is the first
   // feed's dimension 0) and puts copies of the fetched values in `fetched`. `timed`: report the
@@ -78,6 +82,9 @@ class Session {
   // Drops every plan (they are compiled again when next needed), e.g. to change the executor.
   // Not while any step runs.
   void SetExecutor(ExecutorKind executor);
+  // The governor that picks `step`'s thread count (AddStep's governed_with; null before the
+  // step's first run). For reports and tests.
+  std::shared_ptr<const ThreadGovernor> governor(StepId step) const;
   // How many plan instances exist for `step` (all batch sizes and thread counts): more than one
   // per batch size only where runs overlapped.
   int NumPlanInstances(StepId step) const;
@@ -101,7 +108,9 @@ class Session {
   bool bf16_ = false;
   std::vector<StepSpec> steps_;
   mutable std::mutex mu_;  // guards everything below and steps_/governors_ growth
+  // The governor of each step is governors_[governor_of_[step]] (AddStep's governed_with).
   std::vector<std::shared_ptr<ThreadGovernor>> governors_;
+  std::vector<int> governor_of_;
   std::shared_ptr<SharedArena> arena_ = std::make_shared<SharedArena>();
   bool arena_busy_ = false;  // a run is using an instance on the shared arena
   std::map<Key, std::vector<std::unique_ptr<Instance>>> plans_;

@@ -13,6 +13,12 @@ constexpr double kProbeBudget = 200;    // steps of the current choice per step-
 constexpr double kSwitchGain = 0.97;    // the other count must cost less than this to switch
 constexpr double kClearlyWorse = 1.25;  // a probe step this much dearer ends the probe
 constexpr double kLongStep = 0.02;      // seconds: a step this long needs no warm-up step
+// Leaving the budget for a gain under this ratio is not what contention looks like (it costs a
+// 2-thread team 2-90x): it may be a plan for which 1 thread is a little faster, or a probe that
+// the VM's noise flattered. The budget is probed again after kRecheck steps, which a wrong
+// switch cannot afford to wait 64 or more (a short Fit on M4 runs fewer steps than that).
+constexpr double kMarginalLeave = 1.25;
+constexpr int64_t kRecheck = 16;
 }  // namespace
 
 ThreadGovernor::ThreadGovernor(int budget, bool adaptive)
@@ -23,7 +29,7 @@ int ThreadGovernor::Choose() {
   if (probe_step_ > 0) return Other();  // the probe's measured steps
   const int slot = Other() == 1 ? 0 : 1;
   if (probe_next_ || steps_since_probe_ >= probe_interval_ ||
-      (cost_[slot] < 0 && steps_since_probe_ >= 2)) {
+      (cost_[slot] < 0 && steps_since_probe_ >= (long_steps_ ? 1 : 2))) {
     return Other();
   }
   return current_;
@@ -33,6 +39,7 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
   if (!adaptive_ || samples <= 0) return;
   const double cost = seconds / static_cast<double>(samples);
   const int slot = threads == 1 ? 0 : 1;
+  long_steps_ = seconds >= kLongStep;
   if (threads == current_) {
     ++steps_since_probe_;
     // Only a slowdown on the full budget suggests contention has started; on 1 thread, noise
@@ -88,10 +95,13 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     // Leaving the budget (contention, or a plan for which 1 thread is simply faster): the budget
     // costs the ratio just measured to probe, so the next probe already waits kProbeBudget times
     // that (it will take two steps: one unmeasured, one clearly worse).
+    // A marginal gain is checked again soon (kMarginalLeave); if it holds, that probe's
+    // ratio sets the next interval (the else branch below: hundreds of steps).
     probe_interval_ =
-        current_ == budget_
-            ? 8
-            : std::max<int64_t>(64, static_cast<int64_t>(2 * kProbeBudget * left_ratio));
+        current_ == budget_            ? 8
+        : left_ratio < kMarginalLeave ? kRecheck
+                                       : std::max<int64_t>(
+                                             64, static_cast<int64_t>(2 * kProbeBudget * left_ratio));
   } else {
     // Keep the probes' cost near 0.5% of the time: a probe that costs r steps of the current
     // choice waits at least 200 r steps (under contention a 2-thread step can cost 90).

@@ -45,6 +45,9 @@ class ThreadGovernor {
   int64_t steps_since_probe_ = 0;
   int64_t probe_interval_ = 8;
   int slow_streak_ = 0;
+  // The latest step took 20 ms or more: one such step is baseline enough before the first probe
+  // (a chunked M4 step under contention takes ~150 ms; a short run cannot wait for two).
+  bool long_steps_ = false;
   bool probe_next_ = false;
   int probe_step_ = 0;  // steps of the current probe run so far (the first is not measured)
   static constexpr int kProbeMeasured = 3;  // a probe measures this many steps, after one unmeasured
