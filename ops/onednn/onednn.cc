@@ -115,7 +115,12 @@ void LayoutBridge::Init(const dnnl::memory::desc& user, const dnnl::memory::desc
     slot_ = args.Add(arg, user);
     return;
   }
-  dnnl::memory buffer(chosen, Engine());
+  // The buffer is touched now, on huge pages where it is large (Tensor::AllocateArena), not on
+  // the first step: oneDNN's own allocation left its pages to the first reorder, and on the VMs
+  // here a 4 KiB page fault costs ~10 us. M4's first train step on a new thread count (the
+  // governor's first probe) took 5-6x a warm one, its Winograd bridges 11-21 ms each, not 0.3.
+  storage_ = Tensor::AllocateArena(chosen.get_size());
+  dnnl::memory buffer(chosen, Engine(), storage_.get());
   args.AddOwned(arg, buffer);
   small_ = chosen.get_size() < (size_t{64} << 10);
   to_chosen_ = dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user, Engine(), chosen));

@@ -162,6 +162,7 @@ class LayoutBridge {
   bool small_ = false;        // under 64 KiB: reordered on one thread
   int slot_ = -1;             // the primitive's argument slot (no reorder)
   Args to_args_, from_args_;  // the reorders' arguments; slot 0 is the user tensor
+  std::shared_ptr<void> storage_;  // the chosen-layout buffer's memory
   dnnl::reorder to_chosen_, from_chosen_;
 };
 
