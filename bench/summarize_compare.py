@@ -44,6 +44,13 @@ def main(path):
     def get(m, infer, b, t, fw, cfg):
         return cell.get((m, "infer" if infer else "train", b, t, fw, cfg))
 
+    def runs(key, *framework_configs):
+        # The records of one model/mode/batch/threads cell, one per (framework, config).
+        return [get(*key, fw, cfg) for fw, cfg in framework_configs]
+
+    def row_start(m, infer, b, t):
+        return f"| {m} | {'infer' if infer else 'train'} | {b} | {t} | "
+
     def sps(r):
         return r["samples_per_s"] if r else None
 
@@ -51,15 +58,13 @@ def main(path):
            "| model | mode | batch | thr | graft | libtorch tuned | ONNX Runtime | graft ÷ libtorch "
            "| graft ÷ ORT | graft p50/p99 µs | libtorch p50/p99 µs | ORT p50/p99 µs |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for m, infer, b, t in keys:
-        g = get(m, infer, b, t, "graft", "default")
+    for key in keys:
+        g, lt, ort = runs(key, ("graft", "default"), ("libtorch", "tuned"),
+                          ("onnxruntime", "default"))
         if g is None:
             continue
-        lt = get(m, infer, b, t, "libtorch", "tuned")
-        ort = get(m, infer, b, t, "onnxruntime", "default")
-        out.append(f"| {m} | {'infer' if infer else 'train'} | {b} | {t} | {fmt(sps(g))} | "
-                   f"{fmt(sps(lt))} | {fmt(sps(ort))} | {ratio(sps(g), sps(lt))} | "
-                   f"{ratio(sps(g), sps(ort))} | {latency(g)} | {latency(lt)} | {latency(ort)} |")
+        out.append(f"{row_start(*key)}{fmt(sps(g))} | {fmt(sps(lt))} | {fmt(sps(ort))} | "
+                   f"{ratio(sps(g), sps(lt))} | {ratio(sps(g), sps(ort))} | {latency(g)} | {latency(lt)} | {latency(ort)} |")
 
     budget = [("| model | mode | batch | idle 1 thr | idle 2 thr | 2/1 | contended 1 | contended 2 "
                "| 2/1 |"), "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -86,15 +91,12 @@ def main(path):
         out += ["", f"{misses} of {cells} cells below {THREAD_BUDGET_TARGET}."]
 
     bf16 = []
-    for m, infer, b, t in keys:
-        gb = get(m, infer, b, t, "graft", "bf16")
+    for key in keys:
+        gb, g, lt, ltb = runs(key, ("graft", "bf16"), ("graft", "default"), ("libtorch", "tuned"),
+                              ("libtorch", "autocast_bf16"))
         if gb is None:
             continue
-        g = get(m, infer, b, t, "graft", "default")
-        lt = get(m, infer, b, t, "libtorch", "tuned")
-        ltb = get(m, infer, b, t, "libtorch", "autocast_bf16")
-        bf16.append(f"| {m} | {'infer' if infer else 'train'} | {b} | {t} | {fmt(sps(g))} | "
-                    f"{fmt(sps(gb))} | {fmt(sps(lt))} | {fmt(sps(ltb))} | {ratio(sps(gb), sps(g))} | "
+        bf16.append(f"{row_start(*key)}{fmt(sps(g))} | {fmt(sps(gb))} | {fmt(sps(lt))} | {fmt(sps(ltb))} | {ratio(sps(gb), sps(g))} | "
                     f"{ratio(sps(gb), sps(ltb))} | {ratio(sps(ltb), sps(lt))} |")
     if bf16:
         out += ["", "## bf16 mixed precision (graft \"mixed_bfloat16\"; libtorch tuned under CPU "
