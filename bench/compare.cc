@@ -77,6 +77,11 @@ ABSL_FLAG(std::string, frameworks, "graft,libtorch,pytorch,onnxruntime",
 ABSL_FLAG(std::string, libtorch_configs, "tuned,default", "libtorch configurations to run");
 ABSL_FLAG(int, repetitions, 5, "timed windows per measurement (median, min, max over them)");
 ABSL_FLAG(double, min_seconds, 2.0, "minimum length of a timed window, seconds");
+ABSL_FLAG(int, processes, 1,
+          "processes per measurement, in passes over the whole grid: a process that runs slow "
+          "or fast (10-30% apart on the VMs here) then lands on every configuration alike; a "
+          "record's samples/s is the median of all its processes' windows, and it lists each "
+          "process's median (process_medians)");
 ABSL_FLAG(double, warmup_seconds, 1.0, "untimed warm-up before the windows, seconds");
 ABSL_FLAG(int64_t, num_samples, 2048,
           "samples in each model's synthetic data set; batches cycle over them");
@@ -416,6 +421,8 @@ class Driver {
 
   // Whether this run measures `run` for `model` (the bf16 configurations: --bf16_models only).
   bool Measures(const Run& run, const std::string& model) const;
+  // One pass over the grid: every job and run measured once, each into `measured[job][run]`.
+  void RunPass(int pass, std::vector<std::vector<std::vector<Record>>>& measured);
 
   std::vector<Job> jobs_;
   std::vector<Run> runs_;
@@ -565,7 +572,12 @@ absl::Status Driver::Init() {
             << "protocol: warm-up " << absl::GetFlag(FLAGS_warmup_seconds) << " s, "
             << absl::GetFlag(FLAGS_repetitions)
             << " windows of >= " << absl::GetFlag(FLAGS_min_seconds)
-            << " s; samples/s median (min-max)\n\n";
+            << " s"
+            << (absl::GetFlag(FLAGS_processes) > 1
+                    ? absl::StrCat(" in each of ", absl::GetFlag(FLAGS_processes),
+                                   " processes (passes over the grid)")
+                    : std::string())
+            << "; samples/s median (min-max)\n\n";
   return absl::OkStatus();
 }
 
@@ -723,14 +735,65 @@ absl::StatusOr<Record> Driver::Measure(const Job& job, const Run& run) {
   return rec;
 }
 
-void Driver::RunAll() {
+// The record of one job and run from its processes' records (--processes): the median and
+// extremes over all their windows, their steps and seconds summed, the median of their
+// latency percentiles, each process's median.
+Record Combine(std::vector<Record> recs) {
+  if (recs.size() == 1) return recs[0];
+  std::vector<double> windows, medians, p50, p99;
+  double steps = 0, seconds = 0;
+  Record out = recs[0];
+  for (const Record& r : recs) {
+    medians.push_back(r.median);
+    out.peak_rss_mb = std::max(out.peak_rss_mb, r.peak_rss_mb);
+    if (const std::string* w = Find(r.extra, "windows")) {
+      for (absl::string_view v : absl::StrSplit(absl::StripAsciiWhitespace(*w), ',')) {
+        double d = 0;
+        if (absl::SimpleAtod(absl::StripAsciiWhitespace(absl::StripPrefix(
+                                 absl::StripSuffix(absl::StripAsciiWhitespace(v), "]"), "[")),
+                             &d)) {
+          windows.push_back(d);
+        }
+      }
+    }
+    steps += NumberField(r.extra, "steps");
+    seconds += NumberField(r.extra, "seconds");
+    p50.push_back(NumberField(r.extra, "p50_us"));
+    p99.push_back(NumberField(r.extra, "p99_us"));
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+  if (windows.empty()) windows = medians;
+  out.median = median(windows);
+  out.min = *std::min_element(windows.begin(), windows.end());
+  out.max = *std::max_element(windows.begin(), windows.end());
+  for (auto& [k, v] : out.extra) {
+    if (k == "windows") v = absl::StrCat("[", absl::StrJoin(windows, ", "), "]");
+    if (k == "steps") v = absl::StrCat(steps);
+    if (k == "seconds") v = absl::StrCat(seconds);
+    if (k == "p50_us") v = absl::StrCat(median(p50));
+    if (k == "p99_us") v = absl::StrCat(median(p99));
+  }
+  out.extra.emplace_back("processes", absl::StrCat(recs.size()));
+  out.extra.emplace_back("process_medians", absl::StrCat("[", absl::StrJoin(medians, ", "), "]"));
+  return out;
+}
+
+void Driver::RunPass(int pass, std::vector<std::vector<std::vector<Record>>>& measured) {
+  const int passes = absl::GetFlag(FLAGS_processes);
   bool pytorch_ok = true;
-  for (const Job& job : jobs_) {
-    for (const Run& run : runs_) {
+  for (size_t j = 0; j < jobs_.size(); ++j) {
+    const Job& job = jobs_[j];
+    for (size_t k = 0; k < runs_.size(); ++k) {
+      const Run& run = runs_[k];
       if (run.first == "pytorch" && !pytorch_ok) continue;
       if (!Measures(run, job.model)) continue;
       if (run.first == "onnxruntime" && job.mode != "infer") continue;  // inference only
       if (run.first == "onnxruntime" && !FindModel(job.model)->sequential) continue;  // no export
+      if (passes > 1) std::cout << "pass " << pass + 1 << "/" << passes << "  ";
       std::cout << absl::StrFormat("%-3s %-5s batch %4d threads %d  %-11s %-7s ", job.model,
                                    job.mode, job.batch, job.threads, run.first, run.second)
                 << std::flush;
@@ -741,7 +804,7 @@ void Driver::RunAll() {
               "pytorch: skipped, ", absl::GetFlag(FLAGS_python),
               " cannot import torch and numpy (tools/setup.sh --bench installs python3-torch)");
           std::cout << "skipped\n" << why << "; PyTorch is left out of this run\n";
-          skipped_.push_back(why);
+          if (pass == 0) skipped_.push_back(why);
           pytorch_ok = false;
         } else {
           std::cout << "FAILED: " << rec.status().message() << "\n";
@@ -751,7 +814,19 @@ void Driver::RunAll() {
       }
       std::cout << absl::StrFormat("%8s samples/s (%s-%s), peak RSS %.0f MB\n", Rate(rec->median),
                                    Rate(rec->min), Rate(rec->max), rec->peak_rss_mb);
-      records_.push_back(*std::move(rec));
+      measured[j][k].push_back(*std::move(rec));
+    }
+  }
+}
+
+void Driver::RunAll() {
+  std::vector<std::vector<std::vector<Record>>> measured(
+      jobs_.size(), std::vector<std::vector<Record>>(runs_.size()));
+  const int passes = std::max(1, absl::GetFlag(FLAGS_processes));
+  for (int pass = 0; pass < passes; ++pass) RunPass(pass, measured);
+  for (auto& per_job : measured) {
+    for (auto& recs : per_job) {
+      if (!recs.empty()) records_.push_back(Combine(std::move(recs)));
     }
   }
   AddOnnxRuntimeRatios();
