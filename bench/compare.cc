@@ -65,6 +65,7 @@
 #include "io/npy.h"
 #include "keras/keras.h"
 #include "keras/onnx_export.h"
+#include "nlohmann/json.hpp"
 
 ABSL_FLAG(std::string, models, "M1,M2,M3,M4,M5", "models to run (bench/models.h)");
 ABSL_FLAG(std::string, batch_sizes, "",
@@ -747,12 +748,10 @@ Record Combine(std::vector<Record> recs) {
     medians.push_back(r.median);
     out.peak_rss_mb = std::max(out.peak_rss_mb, r.peak_rss_mb);
     if (const std::string* w = Find(r.extra, "windows")) {
-      for (absl::string_view v : absl::StrSplit(absl::StripAsciiWhitespace(*w), ',')) {
-        double d = 0;
-        if (absl::SimpleAtod(absl::StripAsciiWhitespace(absl::StripPrefix(
-                                 absl::StripSuffix(absl::StripAsciiWhitespace(v), "]"), "[")),
-                             &d)) {
-          windows.push_back(d);
+      const nlohmann::json list = nlohmann::json::parse(*w, nullptr, /*allow_exceptions=*/false);
+      if (list.is_array()) {
+        for (const nlohmann::json& v : list) {
+          if (v.is_number()) windows.push_back(v.get<double>());
         }
       }
     }
