@@ -422,8 +422,9 @@ class Driver {
 
   // Whether this run measures `run` for `model` (the bf16 configurations: --bf16_models only).
   bool Measures(const Run& run, const std::string& model) const;
-  // One pass over the grid: every job and run measured once, each into `measured[job][run]`.
-  void RunPass(int pass, std::vector<std::vector<std::vector<Record>>>& measured);
+  // Pass `pass` of `passes` over the grid: every job and run measured once, each into
+  // `measured[job][run]`.
+  void RunPass(int pass, int passes, std::vector<std::vector<std::vector<Record>>>& measured);
 
   std::vector<Job> jobs_;
   std::vector<Run> runs_;
@@ -760,29 +761,24 @@ Record Combine(std::vector<Record> recs) {
     p50.push_back(NumberField(r.extra, "p50_us"));
     p99.push_back(NumberField(r.extra, "p99_us"));
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  };
   if (windows.empty()) windows = medians;
-  out.median = median(windows);
+  out.median = Median(windows);
   out.min = *std::min_element(windows.begin(), windows.end());
   out.max = *std::max_element(windows.begin(), windows.end());
   for (auto& [k, v] : out.extra) {
     if (k == "windows") v = absl::StrCat("[", absl::StrJoin(windows, ", "), "]");
     if (k == "steps") v = absl::StrCat(steps);
     if (k == "seconds") v = absl::StrCat(seconds);
-    if (k == "p50_us") v = absl::StrCat(median(p50));
-    if (k == "p99_us") v = absl::StrCat(median(p99));
+    if (k == "p50_us") v = absl::StrCat(Median(p50));
+    if (k == "p99_us") v = absl::StrCat(Median(p99));
   }
   out.extra.emplace_back("processes", absl::StrCat(recs.size()));
   out.extra.emplace_back("process_medians", absl::StrCat("[", absl::StrJoin(medians, ", "), "]"));
   return out;
 }
 
-void Driver::RunPass(int pass, std::vector<std::vector<std::vector<Record>>>& measured) {
-  const int passes = absl::GetFlag(FLAGS_processes);
+void Driver::RunPass(int pass, int passes,
+                     std::vector<std::vector<std::vector<Record>>>& measured) {
   bool pytorch_ok = true;
   for (size_t j = 0; j < jobs_.size(); ++j) {
     const Job& job = jobs_[j];
@@ -822,7 +818,7 @@ void Driver::RunAll() {
   std::vector<std::vector<std::vector<Record>>> measured(
       jobs_.size(), std::vector<std::vector<Record>>(runs_.size()));
   const int passes = std::max(1, absl::GetFlag(FLAGS_processes));
-  for (int pass = 0; pass < passes; ++pass) RunPass(pass, measured);
+  for (int pass = 0; pass < passes; ++pass) RunPass(pass, passes, measured);
   for (auto& per_job : measured) {
     for (auto& recs : per_job) {
       if (!recs.empty()) records_.push_back(Combine(std::move(recs)));

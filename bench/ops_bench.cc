@@ -79,6 +79,7 @@
 #include "graph/graph.h"
 #include "graph/tensor.h"
 #include "oneapi/dnnl/dnnl.hpp"
+#include "bench/timing.h"
 #include "ops/conv.h"
 #include "ops/onednn/onednn.h"
 #include "ops/padding.h"
@@ -722,13 +723,6 @@ struct Meta {
 std::map<std::string, Meta>& Metas() {
   static auto* m = new std::map<std::string, Meta>;
   return *m;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t h = v.size() / 2;
-  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
 }
 
 template <typename Fn>

@@ -35,6 +35,13 @@ double Percentile(std::vector<double>& v, double p) {
 
 }  // namespace
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
 absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>& step,
                                              int64_t batch, const TimingOptions& options) {
   if (batch <= 0 || options.repetitions <= 0 || options.min_seconds < 0) {
@@ -66,12 +73,9 @@ absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>
     t.steps += steps;
     t.seconds += seconds;
   }
-  std::vector<double> sorted = t.windows;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  t.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  t.min = sorted.front();
-  t.max = sorted.back();
+  t.median = Median(t.windows);
+  t.min = *std::min_element(t.windows.begin(), t.windows.end());
+  t.max = *std::max_element(t.windows.begin(), t.windows.end());
   t.p50_us = 1e6 * Percentile(latencies, 0.50);
   t.p99_us = 1e6 * Percentile(latencies, 0.99);
   return t;

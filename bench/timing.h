@@ -34,6 +34,9 @@ struct Throughput {
   double p50_us = 0, p99_us = 0;  // one step's (one call's) latency, over all timed steps
 };
 
+// The median of `v` (the mean of the middle two for an even count; 0 for none).
+double Median(std::vector<double> v);
+
 // Runs `step` (one train step or one inference batch of `batch` samples) as described above.
 // The first error `step` returns ends the measurement.
 absl::StatusOr<Throughput> MeasureThroughput(const std::function<absl::Status()>& step,
