@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/threads.h"
 #include "tbb/global_control.h"
 #include "tbb/task_arena.h"
 #include "tbb/task_group.h"
@@ -74,7 +75,8 @@ absl::Status RunTbb(std::vector<PlanStep>& steps) {
       std::lock_guard<std::mutex> lock(mu);
       skip = !first_error.ok();
     }
-    absl::Status s = skip ? absl::CancelledError("skipped after an earlier error") : RunStep(steps[i]);
+    absl::Status s =
+        skip ? absl::CancelledError("skipped after an earlier error") : RunStep(steps[i]);
     std::lock_guard<std::mutex> lock(mu);
     complete_locked(i, s);
     cv.notify_one();
@@ -90,9 +92,13 @@ absl::Status RunTbb(std::vector<PlanStep>& steps) {
   // single OpenMP team exists — and hands other ready non-oneDNN steps to TBB workers. A chain
   // of steps therefore runs inline, with no task or wake-up per step. Without workers (a budget
   // of one thread) nothing is handed out: a task no one picks up would never let this thread
-  // out of its wait.
+  // out of its wait. Nor in a plan compiled for one thread (the governor's choice under
+  // contention, within a larger budget): a worker would run on the busy core, and the step
+  // waiting for its output with it. Measured under bench/compare's contention test (2 cores,
+  // the other one spinning), M3's train step at batch 256: the worker took 21% of the busy core,
+  // and the step ran at 0.83-0.86x of a 1-thread process.
   const bool workers =
-      tbb::this_task_arena::max_concurrency() > 1 &&
+      CurrentThreads() > 1 && tbb::this_task_arena::max_concurrency() > 1 &&
       tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) > 1;
   while (true) {
     int mine = -1;

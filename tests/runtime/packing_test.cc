@@ -1,16 +1,20 @@
 // Packed variables: convolution weights and their optimizer state kept in oneDNN's layout
 // across plan runs (graph/variable_home.h, Plan::ChoosePackedForms).
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "autodiff/gradients.h"
+#include "graph/op_registry.h"
 #include "gtest/gtest.h"
 #include "ops/activation.h"
 #include "ops/conv.h"
 #include "ops/reshape.h"
 #include "optim/optimizer.h"
+#include "runtime/kernel.h"
 #include "runtime/plan.h"
+#include "runtime/threads.h"
 #include "tests/testing.h"
 
 namespace graft {
@@ -18,6 +22,80 @@ namespace {
 
 using ::graft::testing::AllClose;
 using ::graft::testing::Random;
+
+// A packed form that is the logical bytes themselves, and notes the thread count in force when
+// it packs.
+int pack_threads = 0;
+class RecordingForm : public PackedForm {
+ public:
+  explicit RecordingForm(int64_t n) : n_(n) {}
+  int64_t packed_elements() const override { return n_; }
+  absl::Status Pack(const Tensor& logical, Tensor& packed) const override {
+    pack_threads = CurrentThreads();
+    packed.CopyFrom(logical);
+    return absl::OkStatus();
+  }
+  absl::Status Unpack(const Tensor& packed, Tensor& logical) const override {
+    logical.CopyFrom(packed);
+    return absl::OkStatus();
+  }
+  bool Equals(const PackedForm& other) const override {
+    return dynamic_cast<const RecordingForm*>(&other) != nullptr;
+  }
+  std::string ToString() const override { return "recording"; }
+
+ private:
+  int64_t n_;
+};
+
+// test.ReadPacked: y = x, reading x in the RecordingForm.
+class ReadPackedKernel : public Kernel {
+ public:
+  KernelTraits Traits() const override {
+    return {.packed_inputs = {{0,
+                               [](const Node&, const std::vector<TensorType>& types)
+                                   -> absl::StatusOr<std::shared_ptr<const PackedForm>> {
+                                 return std::make_shared<RecordingForm>(
+                                     types[0].shape.num_elements());
+                               }}}};
+  }
+  absl::Status Run(KernelRunContext& ctx) override {
+    std::memcpy(ctx.output(0).raw_data(), ctx.input(0).raw_data(), ctx.output(0).nbytes());
+    return absl::OkStatus();
+  }
+};
+template <typename T>
+using ReadPackedRef = ReadPackedKernel;
+
+GRAFT_REGISTER_OP(OpDef<NoAttrs>("test.ReadPacked")
+                      .Doc("y = x, x read in a packed form")
+                      .Inputs({"x"})
+                      .Outputs({"y"})
+                      .Shape([](const ShapeContext& c,
+                                const NoAttrs&) -> absl::StatusOr<std::vector<TensorType>> {
+                        return std::vector<TensorType>{c.inputs[0]};
+                      })
+                      .Kernel<ReadPackedKernel>(DType::kF32)
+                      .Reference<ReadPackedRef>());
+
+// A plan compiled for 1 thread within a budget of 2 (the governor's choice under contention)
+// packs its variables on 1 thread too: on the budget, the pack's oneDNN reorder ran on a
+// 2-thread team and waited for the busy core.
+TEST(Packing, APlanPacksItsVariablesOnItsOwnThreadCount) {
+  SetNumThreads(2);
+  Graph g;
+  Value v = g.Variable(Random({64}, 3), "v");
+  Value y = *g.Add("test.ReadPacked", {v});
+  auto plan = Plan::Compile(g, {.fetches = {y}}, {}, {.num_threads = 1});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ((*plan)->PackedVariables(), std::vector<std::string>{"v"}) << (*plan)->Report();
+  pack_threads = 0;
+  std::vector<Tensor> out;
+  ASSERT_TRUE((*plan)->Run({}, &out).ok());
+  EXPECT_EQ(pack_threads, 1);
+  EXPECT_TRUE(AllClose(out[0], g.VariableValue(v), 0, 0));
+  SetNumThreads(0);
+}
 
 // x (4, 6, 6, 16) -> Conv2D(32, 3x3, same) + relu -> sum of squares, trained by Adam. With 16
 // input and 32 output channels oneDNN's AVX-512 convolutions block the weights by 16 (no
