@@ -89,6 +89,15 @@ absl::Status RunChunked(Session& session, const ChunkedTrain& ct, const std::vec
   const Tensor& iteration = feeds[num_data + 1];
   LogMeans means(log_weighting);
   std::vector<Tensor> chunk_feeds, chunk_logs;
+  // The batch's chunks are one unit for the thread governor: one thread count, one report.
+  session.BeginUnit(ct.accumulate);
+  int64_t done = 0;  // samples, reported at the end (0 after an error: nothing)
+  struct EndUnit {
+    Session& session;
+    StepId step;
+    const int64_t& samples;
+    ~EndUnit() { session.EndUnit(step, samples); }
+  } end_unit{session, ct.accumulate, done};
   for (int64_t k = 0; k < chunks; ++k) {
     // Balanced: the chunks' sizes differ by at most one row (two plans at most per batch size).
     const int64_t b = batch * k / chunks, e = batch * (k + 1) / chunks;
@@ -108,6 +117,7 @@ absl::Status RunChunked(Session& session, const ChunkedTrain& ct, const std::vec
     means.Add(chunk_logs, e - b,
               absl::MakeConstSpan(chunk_feeds).subspan(sample_weights_at, num_outputs));
   }
+  done = batch;
   fetched->resize(log_weighting.size());
   for (size_t k = 0; k < log_weighting.size(); ++k) {
     (*fetched)[k] = Tensor::Scalar<float>(static_cast<float>(means.Mean(k)));

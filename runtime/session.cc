@@ -114,6 +114,7 @@ absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
   std::shared_ptr<ThreadGovernor> gov;  // kept alive if the budget changes meanwhile
   int threads = 0;
   int64_t batch = 0;
+  Unit* unit = nullptr;  // std::map: stays valid while the lock is released
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) {
@@ -130,7 +131,10 @@ absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
     }
     gov = g;
     batch = feeds.empty() || feeds[0].shape().rank() == 0 ? 0 : feeds[0].shape().dim(0);
-    threads = gov->Choose();
+    auto u = units_.find(governor_of_[step.index]);
+    unit = u == units_.end() ? nullptr : &u->second;
+    threads = unit != nullptr && unit->threads > 0 ? unit->threads : gov->Choose();
+    if (unit != nullptr) unit->threads = threads;
     absl::StatusOr<Instance*> acquired = Acquire({step.index, batch, threads}, lock);
     if (!acquired.ok()) return acquired.status();
     inst = *acquired;
@@ -140,11 +144,38 @@ absl::Status Session::Run(StepId step, const std::vector<Tensor>& feeds,
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::lock_guard<std::mutex> lock(mu_);
-  if (s.ok() && inst->warm && timed) gov->Record(threads, seconds, batch);
+  if (unit != nullptr) {
+    unit->seconds += seconds;
+    unit->representative = unit->representative && s.ok() && inst->warm && timed;
+  } else if (s.ok() && inst->warm && timed) {
+    gov->Record(threads, seconds, batch);
+  }
   inst->warm = true;
   inst->busy = false;
   if (inst->on_shared_arena) arena_busy_ = false;
   return s;
+}
+
+void Session::BeginUnit(StepId step) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) return;
+  units_[governor_of_[step.index]] = Unit{};
+}
+
+void Session::EndUnit(StepId step, int64_t samples) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (step.index < 0 || step.index >= static_cast<int>(steps_.size())) return;
+  const int g = governor_of_[step.index];
+  auto u = units_.find(g);
+  if (u == units_.end()) return;
+  const Unit unit = u->second;
+  units_.erase(u);
+  const std::shared_ptr<ThreadGovernor>& gov = governors_[g];
+  // A budget changed during the unit (a new governor) makes its thread count another's.
+  const bool same_budget = gov && (unit.threads == 1 || unit.threads == gov->budget());
+  if (same_budget && unit.representative && unit.seconds > 0 && samples > 0) {
+    gov->Record(unit.threads, unit.seconds, samples);
+  }
 }
 
 }  // namespace graft

@@ -76,6 +76,16 @@ class Session {
   absl::Status Run(StepId step, const std::vector<Tensor>& feeds, std::vector<Tensor>* fetched,
                    bool timed = true);
 
+  // A unit of runs that the thread governor times as one: the chunks of a chunked train step,
+  // whose accumulating and finishing chunks cost differently (M4 at batch 64 on 1 thread: 66 and
+  // 100 ms), so that single runs are not comparable. Between BeginUnit and EndUnit every run of
+  // a step governed with `step` takes the thread count chosen at the unit's first run and is
+  // not reported alone; EndUnit reports the runs' total time for `samples` samples, unless one
+  // of them was the first of its plan, was not timed, or failed (samples 0: report nothing).
+  // Units of one governor do not nest or overlap (training runs one step at a time).
+  void BeginUnit(StepId step);
+  void EndUnit(StepId step, int64_t samples);
+
   // The plan `step` runs for a batch size and thread count (compiled on first use): its first
   // instance. For reports and profiling; not while other threads run steps.
   absl::StatusOr<Plan*> GetPlan(StepId step, int64_t batch, int threads);
@@ -114,6 +124,13 @@ class Session {
   std::shared_ptr<SharedArena> arena_ = std::make_shared<SharedArena>();
   bool arena_busy_ = false;  // a run is using an instance on the shared arena
   std::map<Key, std::vector<std::unique_ptr<Instance>>> plans_;
+  // The open unit of each governor (BeginUnit), by index into governors_.
+  struct Unit {
+    int threads = 0;  // 0: chosen at the unit's first run
+    double seconds = 0;
+    bool representative = true;
+  };
+  std::map<int, Unit> units_;
 };
 
 }  // namespace graft

@@ -37,6 +37,7 @@ int ThreadGovernor::Choose() {
 
 void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
   if (!adaptive_ || samples <= 0) return;
+  ++reports_;
   const double cost = seconds / static_cast<double>(samples);
   const int slot = threads == 1 ? 0 : 1;
   long_steps_ = seconds >= kLongStep;
@@ -45,11 +46,15 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     // Only a slowdown on the full budget suggests contention has started; on 1 thread, noise
     // from the other process is expected and the periodic probe is enough to notice it left.
     const bool slow = current_ == budget_ && cost_[slot] > 0 && cost > kSlowdown * cost_[slot];
+    // Slow steps scattered among normal ones count too (each slow step +1, each normal one
+    // -1/2): under the contention test M4's 2-thread steps alternated 70 and 200 ms, which never
+    // made a streak of three, while 1 thread took 85-105 ms.
+    slow_score_ = slow ? slow_score_ + 1 : std::max(0.0, slow_score_ - 0.5);
     if (slow) {
       ++slow_streak_;
       // Contention costs a 2-thread team 20-90x: two such steps in a row are evidence enough;
-      // milder slowdowns need three.
-      if (slow_streak_ >= kSlowStreakToProbe ||
+      // milder slowdowns need three (or a score of three).
+      if (slow_score_ >= kSlowStreakToProbe ||
           (slow_streak_ >= 2 && cost > kSevereSlowdown * cost_[slot])) {
         probe_next_ = true;
       }
@@ -58,9 +63,15 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     }
     last_cost_[slot] = cost;
     // A lone outlier (a page fault, a hiccup of the VM) enters the estimate clamped, so that it
-    // cannot talk the governor into switching; a streak enters whole.
-    const double sample = slow && slow_streak_ < 2 ? kSlowdown * cost_[slot] : cost;
+    // cannot talk the governor into switching; a streak, or slow steps frequent enough to score
+    // two, enter whole.
+    const double sample = slow && slow_score_ < 2 ? kSlowdown * cost_[slot] : cost;
     cost_[slot] = cost_[slot] < 0 ? cost : (1 - kSmoothing) * cost_[slot] + kSmoothing * sample;
+    // The current count's cost has drifted above the other's last measurement: check the other
+    // now rather than at the next scheduled probe (hundreds of steps away after one that lost).
+    // Self-limiting: the probe refreshes the other's cost.
+    const double other = cost_[1 - slot];
+    if (other > 0 && other < kSwitchGain * cost_[slot]) probe_next_ = true;
     return;
   }
   // A probe of the other count runs 1 + kProbeMeasured steps and measures all but the first: the
@@ -72,21 +83,27 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
   // (waking the team is lost in it): M4's batch-256 step takes 0.5-0.8 s, and a probe of four
   // 1-thread steps was most of a short run.
   const int cur = current_ == 1 ? 0 : 1;
-  if (probe_step_ == 0 && seconds >= kLongStep) probe_step_ = 1;
+  // Clearly worse: every measured step so far, not just the latest. A chunked step alternates
+  // dearer and cheaper chunks (M4 at batch 64 on 1 thread: 66 and 100 ms), and a probe ended on
+  // one dear chunk kept M4 on a 2-thread team that ran 1.5-2x slower under contention.
+  if (probe_step_ == 0 && long_steps_) probe_step_ = 1;
   if (probe_step_ > 0) probe_costs_[probe_step_ - 1] = cost;
-  const bool clearly_worse = probe_step_ > 0 && cost > kClearlyWorse * cost_[cur];
+  const double best =
+      probe_step_ > 0 ? *std::min_element(probe_costs_, probe_costs_ + probe_step_) : cost;
+  const bool clearly_worse = probe_step_ > 0 && best > kClearlyWorse * cost_[cur];
   if (++probe_step_ <= kProbeMeasured && !clearly_worse) return;
   const double steps_taken = probe_step_;
   const int measured = probe_step_ - 1;
   probe_step_ = 0;
   double* pc = probe_costs_;
   std::sort(pc, pc + measured);
-  const double probe = clearly_worse ? cost : pc[measured / 2];
+  const double probe = clearly_worse ? best : pc[measured / 2];
   // Its cost replaces the old estimate (conditions change).
   cost_[slot] = probe;
   steps_since_probe_ = 0;
   probe_next_ = false;
   slow_streak_ = 0;
+  slow_score_ = 0;
   if (probe < kSwitchGain * cost_[cur]) {
     // What the count being left costs now: its latest step, if that is above the average.
     const double left_ratio = std::max(cost_[cur], last_cost_[cur]) / std::max(probe, 1e-12);
@@ -98,16 +115,21 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
     // A marginal gain is checked again soon (kMarginalLeave); if it holds, that probe's
     // ratio sets the next interval (the else branch below: hundreds of steps).
     probe_interval_ =
-        current_ == budget_            ? 8
-        : left_ratio < kMarginalLeave ? kRecheck
-                                       : std::max<int64_t>(
-                                             64, static_cast<int64_t>(2 * kProbeBudget * left_ratio));
+        current_ == budget_ ? 8
+        : left_ratio < kMarginalLeave
+            ? kRecheck
+            : std::max<int64_t>(64, static_cast<int64_t>(2 * kProbeBudget * left_ratio));
   } else {
-    // Keep the probes' cost near 0.5% of the time: a probe that costs r steps of the current
-    // choice waits at least 200 r steps (under contention a 2-thread step can cost 90).
+    // Keep the probes' cost near 0.5% of the time: a probe whose steps cost r times the current
+    // choice's lost (r - 1) steps each, so it waits at least 200 (r - 1) steps per probe step
+    // (under contention a 2-thread step can cost 90). A probe that cost nothing (r <= 1: the
+    // counts are level) only doubles the interval: M4's chunked step under the contention test
+    // ran level on 2 and 1 threads at first (~80 ms), and when the other process then took more
+    // of the shared core (150-200 ms steps) the next probe, at 200 r steps, lay past the run.
     const double ratio = probe / std::max(cost_[cur], 1e-12);
+    const double lost = steps_taken * std::max(0.0, ratio - 1);
     probe_interval_ = std::max(std::min(probe_interval_ * 2, kMaxProbeInterval),
-                               static_cast<int64_t>(steps_taken * kProbeBudget * ratio));
+                               static_cast<int64_t>(lost * kProbeBudget));
   }
 }
 

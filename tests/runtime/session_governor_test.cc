@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "ops/elementwise.h"
 #include "runtime/session.h"
+#include "runtime/threads.h"
 
 namespace graft {
 namespace {
@@ -32,6 +33,46 @@ TEST(SessionGovernor, GovernedWithSharesOneGovernorOthersHaveTheirOwn) {
   EXPECT_EQ(session.governor(a), session.governor(c)) << "governed_with is transitive";
   EXPECT_NE(session.governor(a), session.governor(alone));
   EXPECT_EQ(session.governor(StepId{99}), nullptr);
+}
+
+// A unit (a chunked train step's chunks) takes one thread count and is reported once, with the
+// total time of its runs; runs outside a unit are reported one by one.
+TEST(SessionGovernor, AUnitOfRunsIsReportedOnce) {
+  SetNumThreads(2);
+  SetAdaptiveThreads(true);
+  auto g = std::make_shared<Graph>();
+  Value x = g->Placeholder({DType::kF32, Shape{-1, 4}}, "x");
+  absl::StatusOr<Value> y = ops::Scale(*g, x, 2.0);
+  ASSERT_TRUE(y.ok()) << y.status();
+  Session session(g);
+  const StepId a = session.AddStep({{x}, {*y}, {}});
+  const StepId b = session.AddStep({{x}, {*y}, {}}, /*governed_with=*/a);
+  const Tensor batch = Tensor::FromVector<float>({2, 4}, {1, -2, 3, -4, 5, -6, 7, -8});
+  std::vector<Tensor> out;
+  // Warm every plan the governor may pick (first runs are not reported).
+  for (int threads : {2, 1}) {
+    SetAdaptiveThreads(false);
+    SetNumThreads(threads);
+    for (StepId s : {a, b}) ASSERT_TRUE(session.Run(s, {batch}, &out).ok());
+  }
+  SetNumThreads(2);
+  SetAdaptiveThreads(true);
+  ASSERT_TRUE(session.Run(a, {batch}, &out).ok());
+  ASSERT_TRUE(session.Run(a, {batch}, &out).ok());
+  const int64_t before = session.governor(a)->reports();
+  EXPECT_GE(before, 1);
+  session.BeginUnit(a);
+  for (StepId s : {a, a, a, b}) ASSERT_TRUE(session.Run(s, {batch}, &out).ok());
+  session.EndUnit(a, 8);
+  EXPECT_EQ(session.governor(a)->reports(), before + 1);
+  // Not after an error: the unit is dropped.
+  session.BeginUnit(b);
+  ASSERT_TRUE(session.Run(a, {batch}, &out).ok());
+  session.EndUnit(b, 0);
+  EXPECT_EQ(session.governor(a)->reports(), before + 1);
+  ASSERT_TRUE(session.Run(b, {batch}, &out).ok());
+  EXPECT_EQ(session.governor(a)->reports(), before + 2);
+  SetNumThreads(0);
 }
 
 }  // namespace

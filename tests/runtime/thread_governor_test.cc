@@ -75,6 +75,37 @@ TEST(ThreadGovernor, ABudgetSlowerThanOneThreadIsLeftEarly) {
   EXPECT_EQ(gov.switches(), 1);
 }
 
+// Under contention the counts can run level at first (M4's chunked step: an evenly split team
+// whose second thread gets half a core takes as long as 1 thread), and the budget slows down
+// later when the other process takes more of the shared core, in steps too uneven for a slow
+// streak (slow, slow, normal, ...). A level probe cost nothing, so the next one comes soon.
+TEST(ThreadGovernor, ContentionThatGrowsAfterALevelProbeIsLeftWithinFiftySteps) {
+  ThreadGovernor gov(2, true);
+  Simulate(gov, 12, 1.0, 1.0);
+  ASSERT_EQ(gov.current(), 2);
+  int step = 0;
+  for (; step < 50 && gov.current() == 2; ++step) {
+    const int t = gov.Choose();
+    gov.Record(t, (t == 1 ? 1.0 : step % 3 == 2 ? 1.0 : 2.5) * 32e-6, 32);
+  }
+  EXPECT_EQ(gov.current(), 1) << "still on 2 threads after " << step << " steps";
+}
+
+// After a probe that lost (so the next one is hundreds of steps away), contention that makes
+// every other budget step slow (M4 under the contention test: 70, 200, 70, 200 ms) is noticed:
+// no streak of three, but a slow step for each normal one.
+TEST(ThreadGovernor, AlternatingSlowStepsOnTheBudgetTriggerAProbe) {
+  ThreadGovernor gov(2, true);
+  Simulate(gov, 12, 1.0, 0.6);
+  ASSERT_EQ(gov.current(), 2);
+  int step = 0;
+  for (; step < 40 && gov.current() == 2; ++step) {
+    const int t = gov.Choose();
+    gov.Record(t, (t == 1 ? 1.0 : step % 2 ? 2.0 : 0.6) * 32e-6, 32);
+  }
+  EXPECT_EQ(gov.current(), 1) << "still on 2 threads after " << step << " steps";
+}
+
 // A difference under 3% is not worth a switch (nor the probes' noise).
 TEST(ThreadGovernor, NearlyEqualCountsDoNotFlap) {
   ThreadGovernor gov(2, true);
