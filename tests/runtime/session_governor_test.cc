@@ -12,18 +12,25 @@
 namespace graft {
 namespace {
 
-TEST(SessionGovernor, GovernedWithSharesOneGovernorOthersHaveTheirOwn) {
-  auto g = std::make_shared<Graph>();
+// y = 2x on batches of 4 features, and a session over it; Step() adds a step computing y.
+struct ScaleSession {
+  std::shared_ptr<Graph> g = std::make_shared<Graph>();
   Value x = g->Placeholder({DType::kF32, Shape{-1, 4}}, "x");
-  absl::StatusOr<Value> y = ops::Scale(*g, x, 2.0);
-  ASSERT_TRUE(y.ok()) << y.status();
-  Session session(g);
-  const StepId a = session.AddStep({{x}, {*y}, {}});
-  const StepId b = session.AddStep({{x}, {*y}, {}}, /*governed_with=*/a);
-  const StepId c = session.AddStep({{x}, {*y}, {}}, /*governed_with=*/b);
-  const StepId alone = session.AddStep({{x}, {*y}, {}});
-  EXPECT_EQ(session.governor(a), nullptr) << "no governor before the first run";
+  Value y = *ops::Scale(*g, x, 2.0);
+  Session session{g};
   const Tensor batch = Tensor::FromVector<float>({2, 4}, {1, -2, 3, -4, 5, -6, 7, -8});
+  StepId Step(StepId governed_with = {}) { return session.AddStep({{x}, {y}, {}}, governed_with); }
+};
+
+TEST(SessionGovernor, GovernedWithSharesOneGovernorOthersHaveTheirOwn) {
+  ScaleSession t;
+  Session& session = t.session;
+  const StepId a = t.Step();
+  const StepId b = t.Step(/*governed_with=*/a);
+  const StepId c = t.Step(/*governed_with=*/b);
+  const StepId alone = t.Step();
+  EXPECT_EQ(session.governor(a), nullptr) << "no governor before the first run";
+  const Tensor& batch = t.batch;
   std::vector<Tensor> out;
   for (StepId s : {a, b, c, alone}) {
     ASSERT_TRUE(session.Run(s, {batch}, &out).ok());
@@ -40,14 +47,11 @@ TEST(SessionGovernor, GovernedWithSharesOneGovernorOthersHaveTheirOwn) {
 TEST(SessionGovernor, AUnitOfRunsIsReportedOnce) {
   SetNumThreads(2);
   SetAdaptiveThreads(true);
-  auto g = std::make_shared<Graph>();
-  Value x = g->Placeholder({DType::kF32, Shape{-1, 4}}, "x");
-  absl::StatusOr<Value> y = ops::Scale(*g, x, 2.0);
-  ASSERT_TRUE(y.ok()) << y.status();
-  Session session(g);
-  const StepId a = session.AddStep({{x}, {*y}, {}});
-  const StepId b = session.AddStep({{x}, {*y}, {}}, /*governed_with=*/a);
-  const Tensor batch = Tensor::FromVector<float>({2, 4}, {1, -2, 3, -4, 5, -6, 7, -8});
+  ScaleSession t;
+  Session& session = t.session;
+  const StepId a = t.Step();
+  const StepId b = t.Step(/*governed_with=*/a);
+  const Tensor& batch = t.batch;
   std::vector<Tensor> out;
   // Warm every plan the governor may pick (first runs are not reported).
   for (int threads : {2, 1}) {
