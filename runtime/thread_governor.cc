@@ -83,9 +83,10 @@ void ThreadGovernor::Record(int threads, double seconds, int64_t samples) {
   // (waking the team is lost in it): M4's batch-256 step takes 0.5-0.8 s, and a probe of four
   // 1-thread steps was most of a short run.
   const int cur = current_ == 1 ? 0 : 1;
-  // Clearly worse: every measured step so far, not just the latest. A chunked step alternates
-  // dearer and cheaper chunks (M4 at batch 64 on 1 thread: 66 and 100 ms), and a probe ended on
-  // one dear chunk kept M4 on a 2-thread team that ran 1.5-2x slower under contention.
+  // Clearly worse: every measured step so far, not just the latest. One dear step ended probes
+  // before: M4's finishing chunk (100 ms against 66 on 1 thread, before a chunked batch became
+  // one unit, Session::BeginUnit) kept M4 on a 2-thread team that ran 1.5-2x slower under
+  // contention; steps of unequal cost still come from other steps run in turns.
   if (probe_step_ == 0 && long_steps_) probe_step_ = 1;
   if (probe_step_ > 0) probe_costs_[probe_step_ - 1] = cost;
   const double best =
